@@ -1,0 +1,1 @@
+export { MedfedError, GrpcStatus, type ErrorSpec, type ErrorTable } from './medfed-error.js';
