@@ -1,1 +1,10 @@
-export {};
+export { startCoordinator, type RunningCoordinator } from './server.js';
+export { loadCoordinatorConfig, COORDINATOR_ENV } from './config/load.js';
+export { CoordinatorConfigSchema, type CoordinatorConfig } from './config/schema.js';
+export { FederationEngine } from './federation/engine.js';
+export { FederationError, FEDERATION_ERRORS } from './federation/errors.js';
+export { ERROR_TABLE } from './transport/errors.js';
+export { roundFigures } from './federation/job-view.js';
+export * from './storage/index.js';
+export * from './blobs/index.js';
+export * from './strategies/index.js';

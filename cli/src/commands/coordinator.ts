@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { loadCoordinatorConfig, startCoordinator } from '@medfed/coordinator';
+import { stderrLogger } from '../logging.js';
+import { reportAndExit } from '../fail.js';
+import { parsePort } from '../options.js';
+
+export function register(program: Command): void {
+  const coordinator = program.command('coordinator').description('run the central coordinator');
+  coordinator.command('start')
+    .description('start the coordinator (REST + gRPC); prints one JSON line when ready')
+    .option('-c, --config <file>', 'YAML or JSON configuration file')
+    .option('--rest-port <port>', 'REST port (0 picks a free port)', parsePort)
+    .option('--grpc-port <port>', 'gRPC port (0 picks a free port)', parsePort)
+    .option('--data-dir <dir>', 'where blobs, the embedded database and the admin token live')
+    .option('--database-url <url>', 'PostgreSQL URL (default: embedded PGlite in the data dir)')
+    .option('--env <env>', 'development | production')
+    .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+    .action(async (opts: Record<string, string | number | undefined>) => {
+      try {
+        const config = await loadCoordinatorConfig({
+          file: opts.config as string | undefined,
+          overrides: {
+            'rest.port': opts.restPort, 'grpc.port': opts.grpcPort, dataDir: opts.dataDir,
+            databaseUrl: opts.databaseUrl, env: opts.env, logLevel: opts.logLevel,
+          },
+        });
+        const log = stderrLogger(config.logLevel, { component: 'coordinator' });
+        const running = await startCoordinator(config, log);
+        process.stdout.write(`${JSON.stringify({ event: 'listening', rest: running.rest, grpc: running.grpc, adminTokenFile: running.adminTokenFile })}\n`);
+        const shutdown = async () => {
+          log.info('shutting down');
+          await running.close().catch(() => {});
+          process.exit(0);
+        };
+        process.once('SIGINT', () => void shutdown());
+        process.once('SIGTERM', () => void shutdown());
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+}

@@ -1,0 +1,131 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { startCoordinator, loadCoordinatorConfig, type RunningCoordinator } from '@medfed/coordinator';
+import type { JobSpec } from '@medfed/proto';
+import { CliError } from '../fail.js';
+import { ExitCode } from '../exit-codes.js';
+import { RestClient } from './rest-client.js';
+
+export interface LocalSite {
+  readonly id: string;
+  readonly csv: string;
+  readonly role: 'trainer' | 'evaluator';
+}
+
+export type JobView = Awaited<ReturnType<RestClient['job']>>;
+
+export interface LocalFederationOptions {
+  readonly workDir: string;
+  readonly sites: readonly LocalSite[];
+  readonly label: string;
+  readonly spec: Omit<JobSpec, 'sites' | 'evaluators'>;
+  readonly log: Logger;
+  readonly inMemoryDatabase: boolean;
+  readonly onUpdate?: (view: JobView) => void;
+  readonly timeoutMs?: number;
+}
+
+export interface LocalFederationResult {
+  readonly view: JobView;
+  readonly coordinator: { rest: string; grpc: string; dataDir: string; adminTokenFile: string };
+  readonly agentLogs: Record<string, string>;
+}
+
+const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+
+/**
+ * A real federation on one machine: the coordinator in this process (REST + gRPC on loopback),
+ * each site a separate agent process with its own data file, state directory and log.
+ */
+export async function runLocalFederation(opts: LocalFederationOptions): Promise<LocalFederationResult> {
+  const workDir = resolve(opts.workDir);
+  const dataDir = join(workDir, 'coordinator');
+  const config = await loadCoordinatorConfig({
+    env: {},
+    overrides: { 'rest.port': 0, 'grpc.port': 0, dataDir, inMemoryDatabase: opts.inMemoryDatabase, logLevel: 'warn', tickSeconds: 0.5 },
+  });
+  const coordinator: RunningCoordinator = await startCoordinator(config, opts.log.child({ component: 'coordinator' }));
+  const agents = new Map<string, ChildProcess>();
+  const agentLogs: Record<string, string> = {};
+  try {
+    const rest = new RestClient(coordinator.rest, coordinator.adminToken);
+    for (const site of opts.sites) await rest.registerSite(site.id);
+    for (const site of opts.sites) {
+      const siteDir = join(workDir, 'sites', site.id);
+      await mkdir(siteDir, { recursive: true, mode: 0o700 });
+      const logFile = join(siteDir, 'agent.log');
+      const configFile = join(siteDir, 'agent.json');
+      await writeFile(configFile, JSON.stringify({
+        siteId: site.id,
+        coordinator: { grpc: coordinator.grpc },
+        data: { csv: resolve(site.csv), label: opts.label },
+        stateDir: join(siteDir, 'state'),
+        logFile,
+        pollWaitMs: 2000,
+        heartbeatSeconds: 2,
+      }, null, 2));
+      agentLogs[site.id] = logFile;
+      const child = spawn(process.execPath, [MAIN, 'agent', 'start', '--config', configFile], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, MEDFED_LOG_LEVEL: 'info' },
+      });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+      child.on('exit', (code) => {
+        if (code && code !== 0) opts.log.warn({ site: site.id, code, stderr }, 'agent exited');
+      });
+      agents.set(site.id, child);
+    }
+    const spec: JobSpec = {
+      ...opts.spec,
+      sites: opts.sites.filter((s) => s.role === 'trainer').map((s) => s.id),
+      evaluators: opts.sites.filter((s) => s.role === 'evaluator').map((s) => s.id),
+    };
+    const jobId = await rest.createJob(spec);
+    const deadline = Date.now() + (opts.timeoutMs ?? 30 * 60_000);
+    let view = await rest.job(jobId);
+    let lastSignature = '';
+    while (view.status === 'running') {
+      if (Date.now() > deadline) throw new CliError('RUN_TIMEOUT', `job ${jobId} did not finish in time`, ExitCode.FAILURE);
+      for (const [id, child] of agents) {
+        if (child.exitCode !== null && child.exitCode !== 0) {
+          throw new CliError('AGENT_EXITED', `agent ${id} exited with code ${child.exitCode}; see ${agentLogs[id]}`, ExitCode.FAILURE);
+        }
+      }
+      const signature = JSON.stringify([view.currentRound, view.rounds.map((r) => r.status), view.figures.length, view.waiting?.summary]);
+      if (signature !== lastSignature) {
+        opts.onUpdate?.(view);
+        lastSignature = signature;
+      }
+      await sleep(250);
+      view = await rest.job(jobId);
+    }
+    opts.onUpdate?.(view);
+    if (view.status !== 'completed') {
+      throw new CliError('RUN_FAILED', `job ${jobId} ${view.status}: ${view.failure ?? 'no reason recorded'} (agent logs: ${Object.values(agentLogs).join(', ')})`, ExitCode.FAILURE);
+    }
+    return {
+      view,
+      coordinator: { rest: coordinator.rest, grpc: coordinator.grpc, dataDir, adminTokenFile: coordinator.adminTokenFile },
+      agentLogs,
+    };
+  } finally {
+    await stopAgents(agents);
+    await coordinator.close();
+  }
+}
+
+async function stopAgents(agents: Map<string, ChildProcess>): Promise<void> {
+  await Promise.all([...agents.values()].map(async (child) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }));
+}

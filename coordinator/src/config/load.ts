@@ -1,0 +1,22 @@
+import { loadConfig, type EnvBinding } from '@medfed/proto';
+import { CoordinatorConfigSchema, type CoordinatorConfig } from './schema.js';
+
+/** Environment variables that override the file (documented in docs/operations.md). */
+export const COORDINATOR_ENV: readonly EnvBinding[] = [
+  { variable: 'MEDFED_ENV', key: 'env', type: 'string' },
+  { variable: 'MEDFED_REST_HOST', key: 'rest.host', type: 'string' },
+  { variable: 'MEDFED_REST_PORT', key: 'rest.port', type: 'int' },
+  { variable: 'MEDFED_GRPC_HOST', key: 'grpc.host', type: 'string' },
+  { variable: 'MEDFED_GRPC_PORT', key: 'grpc.port', type: 'int' },
+  { variable: 'DATABASE_URL', key: 'databaseUrl', type: 'string' },
+  { variable: 'MEDFED_DATA_DIR', key: 'dataDir', type: 'string' },
+  { variable: 'MEDFED_LOG_LEVEL', key: 'logLevel', type: 'string' },
+];
+
+export function loadCoordinatorConfig(options: {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Record<string, unknown>;
+}): Promise<CoordinatorConfig> {
+  return loadConfig(CoordinatorConfigSchema, { ...options, bindings: COORDINATOR_ENV });
+}

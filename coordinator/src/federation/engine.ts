@@ -1,0 +1,538 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import {
+  decodeVector, encodeVector, initialWeights, parameterCount, sha256Hex, SHA256_HEX,
+  type JobSpec, type Standardization,
+} from '@medfed/proto';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { Db, Queryable } from '../storage/db.js';
+import { strategyFor } from '../strategies/registry.js';
+import type { Contribution } from '../strategies/strategy.js';
+import { FederationError } from './errors.js';
+import { dutyOf, expectedSites, featureStatsLength, type SiteDuty } from './participants.js';
+import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } from './rows.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+export interface TaskAssignment {
+  jobId: string;
+  round: number;
+  duty: SiteDuty;
+  spec: JobSpec;
+  standardization: Standardization | null;
+  modelId: string | null;
+  modelSha256: string | null;
+  modelRound: number;
+  deadline: Date;
+  updateLength: number;
+}
+
+export interface UpdateHeader {
+  siteId: string;
+  jobId: string;
+  round: number;
+  submissionId: string;
+  numSamples: number;
+  byteSize: number;
+  sha256: string;
+  baseModelId: string;
+}
+
+export interface MetricsReport {
+  siteId: string;
+  jobId: string;
+  round: number;
+  phase: 'train' | 'eval';
+  modelRound: number;
+  loss: number;
+  accuracy: number;
+  numSamples: number;
+}
+
+export interface EngineOptions {
+  readonly now?: () => Date;
+  /** Largest update accepted, in bytes (a guard against memory exhaustion). */
+  readonly maxUpdateBytes?: number;
+}
+
+/**
+ * The round lifecycle: open -> collecting -> aggregating -> closed (or failed). Every transition
+ * is one transaction; payloads are written to the blob store before the row that names them, so a
+ * crash leaves at worst an unreferenced blob, never a row without its payload.
+ */
+export class FederationEngine {
+  readonly events = new EventEmitter();
+  private readonly db: Db;
+  private readonly blobs: BlobStore;
+  private readonly now: () => Date;
+  private readonly maxUpdateBytes: number;
+  private readonly jobLocks = new KeyedMutex();
+
+  constructor(db: Db, blobs: BlobStore, options: EngineOptions = {}) {
+    this.db = db;
+    this.blobs = blobs;
+    this.now = options.now ?? (() => new Date());
+    this.maxUpdateBytes = options.maxUpdateBytes ?? 512 * 1024 * 1024;
+    this.events.setMaxListeners(0);
+  }
+
+  // ---- sites -------------------------------------------------------------------------------
+
+  async registerSite(id: string, displayName: string): Promise<SiteRow> {
+    const { rows } = await this.db.query<SiteRow>(
+      `INSERT INTO sites (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING *`, [id, displayName]);
+    if (rows.length === 0) throw new FederationError('SITE_EXISTS', `site ${id} is already registered`);
+    this.changed();
+    return rows[0]!;
+  }
+
+  async site(id: string): Promise<SiteRow> {
+    const { rows } = await this.db.query<SiteRow>('SELECT * FROM sites WHERE id = $1', [id]);
+    if (!rows[0]) throw new FederationError('UNKNOWN_SITE', `no site "${id}" is registered at this coordinator`);
+    return rows[0];
+  }
+
+  async activeSite(id: string): Promise<SiteRow> {
+    const s = await this.site(id);
+    if (s.status === 'suspended') throw new FederationError('SITE_SUSPENDED', `site ${id} is suspended`);
+    return s;
+  }
+
+  async listSites(): Promise<SiteRow[]> {
+    return (await this.db.query<SiteRow>('SELECT * FROM sites ORDER BY id')).rows;
+  }
+
+  async enroll(siteId: string, agentVersion: string, schemaDigest: string): Promise<SiteRow> {
+    await this.activeSite(siteId);
+    const { rows } = await this.db.query<SiteRow>(
+      `UPDATE sites SET status = 'active', agent_version = $2, last_seen_at = now(),
+         last_status = jsonb_build_object('state', 'idle', 'dataSchemaDigest', $3::text)
+       WHERE id = $1 RETURNING *`, [siteId, agentVersion, schemaDigest]);
+    this.changed();
+    return rows[0]!;
+  }
+
+  async heartbeat(siteId: string, status: Record<string, unknown>): Promise<void> {
+    await this.activeSite(siteId);
+    await this.db.query(
+      `UPDATE sites SET last_seen_at = now(), last_status = coalesce(last_status, '{}'::jsonb) || $2::jsonb WHERE id = $1`,
+      [siteId, JSON.stringify(status)]);
+    this.changed();
+  }
+
+  // ---- jobs --------------------------------------------------------------------------------
+
+  async createJob(spec: JobSpec, owner: string): Promise<JobRow> {
+    checkSpecConsistency(spec);
+    for (const siteId of [...spec.sites, ...(spec.evaluators ?? [])]) await this.activeSite(siteId);
+    const id = `job-${randomUUID()}`;
+    const weights = initialWeights(spec.features.length, spec.model.hidden, spec.classes.length, spec.training.seed);
+    const initial = await this.storeModel(id, 0, weights);
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<JobRow>(
+        `INSERT INTO jobs (id, name, owner, spec, status, total_rounds) VALUES ($1, $2, $3, $4, 'running', $5) RETURNING *`,
+        [id, spec.name, owner, JSON.stringify(spec), spec.rounds]);
+      for (const s of spec.sites) {
+        await tx.query(`INSERT INTO job_sites (job_id, site_id, role) VALUES ($1, $2, 'trainer')`, [id, s]);
+      }
+      for (const s of spec.evaluators ?? []) {
+        await tx.query(`INSERT INTO job_sites (job_id, site_id, role) VALUES ($1, $2, 'evaluator')`, [id, s]);
+      }
+      await this.insertModel(tx, initial);
+      const first = spec.standardization === 'federated' ? 0 : 1;
+      await this.openRound(tx, rows[0]!, first, first === 0 ? 'stats' : 'train', initial.id);
+      this.changed();
+      return (await tx.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id])).rows[0]!;
+    });
+  }
+
+  async job(id: string): Promise<JobRow> {
+    const { rows } = await this.db.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id]);
+    if (!rows[0]) throw new FederationError('UNKNOWN_JOB', `no job "${id}" exists`);
+    return rows[0];
+  }
+
+  async listJobs(): Promise<JobRow[]> {
+    return (await this.db.query<JobRow>('SELECT * FROM jobs ORDER BY created_at DESC')).rows;
+  }
+
+  async stopJob(id: string, reason: string): Promise<JobRow> {
+    const job = await this.job(id);
+    if (job.status !== 'running') throw new FederationError('JOB_NOT_RUNNING', `job ${id} is ${job.status}`);
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE rounds SET status = 'failed', failure = $2, closed_at = now()
+                      WHERE job_id = $1 AND status IN ('open', 'collecting')`, [id, `stopped: ${reason}`]);
+      await tx.query(`UPDATE jobs SET status = 'stopped', failure = $2, updated_at = now() WHERE id = $1`, [id, reason]);
+    });
+    this.changed();
+    return this.job(id);
+  }
+
+  async rounds(jobId: string): Promise<RoundRow[]> {
+    return (await this.db.query<RoundRow>('SELECT * FROM rounds WHERE job_id = $1 ORDER BY round', [jobId])).rows;
+  }
+
+  async model(jobId: string, modelId: string): Promise<ModelRow> {
+    const { rows } = await this.db.query<ModelRow>('SELECT * FROM models WHERE id = $1 AND job_id = $2', [modelId, jobId]);
+    if (!rows[0]) throw new FederationError('UNKNOWN_MODEL', `job ${jobId} has no model "${modelId}"`);
+    return rows[0];
+  }
+
+  async modelBytes(model: ModelRow): Promise<Buffer> {
+    const bytes = await this.blobs.get(model.blob_key);
+    if (sha256Hex(bytes) !== model.sha256) {
+      throw new FederationError('INTERNAL', `stored model ${model.id} does not match its recorded digest`);
+    }
+    return bytes;
+  }
+
+  // ---- tasks -------------------------------------------------------------------------------
+
+  /** The next piece of work for a site, or null. Asking again returns the same task until it is done. */
+  async pollTask(siteId: string): Promise<TaskAssignment | null> {
+    await this.activeSite(siteId);
+    const { rows } = await this.db.query<JobRow & RoundRow & { task_state: string | null }>(
+      `SELECT j.*, r.kind, r.status AS round_status, r.round, r.input_model_id, r.deadline_at, t.state AS task_state
+         FROM jobs j
+         JOIN job_sites js ON js.job_id = j.id AND js.site_id = $1
+         JOIN rounds r ON r.job_id = j.id AND r.round = j.current_round
+         LEFT JOIN site_tasks t ON t.job_id = j.id AND t.round = r.round AND t.site_id = $1
+        WHERE j.status = 'running' AND r.status IN ('open', 'collecting')
+          AND (t.state IS NULL OR t.state = 'assigned')
+        ORDER BY j.created_at`, [siteId]);
+    for (const row of rows) {
+      const duty = dutyOf(row.spec, siteId, row.kind);
+      if (!duty) continue;
+      await this.db.query(
+        `INSERT INTO site_tasks (job_id, round, site_id, state) VALUES ($1, $2, $3, 'assigned') ON CONFLICT DO NOTHING`,
+        [row.id, row.round, siteId]);
+      const model = row.input_model_id && duty !== 'stats' ? await this.model(row.id, row.input_model_id) : null;
+      const spec = row.spec;
+      return {
+        jobId: row.id,
+        round: row.round,
+        duty,
+        spec,
+        standardization: row.standardization,
+        modelId: model?.id ?? null,
+        modelSha256: model?.sha256 ?? null,
+        modelRound: model?.round ?? 0,
+        deadline: row.deadline_at,
+        updateLength: duty === 'stats'
+          ? featureStatsLength(spec)
+          : parameterCount(spec.features.length, spec.model.hidden, spec.classes.length),
+      };
+    }
+    return null;
+  }
+
+  // ---- submissions -------------------------------------------------------------------------
+
+  /** Checks everything that can be checked before any byte is read, so a doomed upload fails fast. */
+  async admitUpdate(header: UpdateHeader): Promise<{ round: RoundRow; job: JobRow; existing: ContributionRow | null }> {
+    if (!header.submissionId || header.submissionId.length > 128) {
+      throw new FederationError('VALIDATION_FAILED', 'submission_id must be 1-128 characters');
+    }
+    if (!SHA256_HEX.test(header.sha256)) throw new FederationError('VALIDATION_FAILED', 'sha256 must be 64 lowercase hex digits');
+    if (!Number.isInteger(header.numSamples) || header.numSamples < 1) {
+      throw new FederationError('VALIDATION_FAILED', 'num_samples must be a positive integer');
+    }
+    if (!Number.isInteger(header.byteSize) || header.byteSize < 1) {
+      throw new FederationError('VALIDATION_FAILED', 'byte_size must be a positive integer');
+    }
+    if (header.byteSize > this.maxUpdateBytes) {
+      throw new FederationError('UPDATE_TOO_LARGE', `update of ${header.byteSize} bytes exceeds the limit of ${this.maxUpdateBytes}`);
+    }
+    await this.activeSite(header.siteId);
+    const job = await this.job(header.jobId);
+    const { rows: rounds } = await this.db.query<RoundRow>(
+      'SELECT * FROM rounds WHERE job_id = $1 AND round = $2', [header.jobId, header.round]);
+    const round = rounds[0];
+    if (!round) throw new FederationError('ROUND_MISMATCH', `job ${job.id} has no round ${header.round}`);
+    const duty = dutyOf(job.spec, header.siteId, round.kind);
+    if (duty === null) throw new FederationError('SITE_NOT_IN_JOB', `site ${header.siteId} does not take part in job ${job.id}`);
+    const existing = await this.contributionOf(job.id, round.round, header.siteId);
+    if (existing) {
+      if (existing.id === header.submissionId && existing.sha256 === header.sha256) return { round, job, existing };
+      throw new FederationError('DUPLICATE_SUBMISSION',
+        `site ${header.siteId} already submitted for round ${round.round} of job ${job.id} (submission ${existing.id})`);
+    }
+    if (job.status !== 'running' || (round.status !== 'open' && round.status !== 'collecting')) {
+      throw new FederationError('ROUND_CLOSED',
+        `round ${round.round} of job ${job.id} is ${round.status === 'open' || round.status === 'collecting' ? job.status : round.status}; submissions are no longer accepted`);
+    }
+    if (duty !== 'train' && duty !== 'stats') {
+      throw new FederationError('ROUND_MISMATCH', `site ${header.siteId} evaluates in round ${round.round}; it submits metrics, not an update`);
+    }
+    if (duty === 'train' && header.baseModelId !== round.input_model_id) {
+      throw new FederationError('ROUND_MISMATCH',
+        `update was computed from model ${header.baseModelId || '(none)'}, round ${round.round} starts from ${round.input_model_id}`);
+    }
+    const expected = duty === 'stats' ? featureStatsLength(job.spec) * 8
+      : parameterCount(job.spec.features.length, job.spec.model.hidden, job.spec.classes.length) * 4;
+    if (header.byteSize !== expected) {
+      throw new FederationError('UPDATE_SIZE_MISMATCH', `round ${round.round} expects ${expected} bytes, header announces ${header.byteSize}`);
+    }
+    return { round, job, existing: null };
+  }
+
+  /** Stores a fully received, verified update and records it; idempotent for a retried submission id. */
+  async acceptUpdate(header: UpdateHeader, payload: Buffer): Promise<{ contribution: ContributionRow; alreadyAccepted: boolean }> {
+    const { round, existing } = await this.admitUpdate(header);
+    if (payload.byteLength !== header.byteSize) {
+      throw new FederationError('UPDATE_SIZE_MISMATCH', `announced ${header.byteSize} bytes, received ${payload.byteLength}`);
+    }
+    const digest = sha256Hex(payload);
+    if (digest !== header.sha256) {
+      throw new FederationError('UPDATE_DIGEST_MISMATCH', `received bytes hash to ${digest}, header announced ${header.sha256}`);
+    }
+    if (existing) return { contribution: existing, alreadyAccepted: true };
+    try {
+      decodeVector(payload, round.kind === 'stats' ? 'float64' : 'float32', header.byteSize / (round.kind === 'stats' ? 8 : 4));
+    } catch (err) {
+      throw new FederationError('UPDATE_INVALID', (err as Error).message);
+    }
+    const blobKey = `updates/${header.jobId}/${round.round}/${digest}`;
+    await this.blobs.put(blobKey, payload);
+    const contribution = await this.db.transaction(async (tx) => {
+      const { rows: locked } = await tx.query<RoundRow>(
+        'SELECT * FROM rounds WHERE job_id = $1 AND round = $2 FOR UPDATE', [header.jobId, round.round]);
+      const r = locked[0]!;
+      if (r.status !== 'open' && r.status !== 'collecting') {
+        throw new FederationError('ROUND_CLOSED', `round ${r.round} of job ${header.jobId} closed while the update arrived`);
+      }
+      const { rows: dup } = await tx.query<ContributionRow>(
+        'SELECT * FROM contributions WHERE job_id = $1 AND round = $2 AND site_id = $3', [header.jobId, r.round, header.siteId]);
+      if (dup[0]) {
+        throw new FederationError('DUPLICATE_SUBMISSION', `site ${header.siteId} already submitted for round ${r.round} of job ${header.jobId}`);
+      }
+      const { rows } = await tx.query<ContributionRow>(
+        `INSERT INTO contributions (id, job_id, round, site_id, num_samples, byte_size, sha256, blob_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+        [header.submissionId, header.jobId, r.round, header.siteId, header.numSamples, header.byteSize, digest, blobKey]);
+      await this.markTask(tx, header.jobId, r.round, header.siteId, 'submitted');
+      await tx.query(`UPDATE rounds SET status = 'collecting' WHERE job_id = $1 AND round = $2 AND status = 'open'`,
+        [header.jobId, r.round]);
+      return rows[0]!;
+    });
+    this.changed();
+    void this.advance(header.jobId);
+    return { contribution, alreadyAccepted: false };
+  }
+
+  async reportMetrics(m: MetricsReport): Promise<void> {
+    if (m.phase !== 'train' && m.phase !== 'eval') throw new FederationError('METRICS_INVALID', 'phase must be "train" or "eval"');
+    if (!Number.isFinite(m.loss) || m.loss < 0) throw new FederationError('METRICS_INVALID', 'loss must be a finite number >= 0');
+    if (!(m.accuracy >= 0 && m.accuracy <= 1)) throw new FederationError('METRICS_INVALID', 'accuracy must be a fraction in [0, 1]');
+    if (!Number.isInteger(m.numSamples) || m.numSamples < 0) throw new FederationError('METRICS_INVALID', 'num_samples must be an integer >= 0');
+    await this.activeSite(m.siteId);
+    const job = await this.job(m.jobId);
+    const { rows } = await this.db.query<RoundRow>('SELECT * FROM rounds WHERE job_id = $1 AND round = $2', [m.jobId, m.round]);
+    const round = rows[0];
+    if (!round) throw new FederationError('ROUND_MISMATCH', `job ${job.id} has no round ${m.round}`);
+    const duty = dutyOf(job.spec, m.siteId, round.kind);
+    if (!duty) throw new FederationError('SITE_NOT_IN_JOB', `site ${m.siteId} does not take part in job ${job.id}`);
+    const expectedModelRound = round.kind === 'evaluate' ? round.round - 1 : Math.max(0, round.round - 1);
+    if (m.phase === 'eval' && m.modelRound !== expectedModelRound) {
+      throw new FederationError('METRICS_INVALID', `round ${round.round} evaluates the model of round ${expectedModelRound}, not ${m.modelRound}`);
+    }
+    await this.db.transaction(async (tx) => {
+      const inserted = await tx.query(
+        `INSERT INTO metrics (job_id, round, site_id, phase, model_round, loss, accuracy, num_samples)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+        [m.jobId, m.round, m.siteId, m.phase, m.modelRound, m.loss, m.accuracy, m.numSamples]);
+      if (inserted.rowCount === 0) {
+        throw new FederationError('METRICS_INVALID', `site ${m.siteId} already reported ${m.phase} metrics for round ${m.round}`);
+      }
+      if (duty === 'evaluate' && m.phase === 'eval' && (round.status === 'open' || round.status === 'collecting')) {
+        await this.markTask(tx, m.jobId, m.round, m.siteId, 'submitted');
+      }
+    });
+    this.changed();
+    void this.advance(m.jobId);
+  }
+
+  /** Records that a site failed its task (it explains why); the round goes on without it. */
+  async reportFailure(siteId: string, jobId: string, round: number, detail: string): Promise<void> {
+    await this.db.query(
+      `INSERT INTO site_tasks (job_id, round, site_id, state, detail) VALUES ($1, $2, $3, 'failed', $4)
+       ON CONFLICT (job_id, round, site_id) DO UPDATE SET state = 'failed', detail = $4, updated_at = now()
+       WHERE site_tasks.state <> 'submitted'`, [jobId, round, siteId, detail.slice(0, 2000)]);
+    this.changed();
+    void this.advance(jobId);
+  }
+
+  // ---- round progression -------------------------------------------------------------------
+
+  /** Moves a job forward when its current round is complete or past its deadline. Safe to call any time. */
+  async advance(jobId: string): Promise<void> {
+    await this.jobLocks.run(jobId, async () => {
+      const job = await this.job(jobId);
+      if (job.status !== 'running') return;
+      const { rows } = await this.db.query<RoundRow>('SELECT * FROM rounds WHERE job_id = $1 AND round = $2', [jobId, job.current_round]);
+      const round = rows[0];
+      if (!round) return;
+      if (round.status === 'aggregating') return this.close(job, round);
+      if (round.status !== 'open' && round.status !== 'collecting') return;
+      const expected = expectedSites(job.spec, round.kind);
+      const { rows: tasks } = await this.db.query<{ site_id: string; state: string }>(
+        'SELECT site_id, state FROM site_tasks WHERE job_id = $1 AND round = $2', [jobId, round.round]);
+      const submitted = new Set(tasks.filter((t) => t.state === 'submitted').map((t) => t.site_id));
+      const failed = new Set(tasks.filter((t) => t.state === 'failed').map((t) => t.site_id));
+      const trainersDone = job.spec.sites.filter((s) => submitted.has(s)).length;
+      const allSettled = expected.every((s) => submitted.has(s) || failed.has(s));
+      const pastDeadline = this.now() >= round.deadline_at;
+      const quorum = round.kind === 'evaluate' ? 1 : job.spec.minSites;
+      const have = round.kind === 'evaluate' ? submitted.size : trainersDone;
+      if (!allSettled && !pastDeadline) return;
+      if (have >= quorum) {
+        await this.db.query(`UPDATE rounds SET status = 'aggregating' WHERE job_id = $1 AND round = $2`, [jobId, round.round]);
+        this.changed();
+        return this.close(job, { ...round, status: 'aggregating' });
+      }
+      const missing = expected.filter((s) => !submitted.has(s));
+      const why = `round ${round.round} ${pastDeadline ? 'passed its deadline' : 'cannot complete'} with ${have}/${quorum} required sites; `
+        + `missing: ${missing.map((s) => (failed.has(s) ? `${s} (failed)` : s)).join(', ')}`;
+      await this.failJob(job, round, why);
+    });
+  }
+
+  /** Re-checks every running job (deadlines) and resumes rounds interrupted while aggregating. */
+  async tick(): Promise<void> {
+    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM jobs WHERE status = 'running'`);
+    for (const r of rows) await this.advance(r.id).catch((err) => this.events.emit('error', err));
+  }
+
+  private async close(job: JobRow, round: RoundRow): Promise<void> {
+    if (round.kind === 'stats') return this.closeStatsRound(job, round);
+    if (round.kind === 'train') return this.closeTrainRound(job, round);
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now() WHERE job_id = $1 AND round = $2`, [job.id, round.round]);
+      await tx.query(`UPDATE jobs SET status = 'completed', updated_at = now() WHERE id = $1`, [job.id]);
+    });
+    this.changed();
+  }
+
+  private async closeStatsRound(job: JobRow, round: RoundRow): Promise<void> {
+    const d = job.spec.features.length;
+    const sum = new Float64Array(featureStatsLength(job.spec));
+    for await (const c of this.contributions(job, round, 'float64')) {
+      for (let i = 0; i < sum.length; i++) sum[i]! += c.update[i]!;
+    }
+    const n = sum[0]!;
+    const mean: number[] = [];
+    const std: number[] = [];
+    for (let j = 0; j < d; j++) {
+      const m = n > 0 ? sum[1 + j]! / n : 0;
+      const variance = n > 0 ? Math.max(0, sum[1 + d + j]! / n - m * m) : 0;
+      mean.push(m);
+      std.push(variance > 1e-12 ? Math.sqrt(variance) : 1);
+    }
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now() WHERE job_id = $1 AND round = $2`, [job.id, round.round]);
+      await tx.query(`UPDATE jobs SET standardization = $2, updated_at = now() WHERE id = $1`, [job.id, JSON.stringify({ mean, std })]);
+      await this.openRound(tx, job, 1, 'train', round.input_model_id);
+    });
+    this.changed();
+  }
+
+  private async closeTrainRound(job: JobRow, round: RoundRow): Promise<void> {
+    const input = await this.model(job.id, round.input_model_id!);
+    const global = decodeVector(await this.modelBytes(input), 'float32', input.param_count);
+    const strategy = strategyFor(job.spec.strategy.name);
+    const result = await strategy.aggregate({
+      global,
+      contributions: this.contributions(job, round, 'float32'),
+      state: job.strategy_state,
+      settings: job.spec.strategy,
+    });
+    const model = await this.storeModel(job.id, round.round, result.global);
+    const last = round.round >= job.total_rounds;
+    await this.db.transaction(async (tx) => {
+      await this.insertModel(tx, model);
+      await tx.query(
+        `UPDATE rounds SET status = 'closed', closed_at = now(), output_model_id = $3 WHERE job_id = $1 AND round = $2`,
+        [job.id, round.round, model.id]);
+      await tx.query(`UPDATE jobs SET strategy_state = $2, updated_at = now() WHERE id = $1`,
+        [job.id, result.state ? JSON.stringify(result.state) : null]);
+      await this.openRound(tx, job, round.round + 1, last ? 'evaluate' : 'train', model.id);
+    });
+    this.changed();
+  }
+
+  private async *contributions(job: JobRow, round: RoundRow, type: 'float32' | 'float64'): AsyncGenerator<Contribution> {
+    const { rows } = await this.db.query<ContributionRow>(
+      'SELECT * FROM contributions WHERE job_id = $1 AND round = $2 ORDER BY site_id', [job.id, round.round]);
+    for (const c of rows) {
+      const bytes = await this.blobs.get(c.blob_key);
+      if (sha256Hex(bytes) !== c.sha256) throw new FederationError('INTERNAL', `stored update ${c.id} does not match its digest`);
+      const update = decodeVector(bytes, type, bytes.byteLength / (type === 'float32' ? 4 : 8));
+      yield { siteId: c.site_id, numSamples: c.num_samples, update };
+    }
+  }
+
+  private async failJob(job: JobRow, round: RoundRow, why: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE rounds SET status = 'failed', failure = $3, closed_at = now() WHERE job_id = $1 AND round = $2`,
+        [job.id, round.round, why]);
+      await tx.query(`UPDATE jobs SET status = 'failed', failure = $2, updated_at = now() WHERE id = $1`, [job.id, why]);
+    });
+    this.changed();
+  }
+
+  private async openRound(tx: Queryable, job: JobRow, round: number, kind: RoundKind, inputModelId: string | null) {
+    const deadline = new Date(this.now().getTime() + job.spec.roundDeadlineSeconds * 1000);
+    await tx.query(
+      `INSERT INTO rounds (job_id, round, kind, status, input_model_id, deadline_at) VALUES ($1, $2, $3, 'open', $4, $5)`,
+      [job.id, round, kind, inputModelId, deadline]);
+    await tx.query(`UPDATE jobs SET current_round = $2, updated_at = now() WHERE id = $1`, [job.id, round]);
+  }
+
+  private async markTask(tx: Queryable, jobId: string, round: number, siteId: string, state: 'submitted' | 'failed') {
+    await tx.query(
+      `INSERT INTO site_tasks (job_id, round, site_id, state) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (job_id, round, site_id) DO UPDATE SET state = $4, updated_at = now()`, [jobId, round, siteId, state]);
+  }
+
+  private async contributionOf(jobId: string, round: number, siteId: string): Promise<ContributionRow | null> {
+    const { rows } = await this.db.query<ContributionRow>(
+      'SELECT * FROM contributions WHERE job_id = $1 AND round = $2 AND site_id = $3', [jobId, round, siteId]);
+    return rows[0] ?? null;
+  }
+
+  private async storeModel(jobId: string, round: number, weights: Float32Array): Promise<ModelRow> {
+    const bytes = encodeVector(weights);
+    const sha256 = sha256Hex(bytes);
+    const blobKey = `models/${jobId}/${round}-${sha256}`;
+    await this.blobs.put(blobKey, bytes);
+    return {
+      id: `model-${jobId.slice(4, 12)}-r${round}-${sha256.slice(0, 12)}`,
+      job_id: jobId, round, param_count: weights.length, byte_size: bytes.byteLength, sha256,
+      blob_key: blobKey, encrypted: false, created_at: this.now(),
+    };
+  }
+
+  private async insertModel(tx: Queryable, m: ModelRow): Promise<void> {
+    await tx.query(
+      `INSERT INTO models (id, job_id, round, param_count, byte_size, sha256, blob_key, encrypted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [m.id, m.job_id, m.round, m.param_count, m.byte_size, m.sha256, m.blob_key, m.encrypted]);
+  }
+
+  private changed(): void {
+    this.events.emit('changed');
+  }
+}
+
+function checkSpecConsistency(spec: JobSpec): void {
+  const dup = (xs: readonly string[]) => xs.find((x, i) => xs.indexOf(x) !== i);
+  const d1 = dup(spec.features);
+  if (d1) throw new FederationError('JOB_SPEC_INVALID', `feature "${d1}" is listed twice`);
+  const d2 = dup(spec.classes);
+  if (d2) throw new FederationError('JOB_SPEC_INVALID', `class "${d2}" is listed twice`);
+  const d3 = dup([...spec.sites, ...(spec.evaluators ?? [])]);
+  if (d3) throw new FederationError('JOB_SPEC_INVALID', `site "${d3}" is listed twice (a site either trains or evaluates)`);
+  if (spec.features.includes(spec.label)) throw new FederationError('JOB_SPEC_INVALID', `the label "${spec.label}" cannot also be a feature`);
+  if (spec.minSites > spec.sites.length) {
+    throw new FederationError('JOB_SPEC_INVALID', `minSites ${spec.minSites} exceeds the ${spec.sites.length} training sites listed`);
+  }
+}

@@ -1,0 +1,29 @@
+import { GrpcStatus, MedfedError, type ErrorTable } from '@medfed/proto';
+
+/** Refusals of the federation core (jobs, rounds, submissions). One row per stable code. */
+export const FEDERATION_ERRORS = {
+  VALIDATION_FAILED: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The request does not match its schema.' },
+  JOB_SPEC_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The job specification is inconsistent.' },
+  UNKNOWN_SITE: { http: 404, grpc: GrpcStatus.NOT_FOUND, summary: 'No site with this id is registered.' },
+  SITE_EXISTS: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, summary: 'A site with this id is already registered.' },
+  SITE_SUSPENDED: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'The site is suspended.' },
+  UNKNOWN_JOB: { http: 404, grpc: GrpcStatus.NOT_FOUND, summary: 'No job with this id exists.' },
+  UNKNOWN_MODEL: { http: 404, grpc: GrpcStatus.NOT_FOUND, summary: 'No model with this id exists for the job.' },
+  SITE_NOT_IN_JOB: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'The site does not take part in this job.' },
+  JOB_NOT_RUNNING: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The job is not running.' },
+  ROUND_CLOSED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The round no longer accepts submissions.' },
+  ROUND_MISMATCH: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The submission is for another round or task.' },
+  DUPLICATE_SUBMISSION: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, summary: 'The site already submitted for this round.' },
+  UPDATE_HEADER_MISSING: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'An update stream must start with its header.' },
+  UPDATE_INCOMPLETE: { http: 400, grpc: GrpcStatus.CANCELLED, summary: 'The update stream ended before all bytes arrived.' },
+  UPDATE_SIZE_MISMATCH: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The update has a different size than announced.' },
+  UPDATE_DIGEST_MISMATCH: { http: 400, grpc: GrpcStatus.DATA_LOSS, summary: 'The update bytes do not match the announced SHA-256.' },
+  UPDATE_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, summary: 'The update is larger than the round allows.' },
+  UPDATE_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The update content is not a valid vector for this round.' },
+  METRICS_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The metrics report is invalid for this round.' },
+  INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL, summary: 'An internal error occurred.' },
+} as const satisfies ErrorTable;
+
+export type FederationErrorCode = keyof typeof FEDERATION_ERRORS;
+
+export class FederationError extends MedfedError<FederationErrorCode> {}

@@ -1,0 +1,81 @@
+import type { JobSpec, Standardization } from '@medfed/proto';
+import type { StrategyState } from '../strategies/strategy.js';
+
+/** Row shapes as the storage layer returns them (snake_case columns, named for SQL). */
+export interface SiteRow {
+  id: string;
+  display_name: string;
+  status: 'registered' | 'active' | 'suspended';
+  agent_version: string | null;
+  last_seen_at: Date | null;
+  last_status: Record<string, unknown> | null;
+  created_at: Date;
+}
+
+export interface JobRow {
+  id: string;
+  name: string;
+  owner: string;
+  spec: JobSpec;
+  status: 'running' | 'completed' | 'failed' | 'stopped';
+  encrypted: boolean;
+  current_round: number;
+  total_rounds: number;
+  standardization: Standardization | null;
+  strategy_state: StrategyState | null;
+  failure: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type RoundKind = 'stats' | 'train' | 'evaluate';
+export type RoundStatus = 'open' | 'collecting' | 'aggregating' | 'closed' | 'failed';
+
+export interface RoundRow {
+  job_id: string;
+  round: number;
+  kind: RoundKind;
+  status: RoundStatus;
+  input_model_id: string | null;
+  output_model_id: string | null;
+  deadline_at: Date;
+  opened_at: Date;
+  closed_at: Date | null;
+  failure: string | null;
+}
+
+export interface ContributionRow {
+  id: string;
+  job_id: string;
+  round: number;
+  site_id: string;
+  num_samples: number;
+  byte_size: number;
+  sha256: string;
+  blob_key: string;
+  received_at: Date;
+}
+
+export interface ModelRow {
+  id: string;
+  job_id: string;
+  round: number;
+  param_count: number;
+  byte_size: number;
+  sha256: string;
+  blob_key: string;
+  encrypted: boolean;
+  created_at: Date;
+}
+
+export interface MetricRow {
+  job_id: string;
+  round: number;
+  site_id: string;
+  phase: 'train' | 'eval';
+  model_round: number;
+  loss: number;
+  accuracy: number;
+  num_samples: number;
+  reported_at: Date;
+}

@@ -1,0 +1,44 @@
+import Type from 'typebox';
+
+const SiteId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
+
+/** The job specification as accepted over REST; defaults make a minimal request useful. */
+export const JobSpecSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  features: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 10_000 }),
+  label: Type.String({ minLength: 1, maxLength: 200 }),
+  classes: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 2, maxItems: 1000 }),
+  model: Type.Object({
+    hidden: Type.Array(Type.Integer({ minimum: 1, maximum: 65_536 }), { maxItems: 8, default: [32] }),
+    activation: Type.Union([Type.Literal('relu'), Type.Literal('tanh')], { default: 'relu' }),
+  }, { additionalProperties: false, default: {} }),
+  training: Type.Object({
+    localEpochs: Type.Integer({ minimum: 1, maximum: 1000, default: 2 }),
+    batchSize: Type.Integer({ minimum: 1, maximum: 65_536, default: 32 }),
+    learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.01 }),
+    optimizer: Type.Union([Type.Literal('sgd'), Type.Literal('adam')], { default: 'adam' }),
+    seed: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1, default: 42 }),
+  }, { additionalProperties: false, default: {} }),
+  rounds: Type.Integer({ minimum: 1, maximum: 10_000, default: 5 }),
+  minSites: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
+  roundDeadlineSeconds: Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600, default: 600 }),
+  strategy: Type.Object({
+    name: Type.Union([Type.Literal('fedavg'), Type.Literal('fedprox'), Type.Literal('fedavgm')], { default: 'fedavg' }),
+    mu: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    serverLearningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+    momentum: Type.Optional(Type.Number({ minimum: 0, maximum: 0.999 })),
+  }, { additionalProperties: false, default: {} }),
+  sites: Type.Array(SiteId, { minItems: 1, maxItems: 10_000 }),
+  evaluators: Type.Optional(Type.Array(SiteId, { maxItems: 100 })),
+  standardization: Type.Union([Type.Literal('federated'), Type.Literal('none')], { default: 'federated' }),
+}, { additionalProperties: false });
+
+export const CreateJobSchema = Type.Object({
+  spec: JobSpecSchema,
+  owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+}, { additionalProperties: false });
+
+export const RegisterSiteSchema = Type.Object({
+  id: SiteId,
+  displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+}, { additionalProperties: false });

@@ -1,0 +1,154 @@
+import * as grpc from '@grpc/grpc-js';
+import { chunksOf, TaskKind, type FederationServer, type ModelChunk, type Task, type UpdateChunk } from '@medfed/proto';
+import type { Logger } from 'pino';
+import type { FederationEngine, TaskAssignment, UpdateHeader } from '../../federation/engine.js';
+import { FederationError } from '../../federation/errors.js';
+import { toPublicError } from '../errors.js';
+
+const DUTY_KIND = { stats: TaskKind.TASK_KIND_STATS, train: TaskKind.TASK_KIND_TRAIN, evaluate: TaskKind.TASK_KIND_EVALUATE } as const;
+const MAX_WAIT_MS = 30_000;
+
+/** gRPC errors carry the stable code in trailing metadata (`medfed-code`) and as the message prefix. */
+export function grpcError(err: unknown): grpc.ServiceError {
+  const p = toPublicError(err);
+  const metadata = new grpc.Metadata();
+  metadata.set('medfed-code', p.code);
+  return Object.assign(new Error(`${p.code}: ${p.message}`), { code: p.grpc, details: `${p.code}: ${p.message}`, metadata });
+}
+
+function toTask(a: TaskAssignment): Task {
+  return {
+    jobId: a.jobId,
+    round: a.round,
+    kind: DUTY_KIND[a.duty],
+    jobSpecJson: JSON.stringify(a.spec),
+    standardizationJson: a.standardization ? JSON.stringify(a.standardization) : '',
+    modelId: a.modelId ?? '',
+    modelSha256: a.modelSha256 ?? '',
+    modelRound: a.modelRound,
+    weight: 0,
+    deadlineMs: a.deadline.getTime(),
+    updateLength: a.updateLength,
+  };
+}
+
+export function federationService(engine: FederationEngine, log: Logger): FederationServer {
+  const unary = <Req, Res>(name: string, fn: (req: Req) => Promise<Res>) =>
+    (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
+      fn(call.request).then((res) => cb(null, res), (err) => {
+        log.debug({ err, method: name }, 'grpc call refused');
+        cb(grpcError(err));
+      });
+    };
+
+  return {
+    enroll: unary('Enroll', async (req) => {
+      const site = await engine.enroll(req.siteId, req.agentVersion.slice(0, 64), req.dataSchemaDigest.slice(0, 128));
+      return { siteId: site.id, coordinatorVersion: '0.1.0', serverTimeMs: Date.now() };
+    }),
+
+    heartbeat: unary('Heartbeat', async (req) => {
+      await engine.heartbeat(req.siteId, {
+        state: req.state.slice(0, 32), jobId: req.jobId.slice(0, 128), round: req.round,
+        detail: req.detail.slice(0, 2000), logPath: req.logPath.slice(0, 1000),
+      });
+      if (req.state === 'failed' && req.jobId) await engine.reportFailure(req.siteId, req.jobId, req.round, req.detail);
+      return { serverTimeMs: Date.now() };
+    }),
+
+    pollTask: unary('PollTask', async (req) => {
+      const wait = Math.min(Math.max(req.waitMs, 0), MAX_WAIT_MS);
+      const until = Date.now() + wait;
+      for (;;) {
+        const task = await engine.pollTask(req.siteId);
+        if (task || Date.now() >= until) return { task: task ? toTask(task) : undefined, serverTimeMs: Date.now() };
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.min(1000, until - Date.now()));
+          function done() { clearTimeout(timer); engine.events.off('changed', done); resolve(); }
+          engine.events.once('changed', done);
+        });
+      }
+    }),
+
+    downloadModel(call: grpc.ServerWritableStream<{ siteId: string; jobId: string; modelId: string }, ModelChunk>) {
+      void (async () => {
+        const { siteId, jobId, modelId } = call.request;
+        await engine.activeSite(siteId);
+        const job = await engine.job(jobId);
+        if (![...job.spec.sites, ...(job.spec.evaluators ?? [])].includes(siteId)) {
+          throw new FederationError('SITE_NOT_IN_JOB', `site ${siteId} does not take part in job ${jobId}`);
+        }
+        const model = await engine.model(jobId, modelId);
+        const bytes = await engine.modelBytes(model);
+        call.write({ part: { $case: 'header', value: {
+          modelId: model.id, jobId, round: model.round, byteSize: model.byte_size, sha256: model.sha256,
+          paramCount: model.param_count, encrypted: model.encrypted,
+        } } });
+        for (const chunk of chunksOf(bytes)) {
+          if (!call.write({ part: { $case: 'data', value: Buffer.from(chunk) } })) {
+            await new Promise((r) => call.once('drain', r));
+          }
+        }
+        call.end();
+      })().catch((err) => call.destroy(grpcError(err)));
+    },
+
+    submitUpdate(call: grpc.ServerReadableStream<UpdateChunk, unknown>, cb: grpc.sendUnaryData<any>) {
+      let header: UpdateHeader | null = null;
+      let admitted: Promise<unknown> | null = null;
+      const parts: Buffer[] = [];
+      let received = 0;
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        log.info({ code: toPublicError(err).code, site: header?.siteId }, 'update refused');
+        cb(grpcError(err));
+      };
+      call.on('data', (chunk: UpdateChunk) => {
+        if (failed) return;
+        const part = chunk.part;
+        if (!header) {
+          if (part?.$case !== 'header') return fail(new FederationError('UPDATE_HEADER_MISSING', 'the first message of an update must be its header'));
+          const h = part.value;
+          header = {
+            siteId: h.siteId, jobId: h.jobId, round: h.round, submissionId: h.submissionId,
+            numSamples: h.numSamples, byteSize: h.byteSize, sha256: h.sha256, baseModelId: h.baseModelId,
+          };
+          admitted = engine.admitUpdate(header).catch((err) => { fail(err); });
+          return;
+        }
+        if (part?.$case !== 'data') return fail(new FederationError('VALIDATION_FAILED', 'only data chunks may follow the header'));
+        received += part.value.byteLength;
+        if (received > header.byteSize) {
+          return fail(new FederationError('UPDATE_SIZE_MISMATCH', `received more than the ${header.byteSize} bytes announced`));
+        }
+        parts.push(part.value);
+      });
+      call.on('end', () => {
+        if (failed) return;
+        if (!header) return fail(new FederationError('UPDATE_HEADER_MISSING', 'the update stream carried no header'));
+        const h = header;
+        void (async () => {
+          await admitted;
+          if (failed) return;
+          if (received < h.byteSize) {
+            throw new FederationError('UPDATE_INCOMPLETE', `stream ended after ${received} of ${h.byteSize} bytes; nothing was stored`);
+          }
+          const { contribution, alreadyAccepted } = await engine.acceptUpdate(h, Buffer.concat(parts, received));
+          cb(null, { submissionId: contribution.id, sha256: contribution.sha256, byteSize: contribution.byte_size, alreadyAccepted });
+        })().catch(fail);
+      });
+      call.on('error', () => { failed = true; }); // client went away mid-upload: nothing is stored
+      call.on('cancelled', () => { failed = true; });
+    },
+
+    reportMetrics: unary('ReportMetrics', async (req) => {
+      await engine.reportMetrics({
+        siteId: req.siteId, jobId: req.jobId, round: req.round, phase: req.phase as 'train' | 'eval',
+        modelRound: req.modelRound, loss: req.loss, accuracy: req.accuracy, numSamples: req.numSamples,
+      });
+      return {};
+    }),
+  };
+}

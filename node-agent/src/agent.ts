@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TaskKind, type Task } from '@medfed/proto';
+import type { Logger } from 'pino';
+import type { AgentConfig } from './config/schema.js';
+import { loadDataset, type LocalDataset } from './data/index.js';
+import { initTrainingBackend } from './training/index.js';
+import { CoordinatorClient, CoordinatorError } from './transport/client.js';
+import { runEvaluateTask, runTrainTask } from './tasks/model-task.js';
+import { runStatsTask } from './tasks/stats-task.js';
+import { parseTaskSpec, type TaskContext } from './tasks/task-context.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+/** Errors worth retrying: the coordinator is briefly unreachable or restarting. */
+const TRANSIENT = new Set(['COORDINATOR_UNAVAILABLE', 'GRPC_ERROR']);
+
+/**
+ * The hospital-side loop: enroll, then poll for tasks and run each one. Patient rows never leave
+ * this process; what leaves is an update vector, feature sums and metrics.
+ */
+export class NodeAgent {
+  private readonly config: AgentConfig;
+  private readonly log: Logger;
+  private client: CoordinatorClient | null = null;
+  private stopping = false;
+  private state: { state: string; jobId: string; round: number; detail: string } = { state: 'idle', jobId: '', round: 0, detail: '' };
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  dataset: LocalDataset | null = null;
+
+  constructor(config: AgentConfig, log: Logger) {
+    this.config = config;
+    this.log = log;
+  }
+
+  /** Loads and validates local data and the training backend; fails before contacting anyone if either is wrong. */
+  async prepare(): Promise<{ dataset: LocalDataset; backend: string }> {
+    await mkdir(resolve(this.config.stateDir), { recursive: true, mode: 0o700 });
+    const dataset = await loadDataset(this.config.data.csv, {
+      label: this.config.data.label,
+      ...(this.config.data.schema ? { schemaPath: this.config.data.schema } : {}),
+    });
+    const backend = await initTrainingBackend();
+    this.log.info({ backend: backend.backend, note: backend.note }, `training backend: ${backend.backend}`);
+    this.dataset = dataset;
+    return { dataset, backend: backend.backend };
+  }
+
+  schemaDigest(): string {
+    const columns = (this.dataset?.columns ?? []).map((c) => ({ name: c.name, type: c.type, role: c.role }));
+    return createHash('sha256').update(JSON.stringify({ label: this.dataset?.label, columns })).digest('hex');
+  }
+
+  async run(): Promise<void> {
+    if (!this.dataset) await this.prepare();
+    this.client = new CoordinatorClient(this.config.coordinator.grpc);
+    await this.retrying('enroll', () => this.client!.enroll(this.config.siteId, AGENT_VERSION, this.schemaDigest()));
+    this.log.info({ site: this.config.siteId, coordinator: this.config.coordinator.grpc }, 'enrolled');
+    this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.config.heartbeatSeconds * 1000);
+    this.heartbeatTimer.unref();
+    await this.sendHeartbeat();
+    while (!this.stopping) {
+      let task: Task | undefined;
+      try {
+        task = (await this.client.pollTask(this.config.siteId, this.config.pollWaitMs)).task;
+      } catch (err) {
+        if (this.stopping) break;
+        if (err instanceof CoordinatorError && TRANSIENT.has(err.code)) {
+          this.log.warn({ code: err.code }, 'coordinator unreachable; retrying');
+          await sleep(1000);
+          continue;
+        }
+        throw err;
+      }
+      if (task) await this.runTask(task);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.heartbeatTimer);
+    this.client?.close();
+  }
+
+  private async runTask(task: Task): Promise<void> {
+    const kind = task.kind === TaskKind.TASK_KIND_STATS ? 'stats' : task.kind === TaskKind.TASK_KIND_TRAIN ? 'train' : 'evaluate';
+    this.state = { state: kind === 'train' ? 'training' : kind === 'stats' ? 'training' : 'evaluating', jobId: task.jobId, round: task.round, detail: '' };
+    void this.sendHeartbeat();
+    try {
+      const { spec, standardization } = parseTaskSpec(task);
+      const ctx: TaskContext = { client: this.client!, siteId: this.config.siteId, dataset: this.dataset!, log: this.log, task, spec, standardization };
+      if (kind === 'stats') await this.retrying('stats', () => runStatsTask(ctx));
+      else if (kind === 'train') await this.retrying('train', () => runTrainTask(ctx));
+      else await this.retrying('evaluate', () => runEvaluateTask(ctx));
+      this.state = { state: 'idle', jobId: task.jobId, round: task.round, detail: '' };
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'TASK_FAILED';
+      const detail = `${code}: ${(err as Error).message}`;
+      this.log.error({ job: task.jobId, round: task.round, code }, `task refused or failed: ${detail}`);
+      this.state = { state: 'failed', jobId: task.jobId, round: task.round, detail };
+      await this.sendHeartbeat();
+      this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
+    }
+    void this.sendHeartbeat();
+  }
+
+  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const transient = err instanceof CoordinatorError && TRANSIENT.has(err.code);
+        if (!transient || attempt >= 10 || this.stopping) throw err;
+        this.log.warn({ what, attempt, code: (err as CoordinatorError).code }, 'transient failure; retrying');
+        await sleep(Math.min(5000, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    if (!this.client) return;
+    await this.client.heartbeat({
+      siteId: this.config.siteId, ...this.state, logPath: this.config.logFile ?? '',
+    }).catch((err: unknown) => this.log.debug({ err }, 'heartbeat failed'));
+  }
+}

@@ -1,0 +1,25 @@
+import Type, { type Static } from 'typebox';
+
+/** Every setting of `medfed agent start`, from a file, then the environment, then flags. */
+export const AgentConfigSchema = Type.Object({
+  env: Type.Union([Type.Literal('development'), Type.Literal('production')], { default: 'development' }),
+  siteId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+  coordinator: Type.Object({
+    /** host:port of the coordinator's gRPC endpoint. */
+    grpc: Type.String({ pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' }),
+  }, { additionalProperties: false }),
+  data: Type.Object({
+    csv: Type.String({ minLength: 1 }),
+    label: Type.String({ minLength: 1 }),
+    schema: Type.Optional(Type.String({ minLength: 1 })),
+  }, { additionalProperties: false }),
+  /** Private state of this agent (keys, ledger, logs); created with mode 0700. */
+  stateDir: Type.String({ minLength: 1, default: './medfed-agent' }),
+  /** Where operators find this agent's log; reported to the coordinator for its failure panel. */
+  logFile: Type.Optional(Type.String({ minLength: 1 })),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  pollWaitMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 5_000 }),
+  heartbeatSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 5 }),
+}, { additionalProperties: false });
+
+export type AgentConfig = Static<typeof AgentConfigSchema>;

@@ -1,0 +1,46 @@
+import { MedfedError, type JobSpec, type Standardization, type Task } from '@medfed/proto';
+import type { Logger } from 'pino';
+import type { CoordinatorClient } from '../transport/client.js';
+import type { LocalDataset } from '../data/index.js';
+
+export interface TaskContext {
+  readonly client: CoordinatorClient;
+  readonly siteId: string;
+  readonly dataset: LocalDataset;
+  readonly log: Logger;
+  readonly task: Task;
+  readonly spec: JobSpec;
+  readonly standardization: Standardization | undefined;
+}
+
+/**
+ * The agent does not trust the coordinator's JSON: a task whose spec is malformed is refused
+ * before any local data is touched.
+ */
+export function parseTaskSpec(task: Task): { spec: JobSpec; standardization: Standardization | undefined } {
+  let spec: JobSpec;
+  let standardization: Standardization | undefined;
+  try {
+    spec = JSON.parse(task.jobSpecJson) as JobSpec;
+    standardization = task.standardizationJson ? (JSON.parse(task.standardizationJson) as Standardization) : undefined;
+  } catch {
+    throw new MedfedError('TASK_INVALID', `task for job ${task.jobId} carries a job spec that is not JSON`);
+  }
+  const strings = (xs: unknown) => Array.isArray(xs) && xs.every((x) => typeof x === 'string');
+  if (!spec || !strings(spec.features) || !strings(spec.classes) || typeof spec.label !== 'string'
+    || !spec.model || !Array.isArray(spec.model.hidden) || !spec.training) {
+    throw new MedfedError('TASK_INVALID', `task for job ${task.jobId} carries an incomplete job spec`);
+  }
+  if (standardization) {
+    const ok = Array.isArray(standardization.mean) && Array.isArray(standardization.std)
+      && standardization.mean.length === spec.features.length && standardization.std.length === spec.features.length
+      && [...standardization.mean, ...standardization.std].every((v) => typeof v === 'number' && Number.isFinite(v))
+      && standardization.std.every((v) => v > 0);
+    if (!ok) throw new MedfedError('TASK_INVALID', `task for job ${task.jobId} carries an invalid standardisation`);
+  }
+  return { spec, standardization };
+}
+
+export function architectureOf(spec: JobSpec) {
+  return { inputs: spec.features.length, hidden: spec.model.hidden, classes: spec.classes.length, activation: spec.model.activation };
+}

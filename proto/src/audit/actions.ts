@@ -1,0 +1,53 @@
+import type { AuditDetailKey } from './details.js';
+
+/**
+ * Every security-relevant action medfed records, as data. An action and the authorization decision
+ * for it are one event: a refused request is the same action with outcome `denied` and the deciding
+ * `rule`. `anomaly` marks actions a compliance report always lists for review.
+ */
+export type AuditCategory =
+  | 'authentication' | 'enrollment' | 'access' | 'job' | 'round' | 'submission' | 'attestation'
+  | 'sandbox' | 'key' | 'model' | 'privacy' | 'configuration' | 'audit';
+
+export interface AuditActionSpec {
+  readonly category: AuditCategory;
+  readonly summary: string;
+  readonly details: readonly AuditDetailKey[];
+  readonly anomaly?: boolean;
+}
+
+export const AUDIT_ACTIONS = {
+  'auth.token.issue': { category: 'authentication', summary: 'An access token was issued (or the request for one refused)', details: ['scope', 'expires_at', 'key_id', 'reason'] },
+  'auth.session.logoff': { category: 'authentication', summary: 'A session ended: explicit or automatic logoff after inactivity', details: ['reason', 'idle_seconds'] },
+  'site.enroll': { category: 'enrollment', summary: 'A site enrolled (or its enrollment was refused)', details: ['key_id', 'client_version', 'reason'] },
+  'site.suspend': { category: 'enrollment', summary: 'A site was suspended or reinstated', details: ['reason'] },
+  'api.access': { category: 'access', summary: 'A protected resource was read or a request was refused', details: ['method', 'route', 'status', 'job', 'reason'] },
+  'job.create': { category: 'job', summary: 'A job was created', details: ['job', 'rounds', 'sites', 'sha256', 'encrypted', 'reason'] },
+  'job.stop': { category: 'job', summary: 'A job was stopped by a user', details: ['job', 'reason'] },
+  'job.complete': { category: 'job', summary: 'A job finished all its rounds', details: ['job', 'rounds'] },
+  'job.fail': { category: 'job', summary: 'A job failed', details: ['job', 'reason'] },
+  'round.open': { category: 'round', summary: 'A round opened', details: ['job', 'round', 'kind', 'sites'] },
+  'round.close': { category: 'round', summary: 'A round closed with an aggregate', details: ['job', 'round', 'kind', 'sites', 'sha256'] },
+  'round.fail': { category: 'round', summary: 'A round failed (deadline, quorum or aggregation)', details: ['job', 'round', 'kind', 'reason'] },
+  'submission.receive': { category: 'submission', summary: "A site's update was received, with its digest", details: ['job', 'round', 'sha256', 'bytes', 'samples', 'reason'] },
+  'attestation.verdict': { category: 'attestation', summary: "An attestation was judged (verdict pass or fail)", details: ['verdict', 'measurement', 'key_id', 'reason'], anomaly: true },
+  'sandbox.breach': { category: 'sandbox', summary: 'A sandbox reported a breach attempt', details: ['job', 'round', 'reason'], anomaly: true },
+  'key.ceremony': { category: 'key', summary: 'A key ceremony ran', details: ['ceremony', 'key_id', 'threshold', 'participants', 'reason'] },
+  'key.release': { category: 'key', summary: 'A key (or key share) was released', details: ['key_id', 'job', 'reason'] },
+  'model.release': { category: 'model', summary: 'A model was released', details: ['job', 'round', 'model', 'sha256', 'reason'] },
+  'model.download': { category: 'model', summary: 'A released model was downloaded', details: ['job', 'model', 'sha256', 'bytes', 'reason'] },
+  'privacy.spend': { category: 'privacy', summary: 'Privacy budget was spent', details: ['job', 'round', 'epsilon', 'delta', 'epsilon_total', 'epsilon_budget', 'epsilon_remaining', 'mechanism', 'reason'] },
+  'config.change': { category: 'configuration', summary: 'A configuration setting changed', details: ['setting', 'old_sha256', 'new_sha256', 'reason'] },
+  'audit.export': { category: 'audit', summary: 'The audit trail was exported', details: ['from', 'to', 'job', 'site', 'format', 'reason'] },
+  'audit.purge': { category: 'audit', summary: 'Audit entries past retention were purged, leaving a signed truncation anchor', details: ['through_seq', 'count', 'before', 'reason'] },
+} as const satisfies Readonly<Record<string, AuditActionSpec>>;
+
+export type AuditAction = keyof typeof AUDIT_ACTIONS;
+
+export function isAuditAction(name: string): name is AuditAction {
+  return Object.hasOwn(AUDIT_ACTIONS, name);
+}
+
+export function auditActionSpec(name: string): AuditActionSpec | undefined {
+  return isAuditAction(name) ? AUDIT_ACTIONS[name] : undefined;
+}

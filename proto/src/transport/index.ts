@@ -1,0 +1,1 @@
+export * from '../gen/medfed/v1/federation.js';
