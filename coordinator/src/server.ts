@@ -64,6 +64,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
   const blobs = new FileBlobStore(join(dataDir, 'blobs'));
   const engine = new FederationEngine(db, blobs, { maxUpdateBytes: config.maxUpdateBytes });
   engine.events.on('error', (err) => log.error({ err }, 'round progression failed'));
+  engine.events.on('timing', (t: Record<string, unknown>) => log.info({ timing: t }, `${String(t.phase)} timing`));
   const { token, file } = await adminToken(dataDir);
   const rest = buildRestApp({ engine, db, log, adminToken: token, bodyLimit: config.bodyLimitBytes });
   const grpc = await startGrpcServer(engine, log, { host: config.grpc.host, port: config.grpc.port });

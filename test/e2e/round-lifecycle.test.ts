@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { decodeVector, encodeVector, FederationClient, initialWeights, parameterCount, TaskKind, type JobSpec } from '@medfed/proto';
-import { CoordinatorClient } from '@medfed/node-agent/transport/client.js';
+import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { BACKENDS } from '../../coordinator/test/support/databases.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
 

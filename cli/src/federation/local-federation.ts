@@ -9,6 +9,7 @@ import type { JobSpec } from '@medfed/proto';
 import { CliError } from '../fail.js';
 import { ExitCode } from '../exit-codes.js';
 import { RestClient } from './rest-client.js';
+import { fileLogger } from '../logging.js';
 
 export interface LocalSite {
   readonly id: string;
@@ -25,13 +26,14 @@ export interface LocalFederationOptions {
   readonly spec: Omit<JobSpec, 'sites' | 'evaluators'>;
   readonly log: Logger;
   readonly inMemoryDatabase: boolean;
+  readonly databaseUrl?: string | undefined;
   readonly onUpdate?: (view: JobView) => void;
   readonly timeoutMs?: number;
 }
 
 export interface LocalFederationResult {
   readonly view: JobView;
-  readonly coordinator: { rest: string; grpc: string; dataDir: string; adminTokenFile: string };
+  readonly coordinator: { rest: string; grpc: string; dataDir: string; adminTokenFile: string; log: string };
   readonly agentLogs: Record<string, string>;
 }
 
@@ -46,9 +48,14 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
   const dataDir = join(workDir, 'coordinator');
   const config = await loadCoordinatorConfig({
     env: {},
-    overrides: { 'rest.port': 0, 'grpc.port': 0, dataDir, inMemoryDatabase: opts.inMemoryDatabase, logLevel: 'warn', tickSeconds: 0.5 },
+    overrides: {
+      'rest.port': 0, 'grpc.port': 0, dataDir, inMemoryDatabase: opts.inMemoryDatabase, databaseUrl: opts.databaseUrl,
+      logLevel: 'info', tickSeconds: 0.5,
+    },
   });
-  const coordinator: RunningCoordinator = await startCoordinator(config, opts.log.child({ component: 'coordinator' }));
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const coordinatorLog = join(dataDir, 'coordinator.log');
+  const coordinator: RunningCoordinator = await startCoordinator(config, fileLogger('info', coordinatorLog, { component: 'coordinator' }));
   const agents = new Map<string, ChildProcess>();
   const agentLogs: Record<string, string> = {};
   try {
@@ -110,7 +117,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
     }
     return {
       view,
-      coordinator: { rest: coordinator.rest, grpc: coordinator.grpc, dataDir, adminTokenFile: coordinator.adminTokenFile },
+      coordinator: { rest: coordinator.rest, grpc: coordinator.grpc, dataDir, adminTokenFile: coordinator.adminTokenFile, log: coordinatorLog },
       agentLogs,
     };
   } finally {

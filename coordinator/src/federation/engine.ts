@@ -291,6 +291,7 @@ export class FederationEngine {
     } catch (err) {
       throw new FederationError('UPDATE_INVALID', (err as Error).message);
     }
+    const persistStarted = performance.now();
     const blobKey = `updates/${header.jobId}/${round.round}/${digest}`;
     await this.blobs.put(blobKey, payload);
     const contribution = await this.db.transaction(async (tx) => {
@@ -314,6 +315,7 @@ export class FederationEngine {
         [header.jobId, r.round]);
       return rows[0]!;
     });
+    this.events.emit('timing', { phase: 'persist-update', job: header.jobId, round: round.round, ms: performance.now() - persistStarted });
     this.changed();
     void this.advance(header.jobId);
     return { contribution, alreadyAccepted: false };
@@ -436,6 +438,7 @@ export class FederationEngine {
   }
 
   private async closeTrainRound(job: JobRow, round: RoundRow): Promise<void> {
+    const aggregateStarted = performance.now();
     const input = await this.model(job.id, round.input_model_id!);
     const global = decodeVector(await this.modelBytes(input), 'float32', input.param_count);
     const strategy = strategyFor(job.spec.strategy.name);
@@ -445,6 +448,7 @@ export class FederationEngine {
       state: job.strategy_state,
       settings: job.spec.strategy,
     });
+    const persistStarted = performance.now();
     const model = await this.storeModel(job.id, round.round, result.global);
     const last = round.round >= job.total_rounds;
     await this.db.transaction(async (tx) => {
@@ -455,6 +459,10 @@ export class FederationEngine {
       await tx.query(`UPDATE jobs SET strategy_state = $2, updated_at = now() WHERE id = $1`,
         [job.id, result.state ? JSON.stringify(result.state) : null]);
       await this.openRound(tx, job, round.round + 1, last ? 'evaluate' : 'train', model.id);
+    });
+    this.events.emit('timing', {
+      phase: 'round-closed', job: job.id, round: round.round, contributors: result.contributors,
+      aggregateMs: persistStarted - aggregateStarted, persistMs: performance.now() - persistStarted,
     });
     this.changed();
   }

@@ -1,5 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import Type from 'typebox';
 import { FederationError } from '../../federation/errors.js';
@@ -34,7 +34,7 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
     loggerInstance: deps.log as unknown as FastifyServerOptions['loggerInstance'],
     bodyLimit: deps.bodyLimit,
     requestTimeout: 30_000,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   };
   const app = Fastify(options);
 

@@ -1,0 +1,97 @@
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadDataset } from '@medfed/node-agent/data/index';
+import { CLINICAL_LABEL, generateClinicalDataset, writeCsv } from '../simulate/index.js';
+import { runLocalFederation } from '../federation/local-federation.js';
+import { jobTemplate } from '../federation/job-template.js';
+import { writeSiteFiles } from '../federation/site-files.js';
+import { finalTable, RoundProgress } from '../federation/progress.js';
+import { CliError, reportAndExit } from '../fail.js';
+import { ExitCode } from '../exit-codes.js';
+import { stderrLogger } from '../logging.js';
+import { parseNonNegativeInt, parsePositiveInt } from '../options.js';
+
+const MARKER = '.medfed-demo';
+
+/** Clears a previous demo's output, but never a folder medfed did not create. */
+async function prepareOutDir(dir: string): Promise<void> {
+  try {
+    const entries = await readdir(dir);
+    if (entries.length > 0 && !entries.includes(MARKER)) {
+      throw new CliError('DEMO_DIR_NOT_EMPTY', `${dir} exists and was not written by medfed demo; choose another --out`, ExitCode.USAGE);
+    }
+    await rm(dir, { recursive: true, force: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dir, MARKER), 'written by medfed demo\n');
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else out.push(p);
+  }
+  return out;
+}
+
+export function register(program: Command): void {
+  program.command('demo')
+    .description('an embedded coordinator and 3 hospital agents on this machine, trained on a synthetic clinical cohort')
+    .option('--out <dir>', 'where the demo writes everything', './medfed-demo')
+    .option('--rounds <r>', 'training rounds', parsePositiveInt, 5)
+    .option('--patients <n>', 'size of the synthetic cohort', parsePositiveInt, 3000)
+    .option('--seed <s>', 'seed for the cohort, the split and training', parseNonNegativeInt, 7)
+    .option('--log-level <level>', 'log level on stderr', 'warn')
+    .action(async (opts: { out: string; rounds: number; patients: number; seed: number; logLevel: string }) => {
+      try {
+        const out = resolve(opts.out);
+        await prepareOutDir(out);
+        const log = stderrLogger(opts.logLevel, { component: 'demo' });
+        const cohortCsv = join(out, 'data', 'cohort.csv');
+        await mkdir(join(out, 'data'), { recursive: true });
+        await writeCsv(cohortCsv, generateClinicalDataset(opts.patients, opts.seed));
+        const dataset = await loadDataset(cohortCsv, { label: CLINICAL_LABEL });
+        const { readCsv } = await import('@medfed/node-agent/data/read-csv');
+        const split = await writeSiteFiles(await readCsv(cohortCsv), {
+          dir: join(out, 'data'), label: CLINICAL_LABEL, sites: 3, scheme: 'dirichlet:0.5', seed: opts.seed, testFraction: 0.2,
+        });
+        const job = jobTemplate(dataset, { name: 'demo: readmission risk', rounds: opts.rounds, seed: opts.seed, minSites: 2 });
+        process.stdout.write(`medfed demo: ${split.sites.length - 1} hospitals (non-IID split of ${split.trainRows.length} synthetic patients), `
+          + `1 evaluator with ${split.testRows.length} held-out patients, ${opts.rounds} rounds of FedAvg\n`
+          + `features: ${job.features.join(', ')}; label: ${job.label} (${job.classes.join(' / ')})\n\n`);
+        const progress = new RoundProgress();
+        const started = Date.now();
+        const run = await runLocalFederation({
+          workDir: out, sites: split.sites, label: CLINICAL_LABEL, spec: job, log, inMemoryDatabase: false,
+          onUpdate: (v) => progress.update(v),
+        });
+        progress.finish();
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        await writeFile(join(out, 'summary.json'), `${JSON.stringify({ job: run.view, coordinator: run.coordinator }, null, 2)}\n`);
+        const finalModel = run.view.models.find((m) => m.round === opts.rounds);
+        process.stdout.write(`\n${finalTable(run.view)}\n\n`);
+        process.stdout.write(`outcome: ${run.view.status} in ${seconds} s; final model ${finalModel?.id} sha256 ${finalModel?.sha256}\n\n`);
+        process.stdout.write(`written under ${relative(process.cwd(), out) || '.'}/:\n`);
+        const files = (await listFiles(out)).filter((f) => !f.includes(`${join('coordinator', 'db')}`) && !f.endsWith(MARKER));
+        const groups = new Map<string, number>();
+        for (const f of files) {
+          const rel = relative(out, f);
+          const key = rel.startsWith('coordinator/blobs') ? 'coordinator/blobs/ (models and updates)' : rel.includes('/state/') ? `${rel.split('/state/')[0]}/state/` : rel;
+          groups.set(key, (groups.get(key) ?? 0) + 1);
+        }
+        for (const [key, count] of [...groups.entries()].sort()) {
+          process.stdout.write(`  ${key}${count > 1 ? `  (${count} files)` : ''}\n`);
+        }
+        const dbDir = join(out, 'coordinator', 'db');
+        if (await stat(dbDir).then(() => true, () => false)) process.stdout.write('  coordinator/db/ (embedded PostgreSQL)\n');
+        process.exit(0);
+      } catch (err) {
+        reportAndExit(err);
+      }
+    });
+}

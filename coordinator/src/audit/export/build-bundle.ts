@@ -1,0 +1,207 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import {
+  AUDIT_BUNDLE_FILES, AUDIT_BUNDLE_FORMAT, AuditReportBuilder, auditCsvHeader, auditCsvRow, canonicalJson, chainHashOfCanonical,
+  GENESIS_PREV_HASH, matchesFilter, packTarGz, renderAuditReportHtml, renderAuditReportPdf,
+  type AnchorRecord, type AuditEntry, type AuditEventInput, type BundleManifest, type JwsSigner,
+} from '@medfed/proto/audit/index';
+import type { JSONWebKeySet } from 'jose';
+import type { Db } from '../../storage/db.js';
+import { AuditStoreError } from '../errors.js';
+import { appendAuditEvent } from '../store/append.js';
+import { currentHead } from '../store/head.js';
+import { auditRowPages, rowToEntry } from '../store/rows.js';
+import { HashingFile } from './hashing-file.js';
+import { normalizeExportFilter, type ExportFilterInput, type NormalizedFilter } from './filter.js';
+
+/** Who asked for the export, as recorded in its own audit.export event. */
+export interface ExportRequester {
+  readonly actor: string;
+  readonly role: string;
+  readonly site?: string | null;
+  readonly requestId?: string | null;
+  /** The authorization rule that allowed the export. */
+  readonly rule: string;
+}
+
+/** Checkpoints and proofs that cover the anchors in range (from the transparency log); opaque JSON here. */
+export type TlogEvidenceProvider = (anchors: readonly AnchorRecord[]) => Promise<{ readonly checkpoints: unknown; readonly proofs: unknown } | null>;
+
+export interface AuditExportOptions {
+  readonly filter: ExportFilterInput;
+  /** A path for the .tar.gz, or a stream (an HTTP response). */
+  readonly out: string | Writable;
+  readonly signer: JwsSigner;
+  /** The coordinator's public keys, shipped in the bundle as jwks.json. */
+  readonly jwks: JSONWebKeySet;
+  readonly requestedBy: ExportRequester;
+  /** Records the export's own audit event; default: a transaction of its own on `db`. Pass an AuditWriter's append to batch it. */
+  readonly record?: (event: AuditEventInput) => Promise<AuditEntry>;
+  readonly tlogEvidence?: TlogEvidenceProvider;
+  readonly tmpDir?: string;
+  readonly pageSize?: number;
+  /** Rows per listing in the report (denials, releases, ...). Default 500. */
+  readonly listLimit?: number;
+  readonly now?: () => Date;
+}
+
+export interface AuditExportResult {
+  readonly manifest: BundleManifest;
+  readonly exportEvent: AuditEntry;
+}
+
+const NAMES = AUDIT_BUNDLE_FILES.map((f) => f.name);
+type Written = Map<string, { sha256: string; bytes: number }>;
+
+async function writeSmall(dir: string, written: Written, name: string, content: string | Uint8Array): Promise<void> {
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+  await writeFile(join(dir, name), bytes);
+  written.set(name, { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
+}
+
+async function digestFile(path: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/**
+ * Builds the compliance bundle: events.ndjson (entries outside the filter as hashes only, so the
+ * chain still verifies across them) and events.csv, the anchors with their transparency-log
+ * checkpoints and proofs, the JWKS, the HTML and PDF report, and a signed manifest of every file's
+ * SHA-256. The export is itself an audit event, recorded before anything is read (fail closed).
+ * One pass over the range, page by page: memory does not grow with the number of events.
+ */
+export async function exportAuditBundle(db: Db, options: AuditExportOptions): Promise<AuditExportResult> {
+  const filter = normalizeExportFilter(options.filter);
+  const now = options.now ?? (() => new Date());
+  const record = options.record ?? ((event: AuditEventInput) => appendAuditEvent(db, event));
+  const who = options.requestedBy;
+  const exportEvent = await record({
+    time: now().toISOString(), actor: who.actor, role: who.role, site: who.site ?? null, request_id: who.requestId ?? null,
+    action: 'audit.export', resource: 'audit', outcome: 'success', rule: who.rule,
+    details: { format: 'bundle-v1', ...(filter.from ? { from: filter.from } : {}), ...(filter.to ? { to: filter.to } : {}), ...(filter.job ? { job: filter.job } : {}), ...(filter.site ? { site: filter.site } : {}) },
+  });
+  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'medfed-audit-'));
+  try {
+    const manifest = await buildInto(db, dir, filter, options, now);
+    await packTarGz(dir, NAMES.filter((n) => manifest.files.some((f) => f.path === n) || n === 'manifest.json' || n === 'manifest.jws'), options.out);
+    return { manifest, exportEvent };
+  } catch (err) {
+    await record({
+      time: now().toISOString(), actor: who.actor, role: who.role, site: who.site ?? null, request_id: who.requestId ?? null,
+      action: 'audit.export', resource: 'audit', outcome: 'failure', rule: who.rule, details: { format: 'bundle-v1', reason: 'AUDIT_EXPORT_FAILED' },
+    }).catch(() => {});
+    if (err instanceof AuditStoreError) throw err;
+    throw new AuditStoreError('AUDIT_EXPORT_FAILED', `the audit bundle could not be written: ${(err as Error).message}`, undefined, { cause: err });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function buildInto(db: Db, dir: string, filter: NormalizedFilter, options: AuditExportOptions, now: () => Date): Promise<BundleManifest> {
+  const written: Written = new Map();
+  const head = await currentHead(db);
+  const { rows: spans } = await db.query<{ first_seq: number | null; last_seq: number | null }>(
+    'SELECT min(seq) AS first_seq, max(seq) AS last_seq FROM audit_events WHERE ($1::timestamptz IS NULL OR at >= $1::timestamptz) AND ($2::timestamptz IS NULL OR at <= $2::timestamptz)',
+    [filter.from, filter.to]);
+  const firstSeq = spans[0]?.first_seq == null ? null : Number(spans[0].first_seq);
+  const lastSeq = spans[0]?.last_seq == null ? null : Number(spans[0].last_seq);
+
+  // The events, in one ordered pass: NDJSON, CSV, the report tallies and a self-check of the stored chain.
+  const ndjson = new HashingFile(join(dir, 'events.ndjson'));
+  const csv = new HashingFile(join(dir, 'events.csv'));
+  await csv.write(auditCsvHeader());
+  const report = new AuditReportBuilder({ filter, listLimit: options.listLimit ?? 500 });
+  let entries = 0;
+  let hashOnly = 0;
+  let firstPrevHash: string | null = null;
+  let lastHash: string | null = null;
+  let expected = firstSeq ?? 0;
+  if (firstSeq !== null && lastSeq !== null) {
+    for await (const page of auditRowPages(db, { fromSeq: firstSeq, toSeq: lastSeq, pageSize: options.pageSize ?? 2000 })) {
+      let lines = '';
+      let rows = '';
+      for (const row of page) {
+        if (row.seq !== expected) report.integrityProblem(`seq ${expected} is missing from the store (next present: ${row.seq})`);
+        else if (lastHash !== null && row.prev_hash !== lastHash) report.integrityProblem(`seq ${row.seq}: prev_hash is not the hash of seq ${row.seq - 1}`);
+        else if (chainHashOfCanonical(row.prev_hash, row.event) !== row.hash) report.integrityProblem(`seq ${row.seq}: the stored hash does not match the stored event`);
+        expected = row.seq + 1;
+        if (entries === 0) firstPrevHash = row.prev_hash;
+        lastHash = row.hash;
+        entries++;
+        const entry = rowToEntry(row);
+        if (entry && matchesFilter(entry, filter)) {
+          lines += `${canonicalJson(entry)}\n`;
+          rows += auditCsvRow(entry);
+          report.add(entry);
+        } else if (entry) {
+          hashOnly++;
+          lines += `{"hash":"${row.hash}","prev_hash":"${row.prev_hash}","seq":${row.seq}}\n`;
+          rows += auditCsvRow({ seq: row.seq, prev_hash: row.prev_hash, hash: row.hash });
+        } else {
+          report.integrityProblem(`seq ${row.seq}: the stored event is not a JSON object`);
+          lines += `${canonicalJson({ seq: row.seq, prev_hash: row.prev_hash, hash: row.hash, unparseable_event: row.event })}\n`;
+        }
+      }
+      await ndjson.write(lines);
+      await csv.write(rows);
+    }
+    if (expected !== lastSeq + 1) report.integrityProblem(`seq ${expected} to ${lastSeq} are missing from the store`);
+  }
+  written.set('events.ndjson', await ndjson.close());
+  written.set('events.csv', await csv.close());
+
+  // Anchors in range, and the transparency-log evidence for them.
+  const { rows: anchorRows } = firstSeq === null ? { rows: [] } : await db.query<{ seq: number; hash: string; leaf_index: number; checkpoint: string | null; anchored_at: Date | string }>(
+    'SELECT seq, hash, leaf_index, checkpoint, anchored_at FROM audit_anchors WHERE seq BETWEEN $1 AND $2 ORDER BY seq', [firstSeq, lastSeq]);
+  const anchors: AnchorRecord[] = anchorRows.map((a) => ({
+    seq: Number(a.seq), hash: a.hash, leaf_index: Number(a.leaf_index), checkpoint: a.checkpoint,
+    anchored_at: a.anchored_at instanceof Date ? a.anchored_at.toISOString() : new Date(a.anchored_at).toISOString(),
+  }));
+  await writeSmall(dir, written, 'anchors.ndjson', anchors.map((a) => `${canonicalJson(a)}\n`).join(''));
+  const evidence = options.tlogEvidence && anchors.length > 0 ? await options.tlogEvidence(anchors) : null;
+  if (evidence) {
+    await writeSmall(dir, written, 'checkpoints.json', `${JSON.stringify(evidence.checkpoints, null, 2)}\n`);
+    await writeSmall(dir, written, 'proofs.json', `${JSON.stringify(evidence.proofs, null, 2)}\n`);
+  }
+
+  // A range that starts right after purged entries starts at a signed truncation anchor.
+  let truncation: BundleManifest['truncation'] = null;
+  if (firstSeq !== null && firstSeq > 1 && firstPrevHash !== GENESIS_PREV_HASH) {
+    const { rows } = await db.query<{ seq: number; hash: string; jws: string }>('SELECT seq, hash, jws FROM audit_truncations WHERE seq = $1', [firstSeq - 1]);
+    if (rows[0]) {
+      truncation = { seq: Number(rows[0].seq), hash: rows[0].hash };
+      await writeSmall(dir, written, 'truncation.jws', `${rows[0].jws}\n`);
+    }
+  }
+  await writeSmall(dir, written, 'jwks.json', `${JSON.stringify(options.jwks, null, 2)}\n`);
+
+  // The human-readable report.
+  const generatedAt = now().toISOString();
+  const model = report.build({ firstSeq, lastSeq, hashOnly }, generatedAt);
+  await writeSmall(dir, written, 'report.html', renderAuditReportHtml(model));
+  await renderAuditReportPdf(model, createWriteStream(join(dir, 'report.pdf')));
+  written.set('report.pdf', await digestFile(join(dir, 'report.pdf')));
+
+  const manifest: BundleManifest = {
+    format: AUDIT_BUNDLE_FORMAT,
+    created_at: generatedAt,
+    filter,
+    chain: { first_seq: firstSeq, last_seq: lastSeq, first_prev_hash: firstPrevHash, last_hash: lastHash, entries, hash_only: hashOnly, head_seq: head.seq, head_hash: head.hash },
+    truncation,
+    files: AUDIT_BUNDLE_FILES.filter((f) => f.inManifest && written.has(f.name)).map((f) => ({ path: f.name, ...written.get(f.name)! })),
+  };
+  const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+  await writeFile(join(dir, 'manifest.json'), manifestBytes);
+  await writeFile(join(dir, 'manifest.jws'), `${await options.signer(manifestBytes)}\n`);
+  return manifest;
+}

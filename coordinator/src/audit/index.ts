@@ -1,0 +1,10 @@
+export { AUDIT_STORE_ERRORS, AuditStoreError, type AuditStoreErrorCode } from './errors.js';
+export { appendInTransaction, appendAuditEvent, appendValidatedInTransaction, validateAuditInput } from './store/append.js';
+export { currentHead } from './store/head.js';
+export { auditRowPages, rowToEntry, type AuditRow } from './store/rows.js';
+export { verifyStoredChain, type StoredChainVerdict } from './store/verify-stored.js';
+export { purgeAuditEntries, AUDIT_RETENTION_ROLE, AUDIT_MIN_RETENTION_DAYS, type PurgeOptions, type PurgeResult } from './store/purge.js';
+export { AuditWriter, type AuditWriterOptions } from './writer.js';
+export { AuditAnchorer, AUDIT_ANCHOR_MAX_INTERVAL_MS, type AuditAnchorerOptions, type AppendLeaf } from './anchorer.js';
+export { exportAuditBundle, type AuditExportOptions, type AuditExportResult, type ExportRequester, type TlogEvidenceProvider } from './export/build-bundle.js';
+export { normalizeExportFilter, type ExportFilterInput, type NormalizedFilter } from './export/filter.js';

@@ -1,0 +1,3 @@
+export { SqlTreeStore } from './sql-tree-store.js';
+export { TransparencyLog, type TransparencyLogOptions, type StoredCheckpoint } from './transparency-log.js';
+export { groupCommit } from './group-commit.js';
