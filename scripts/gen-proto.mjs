@@ -32,7 +32,8 @@ function generate(outDir) {
   }
 }
 
-const target = join(protoDir, 'src', 'gen');
+const targetArg = process.argv.indexOf('--target');
+const target = targetArg > 0 ? process.argv[targetArg + 1] : join(protoDir, 'src', 'gen');
 if (!check) {
   rmSync(target, { recursive: true, force: true });
   generate(target);

@@ -5,6 +5,11 @@ import { register as registerCoordinator } from './commands/coordinator.js';
 import { register as registerAgent } from './commands/agent.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerSimulate } from './commands/simulate.js';
+import { register as registerModel } from './commands/model.js';
+import { register as registerAudit } from './commands/audit.js';
+import { register as registerGate } from './commands/gate.js';
+import { register as registerPrivacy } from './commands/privacy.js';
+import { register as registerMask } from './commands/mask.js';
 
 const program = new Command('medfed')
   .description('medfed: federated learning and privacy coordinator for hospitals')
@@ -12,7 +17,12 @@ const program = new Command('medfed')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [registerDemo, registerSimulate, registerCoordinator, registerAgent]) register(program);
+/** Adding a command: one module with `register(program)`, one entry here. */
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerDemo, registerSimulate, registerCoordinator, registerAgent, registerModel, registerAudit,
+  registerGate, registerPrivacy, registerMask,
+];
+for (const register of COMMANDS) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -58,10 +58,11 @@ CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   bound text := current_setting('medfed.audit_purge_through', true);
 BEGIN
-  IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'audit_events' AND bound IS NOT NULL AND bound <> ''
-     AND OLD.seq <= bound::bigint
-     AND EXISTS (SELECT 1 FROM audit_truncations t WHERE t.seq = bound::bigint) THEN
-    RETURN OLD;
+  -- Nested so that OLD is only read by row-level DELETE triggers.
+  IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'audit_events' AND bound IS NOT NULL AND bound <> '' THEN
+    IF OLD.seq <= bound::bigint AND EXISTS (SELECT 1 FROM audit_truncations t WHERE t.seq = bound::bigint) THEN
+      RETURN OLD;
+    END IF;
   END IF;
   RAISE EXCEPTION 'medfed audit: % on % is refused: the audit trail is append-only', TG_OP, TG_TABLE_NAME
     USING ERRCODE = 'insufficient_privilege',

@@ -8,3 +8,4 @@ export { roundFigures } from './federation/job-view.js';
 export * from './storage/index.js';
 export * from './blobs/index.js';
 export * from './strategies/index.js';
+export { TransparencyLog, SqlTreeStore } from './tlog/index.js';

@@ -1,13 +1,27 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { MedfedError } from '@medfed/proto';
+import { AdminTokenSource } from './auth/admin-token-source.js';
+import { AuthService } from './auth/auth-service.js';
+import { ensureBootstrapAdminKey } from './auth/bootstrap-admin.js';
+import type { OnDecision } from './auth/decision.js';
+import { decisionToAuditEvent } from './auth/decision-to-audit.js';
+import { authHandlers } from './auth/grpc/auth-handlers.js';
+import { authInterceptor } from './auth/grpc/interceptor.js';
+import { AuditWriter } from './audit/writer.js';
+import { appendInTransaction } from './audit/store/append.js';
+import type { AuditRecorder } from './federation/audit-recorder.js';
 import { FileBlobStore } from './blobs/file-blob-store.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import type { CoordinatorConfig } from './config/schema.js';
 import { FederationEngine } from './federation/engine.js';
+import { FileSigningKeyStore } from './keys/file-signing-key-store.js';
+import { TokenKeyRing } from './keys/key-ring.js';
+import type { SigningKeyStore } from './keys/signing-key.js';
+import { loadTlsMaterial, type TlsMaterial } from './keys/tls-files.js';
 import { openDatabase } from './storage/open.js';
 import type { Db } from './storage/db.js';
 import { startGrpcServer } from './transport/grpc/server.js';
@@ -19,9 +33,25 @@ export interface RunningCoordinator {
   readonly engine: FederationEngine;
   readonly db: Db;
   readonly blobs: BlobStore;
+  readonly auth: AuthService;
+  /** A current admin access token (Bearer), renewed in the background: for in-process callers. */
   readonly adminToken: string;
+  /** The bootstrap admin API key (null when it was revoked); exchange it at POST /v1/auth/token. */
+  readonly adminKey: string | null;
+  /** The 0600 file holding the bootstrap admin API key. */
+  readonly adminKeyFile: string;
+  /** Same as adminKeyFile (the name the CLI prints). */
   readonly adminTokenFile: string;
+  /** Every REST route and gRPC method served, as registered. */
+  readonly served: { readonly rest: readonly { method: string; url: string }[]; readonly grpc: readonly string[] };
   close(): Promise<void>;
+}
+
+export interface CoordinatorHooks {
+  /** Receives every authorization decision (in addition to the audit trail). */
+  readonly onDecision?: OnDecision;
+  /** Where token signing keys live (default: files under `<dataDir>/keys/token-signing`). */
+  readonly signingKeys?: SigningKeyStore;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -30,68 +60,108 @@ function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
-/** The bootstrap admin credential: written once, mode 0600, next to the coordinator's data. */
-async function adminToken(dataDir: string): Promise<{ token: string; file: string }> {
-  const file = join(dataDir, 'admin-token');
-  try {
-    const s = await stat(file);
-    if ((s.mode & 0o077) !== 0) {
-      throw new MedfedError('CONFIG_INVALID', `${file} is readable by group or others (mode ${(s.mode & 0o777).toString(8)}); run chmod 600 on it`);
+/** TLS outside development and beyond loopback; the anonymous-node development mode only on loopback in development. */
+function checkTransportSecurity(config: CoordinatorConfig): void {
+  const hosts = [['rest.host', config.rest.host], ['grpc.host', config.grpc.host]] as const;
+  for (const [name, host] of hosts) {
+    if (!config.tls && !isLoopback(host)) {
+      throw new MedfedError('CONFIG_INVALID',
+        `${name} ${host} is not a loopback address; medfed refuses to listen beyond this host without TLS (set tls.cert and tls.key)`);
     }
-    return { token: (await readFile(file, 'utf8')).trim(), file };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const token = `mfa_${randomBytes(32).toString('base64url')}`;
-  await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  return { token, file };
+  if (!config.tls && config.env !== 'development') {
+    throw new MedfedError('CONFIG_INVALID', `env ${config.env} requires TLS: set tls.cert and tls.key (medfed dev-ca makes a local CA for trials)`);
+  }
+  if (config.auth.allowAnonymousNodes && (config.env !== 'development' || hosts.some(([, h]) => !isLoopback(h)))) {
+    throw new MedfedError('CONFIG_INVALID', 'auth.allowAnonymousNodes is a development aid: only with env development on loopback addresses');
+  }
 }
 
 /** Opens storage, applies migrations, binds REST and gRPC; resolves once both ports listen. */
-export async function startCoordinator(config: CoordinatorConfig, log: Logger = pino({ level: config.logLevel }, pino.destination(2))): Promise<RunningCoordinator> {
-  for (const [name, host] of [['rest.host', config.rest.host], ['grpc.host', config.grpc.host]] as const) {
-    if (!isLoopback(host)) {
-      throw new MedfedError('CONFIG_INVALID',
-        `${name} ${host} is not a loopback address; medfed refuses to listen beyond this host without TLS (not configured)`);
-    }
-  }
+export async function startCoordinator(config: CoordinatorConfig, log: Logger = pino({ level: config.logLevel }, pino.destination(2)), hooks: CoordinatorHooks = {}): Promise<RunningCoordinator> {
+  checkTransportSecurity(config);
+  const tls: TlsMaterial | null = config.tls ? await loadTlsMaterial(config.tls) : null;
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl || config.inMemoryDatabase ? undefined : join(dataDir, 'db'),
   });
-  const blobs = new FileBlobStore(join(dataDir, 'blobs'));
-  const engine = new FederationEngine(db, blobs, { maxUpdateBytes: config.maxUpdateBytes });
-  engine.events.on('error', (err) => log.error({ err }, 'round progression failed'));
-  engine.events.on('timing', (t: Record<string, unknown>) => log.info({ timing: t }, `${String(t.phase)} timing`));
-  const { token, file } = await adminToken(dataDir);
-  const rest = buildRestApp({ engine, db, log, adminToken: token, bodyLimit: config.bodyLimitBytes });
-  const grpc = await startGrpcServer(engine, log, { host: config.grpc.host, port: config.grpc.port });
-  let restUrl: string;
+  const closers: (() => Promise<void> | void)[] = [() => db.close()];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) await c();
+  };
   try {
-    restUrl = await rest.listen({ host: config.rest.host, port: config.rest.port });
+    const audit = new AuditWriter(db);
+    closers.push(() => audit.close());
+    const recorder: AuditRecorder = {
+      inTransaction: async (tx, event) => { await appendInTransaction(tx, event); },
+      append: async (event) => { await audit.append(event); },
+    };
+    const blobs = new FileBlobStore(join(dataDir, 'blobs'));
+    const engine = new FederationEngine(db, blobs, { maxUpdateBytes: config.maxUpdateBytes, audit: recorder });
+    engine.events.on('error', (err) => log.error({ err }, 'round progression failed'));
+    engine.events.on('timing', (t: Record<string, unknown>) => log.info({ timing: t }, `${String(t.phase)} timing`));
+
+    const ring = await TokenKeyRing.open(hooks.signingKeys ?? new FileSigningKeyStore(join(dataDir, 'keys', 'token-signing')), {
+      maxTokenSeconds: Math.max(config.auth.nodeTokenSeconds, config.auth.personTokenSeconds),
+      skewSeconds: config.auth.clockSkewSeconds,
+      rotateAfterSeconds: config.auth.signingKeyRotationDays * 86_400,
+    });
+    const onDecision: OnDecision = (decision) => {
+      hooks.onDecision?.(decision);
+      audit.append(decisionToAuditEvent(decision)).catch((err: unknown) => log.warn({ err, rule: decision.rule }, 'authorization decision not recorded in the audit trail'));
+    };
+    const auth = new AuthService({ db, ring, settings: config.auth, log, onDecision });
+    auth.startMaintenance();
+    closers.push(() => auth.stop());
+    const bootstrap = await ensureBootstrapAdminKey(auth.context, dataDir, log);
+    const adminTokens = await AdminTokenSource.start(auth, bootstrap.key, log);
+    closers.push(() => adminTokens.stop());
+
+    const rest = buildRestApp({
+      engine, db, log, auth, bodyLimit: config.bodyLimitBytes,
+      https: tls ? { key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requireClientCert } : undefined,
+    });
+    const grpcServer = await startGrpcServer(engine, log, {
+      host: config.grpc.host, port: config.grpc.port,
+      credentials: tls
+        ? grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], tls.requireClientCert)
+        : grpc.ServerCredentials.createInsecure(),
+      interceptors: [authInterceptor(auth)],
+      identity: authHandlers(auth, log),
+      checkMethods: (paths) => {
+        const missing = paths.filter((p) => !auth.policyEntry('grpc', p));
+        if (missing.length > 0) throw new MedfedError('AUTH_NO_POLICY', `gRPC methods without a policy entry: ${missing.join(', ')}`);
+      },
+    });
+    closers.push(() => grpcServer.server.forceShutdown());
+    const restUrl = await rest.listen({ host: config.rest.host, port: config.rest.port });
+    closers.pop(); // the gRPC server is closed gracefully below from now on
+
+    await engine.tick(); // resume rounds that were aggregating when the process last stopped
+    const ticker = setInterval(() => void engine.tick(), config.tickSeconds * 1000);
+    ticker.unref();
+    log.info({ rest: restUrl, grpc: grpcServer.address, database: db.kind, tls: tls !== null }, 'coordinator listening');
+    return {
+      rest: restUrl,
+      grpc: grpcServer.address,
+      engine, db, blobs, auth,
+      get adminToken() { return adminTokens.current(); },
+      adminKey: bootstrap.key,
+      adminKeyFile: bootstrap.file,
+      adminTokenFile: bootstrap.file,
+      served: { rest: rest.registeredRoutes(), grpc: grpcServer.methods },
+      async close() {
+        clearInterval(ticker);
+        grpcServer.health.setStatus('', 'NOT_SERVING');
+        await new Promise<void>((r) => grpcServer.server.tryShutdown(() => r()));
+        await rest.close();
+        await closeAll();
+      },
+    };
   } catch (err) {
-    grpc.server.forceShutdown();
-    await db.close();
+    await closeAll().catch(() => {});
     throw err;
   }
-  await engine.tick(); // resume rounds that were aggregating when the process last stopped
-  const ticker = setInterval(() => void engine.tick(), config.tickSeconds * 1000);
-  ticker.unref();
-  log.info({ rest: restUrl, grpc: grpc.address, database: db.kind }, 'coordinator listening');
-  return {
-    rest: restUrl,
-    grpc: grpc.address,
-    engine, db, blobs,
-    adminToken: token,
-    adminTokenFile: file,
-    async close() {
-      clearInterval(ticker);
-      grpc.health.setStatus('', 'NOT_SERVING');
-      await new Promise<void>((r) => grpc.server.tryShutdown(() => r()));
-      await rest.close();
-      await db.close();
-    },
-  };
 }

@@ -8,14 +8,17 @@ import type { AgentConfig } from './config/schema.js';
 import { loadDataset, type LocalDataset } from './data/index.js';
 import { initTrainingBackend } from './training/index.js';
 import { CoordinatorClient, CoordinatorError } from './transport/client.js';
+import { channelCredentials } from './identity/channel.js';
+import { loadAgentIdentity } from './identity/identity-files.js';
+import { AuthError } from '@medfed/proto/auth/index';
 import { runEvaluateTask, runTrainTask } from './tasks/model-task.js';
 import { runStatsTask } from './tasks/stats-task.js';
 import { parseTaskSpec, type TaskContext } from './tasks/task-context.js';
 
 export const AGENT_VERSION = '0.1.0';
 
-/** Errors worth retrying: the coordinator is briefly unreachable or restarting. */
-const TRANSIENT = new Set(['COORDINATOR_UNAVAILABLE', 'GRPC_ERROR']);
+/** Errors worth retrying: the coordinator is briefly unreachable or restarting, or a token ran out mid-call. */
+const TRANSIENT = new Set(['COORDINATOR_UNAVAILABLE', 'GRPC_ERROR', 'AUTH_TOKEN_EXPIRED', 'AUTH_STREAM_EXPIRED']);
 
 /**
  * The hospital-side loop: enroll, then poll for tasks and run each one. Patient rows never leave
@@ -55,7 +58,13 @@ export class NodeAgent {
 
   async run(): Promise<void> {
     if (!this.dataset) await this.prepare();
-    this.client = new CoordinatorClient(this.config.coordinator.grpc);
+    // The enrolled key and identity (medfed agent enroll): every call is made with them.
+    const enrolled = await loadAgentIdentity(resolve(this.config.stateDir));
+    if (enrolled.identity.siteId !== this.config.siteId) {
+      throw new AuthError('AUTH_IDENTITY_INVALID', `this state directory is enrolled as site ${enrolled.identity.siteId}, not ${this.config.siteId}`);
+    }
+    const address = this.config.coordinator.grpc;
+    this.client = new CoordinatorClient(address, channelCredentials(address, this.config.coordinator.tls), enrolled);
     await this.retrying('enroll', () => this.client!.enroll(this.config.siteId, AGENT_VERSION, this.schemaDigest()));
     this.log.info({ site: this.config.siteId, coordinator: this.config.coordinator.grpc }, 'enrolled');
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.config.heartbeatSeconds * 1000);

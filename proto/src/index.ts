@@ -6,3 +6,4 @@ export { encodeVector, decodeVector, type VectorType } from './vector/float-vect
 export { CHUNK_BYTES, chunksOf } from './util/chunks.js';
 export { sha256Hex, SHA256_HEX } from './util/digest.js';
 export { loadConfig, ConfigError, type EnvBinding } from './config/load-config.js';
+export * from './he/index.js';

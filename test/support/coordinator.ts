@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadCoordinatorConfig, startCoordinator, type RunningCoordinator } from '@medfed/coordinator';
+import type { CoordinatorHooks } from '@medfed/coordinator/server';
 import { freshDatabase, type Backend, type TestDb } from '../../coordinator/test/support/databases.js';
 
 export interface TestCoordinator {
@@ -11,8 +12,14 @@ export interface TestCoordinator {
   stop(): Promise<void>;
 }
 
-/** A real coordinator on loopback ports, over a fresh PostgreSQL database or in-memory PGlite. */
-export async function startTestCoordinator(backend: Backend, overrides: Record<string, unknown> = {}): Promise<TestCoordinator> {
+/**
+ * A real coordinator on loopback ports, over a fresh PostgreSQL database or in-memory PGlite.
+ * REST always requires credentials (`coordinator.adminToken` is a current admin Bearer token). By default
+ * gRPC runs in the development mode where a call without any credential acts as the site it names
+ * (`auth.allowAnonymousNodes`), for tests that drive the round engine directly; a presented credential is
+ * still fully verified. Pass `{ 'auth.allowAnonymousNodes': false }` for the production behaviour.
+ */
+export async function startTestCoordinator(backend: Backend, overrides: Record<string, unknown> = {}, hooks: CoordinatorHooks = {}): Promise<TestCoordinator> {
   const dataDir = await mkdtemp(join(tmpdir(), 'medfed-coord-'));
   let testDb: TestDb | null = null;
   if (backend === 'postgres') testDb = await freshDatabase('postgres', { migrate: false });
@@ -20,10 +27,11 @@ export async function startTestCoordinator(backend: Backend, overrides: Record<s
     env: {},
     overrides: {
       'rest.port': 0, 'grpc.port': 0, dataDir, inMemoryDatabase: true, logLevel: 'silent', tickSeconds: 0.2,
+      'auth.allowAnonymousNodes': true,
       databaseUrl: testDb?.url, ...overrides,
     },
   });
-  const coordinator = await startCoordinator(config, pino({ level: 'silent' }));
+  const coordinator = await startCoordinator(config, pino({ level: 'silent' }), hooks);
   return {
     coordinator,
     dataDir,

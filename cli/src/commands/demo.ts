@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadDataset } from '@medfed/node-agent/data/index';
 import { CLINICAL_LABEL, generateClinicalDataset, writeCsv } from '../simulate/index.js';
 import { runLocalFederation } from '../federation/local-federation.js';
+import { RECOMMENDED_ROUNDS } from '../simulate/defaults.js';
 import { jobTemplate } from '../federation/job-template.js';
 import { writeSiteFiles } from '../federation/site-files.js';
 import { finalTable, RoundProgress } from '../federation/progress.js';
@@ -43,7 +44,7 @@ export function register(program: Command): void {
   program.command('demo')
     .description('an embedded coordinator and 3 hospital agents on this machine, trained on a synthetic clinical cohort')
     .option('--out <dir>', 'where the demo writes everything', './medfed-demo')
-    .option('--rounds <r>', 'training rounds', parsePositiveInt, 5)
+    .option('--rounds <r>', 'training rounds', parsePositiveInt, RECOMMENDED_ROUNDS)
     .option('--patients <n>', 'size of the synthetic cohort', parsePositiveInt, 3000)
     .option('--seed <s>', 'seed for the cohort, the split and training', parseNonNegativeInt, 7)
     .option('--log-level <level>', 'log level on stderr', 'warn')

@@ -6,6 +6,7 @@ import { loadDataset } from '@medfed/node-agent/data/index';
 import { readCsv } from '@medfed/node-agent/data/read-csv';
 import { parsePartitionScheme, trainCentralized } from '../simulate/index.js';
 import { runLocalFederation } from '../federation/local-federation.js';
+import { RECOMMENDED_ROUNDS } from '../simulate/defaults.js';
 import { jobTemplate } from '../federation/job-template.js';
 import { writeSiteFiles } from '../federation/site-files.js';
 import { finalTable, RoundProgress } from '../federation/progress.js';
@@ -83,7 +84,7 @@ export function register(program: Command): void {
     .requiredOption('--label <column>', 'the label column')
     .option('--sites <k>', 'number of virtual training sites', parsePositiveInt, 3)
     .option('--partition <scheme>', 'iid | dirichlet:ALPHA | by-column:COLUMN', 'iid')
-    .option('--rounds <r>', 'training rounds', parsePositiveInt, 5)
+    .option('--rounds <r>', 'training rounds', parsePositiveInt, RECOMMENDED_ROUNDS)
     .option('--seed <s>', 'seed for the split, the initial model and training', parseNonNegativeInt, 42)
     .addOption(new Option('--test-fraction <f>', 'held-out share for the evaluator site').default(0.2).argParser((v) => {
       const f = Number(v);

@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { startCoordinator, loadCoordinatorConfig, type RunningCoordinator } from '@medfed/coordinator';
+import { writeDevCa } from '@medfed/coordinator/keys/index';
+import { AGENT_VERSION } from '@medfed/node-agent';
+import { channelCredentials, enrollAgent } from '@medfed/node-agent/identity/index';
 import type { JobSpec } from '@medfed/proto';
 import { CliError } from '../fail.js';
 import { ExitCode } from '../exit-codes.js';
@@ -33,24 +36,27 @@ export interface LocalFederationOptions {
 
 export interface LocalFederationResult {
   readonly view: JobView;
-  readonly coordinator: { rest: string; grpc: string; dataDir: string; adminTokenFile: string; log: string };
+  readonly coordinator: { rest: string; grpc: string; dataDir: string; adminTokenFile: string; caFile: string; log: string };
   readonly agentLogs: Record<string, string>;
 }
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 
 /**
- * A real federation on one machine: the coordinator in this process (REST + gRPC on loopback),
- * each site a separate agent process with its own data file, state directory and log.
+ * A real federation on one machine: the coordinator in this process (REST + gRPC on loopback, TLS with
+ * a local development CA), each site a separate agent process with its own data file, state directory,
+ * log, and key: every agent enrolls with a one-time code and calls with key-bound tokens.
  */
 export async function runLocalFederation(opts: LocalFederationOptions): Promise<LocalFederationResult> {
   const workDir = resolve(opts.workDir);
   const dataDir = join(workDir, 'coordinator');
+  const tls = await writeDevCa(join(workDir, 'tls'), ['localhost', '127.0.0.1', '::1']);
+  const ca = await readFile(tls.caCert);
   const config = await loadCoordinatorConfig({
     env: {},
     overrides: {
       'rest.port': 0, 'grpc.port': 0, dataDir, inMemoryDatabase: opts.inMemoryDatabase, databaseUrl: opts.databaseUrl,
-      logLevel: 'info', tickSeconds: 0.5,
+      logLevel: 'info', tickSeconds: 0.5, 'tls.cert': tls.serverCert, 'tls.key': tls.serverKey,
     },
   });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -59,8 +65,17 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
   const agents = new Map<string, ChildProcess>();
   const agentLogs: Record<string, string> = {};
   try {
-    const rest = new RestClient(coordinator.rest, coordinator.adminToken);
+    if (!coordinator.adminKey) throw new CliError('AUTH_API_KEY_REVOKED', 'the bootstrap admin key was revoked', ExitCode.AUTH);
+    const rest = new RestClient(coordinator.rest, { apiKey: coordinator.adminKey }, { ca });
     for (const site of opts.sites) await rest.registerSite(site.id);
+    // Each agent gets its own key, generated in its state directory, enrolled with a one-time code.
+    await Promise.all(opts.sites.map(async (site) => {
+      const { enrollmentCode } = await rest.enrollmentCode(site.id);
+      await enrollAgent({
+        coordinator: coordinator.grpc, channelCredentials: channelCredentials(coordinator.grpc, { ca: tls.caCert }), siteId: site.id, code: enrollmentCode,
+        stateDir: join(workDir, 'sites', site.id, 'state'), agentVersion: AGENT_VERSION,
+      });
+    }));
     for (const site of opts.sites) {
       const siteDir = join(workDir, 'sites', site.id);
       await mkdir(siteDir, { recursive: true, mode: 0o700 });
@@ -68,7 +83,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
       const configFile = join(siteDir, 'agent.json');
       await writeFile(configFile, JSON.stringify({
         siteId: site.id,
-        coordinator: { grpc: coordinator.grpc },
+        coordinator: { grpc: coordinator.grpc, tls: { ca: tls.caCert } },
         data: { csv: resolve(site.csv), label: opts.label },
         stateDir: join(siteDir, 'state'),
         logFile,
@@ -117,7 +132,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
     }
     return {
       view,
-      coordinator: { rest: coordinator.rest, grpc: coordinator.grpc, dataDir, adminTokenFile: coordinator.adminTokenFile, log: coordinatorLog },
+      coordinator: { rest: coordinator.rest, grpc: coordinator.grpc, dataDir, adminTokenFile: coordinator.adminTokenFile, caFile: tls.caCert, log: coordinatorLog },
       agentLogs,
     };
   } finally {

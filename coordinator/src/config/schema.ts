@@ -24,6 +24,47 @@ export const CoordinatorConfigSchema = Type.Object({
   bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 2, default: 1024 ** 2 }),
   /** Seconds between deadline checks. */
   tickSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 1 }),
+  /** TLS for REST and gRPC (PEM files). Required outside development and on any non-loopback address. */
+  tls: Type.Optional(Type.Object({
+    cert: Type.String({ minLength: 1 }),
+    key: Type.String({ minLength: 1 }),
+    /** CA bundle that signs client certificates (with requireClientCert). */
+    ca: Type.Optional(Type.String({ minLength: 1 })),
+    requireClientCert: Type.Boolean({ default: false }),
+  }, { additionalProperties: false })),
+  /** Identity and access (docs/auth.md). Lifetimes are capped by the verifiers whatever is configured. */
+  auth: Type.Object({
+    issuer: Type.String({ minLength: 1, maxLength: 200, default: 'https://medfed-coordinator' }),
+    audience: Type.String({ minLength: 1, maxLength: 200, default: 'medfed-api' }),
+    nodeTokenSeconds: Type.Integer({ minimum: 1, maximum: 900, default: 300 }),
+    personTokenSeconds: Type.Integer({ minimum: 1, maximum: 900, default: 300 }),
+    /** Automatic logoff after this much inactivity (HIPAA 164.312(a)(2)(iii)). */
+    sessionIdleSeconds: Type.Integer({ minimum: 1, maximum: 900, default: 900 }),
+    sessionMaxSeconds: Type.Integer({ minimum: 60, maximum: 86_400, default: 43_200 }),
+    apiKeyDays: Type.Integer({ minimum: 1, maximum: 365, default: 90 }),
+    enrollmentCodeHours: Type.Number({ exclusiveMinimum: 0, maximum: 24, default: 24 }),
+    dpopMaxAgeSeconds: Type.Integer({ minimum: 1, maximum: 60, default: 60 }),
+    clockSkewSeconds: Type.Integer({ minimum: 0, maximum: 30, default: 5 }),
+    /** How long a gRPC call or stream may outlive the token it opened with. */
+    streamGraceSeconds: Type.Integer({ minimum: 0, maximum: 900, default: 120 }),
+    /** Rotate the token signing key after this many days (0: only on request). */
+    signingKeyRotationDays: Type.Integer({ minimum: 0, maximum: 365, default: 30 }),
+    /** Development on loopback only: gRPC calls without a credential act as the site they name. */
+    allowAnonymousNodes: Type.Boolean({ default: false }),
+    /** Origins REST DPoP proofs may name (e.g. https://coordinator.example:8443); default: the request's own. */
+    restOrigins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+$' }), { maxItems: 16, default: [] }),
+    /** Authorities gRPC DPoP proofs may name (e.g. coordinator.example:9443); default: the call's :authority. */
+    grpcAuthorities: Type.Array(Type.String({ pattern: '^[^/?#\\s]+$' }), { maxItems: 16, default: [] }),
+    /** Login with an external OpenID Connect provider. */
+    oidc: Type.Optional(Type.Object({
+      issuer: Type.String({ minLength: 1 }),
+      audience: Type.String({ minLength: 1 }),
+      jwksUri: Type.String({ pattern: '^https?://' }),
+      roleClaim: Type.String({ minLength: 1, default: 'medfed_role' }),
+      siteClaim: Type.String({ minLength: 1, default: 'medfed_site' }),
+      algorithms: Type.Array(Type.Union(['RS256', 'PS256', 'ES256', 'EdDSA'].map((a) => Type.Literal(a))), { minItems: 1, default: ['RS256', 'ES256', 'EdDSA'] }),
+    }, { additionalProperties: false })),
+  }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false });
 
 export type CoordinatorConfig = Static<typeof CoordinatorConfigSchema>;

@@ -12,6 +12,7 @@ import { FederationError } from './errors.js';
 import { dutyOf, expectedSites, featureStatsLength, type SiteDuty } from './participants.js';
 import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } from './rows.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { SYSTEM_ACTOR, siteActor, type Actor, type AuditRecorder } from './audit-recorder.js';
 
 export interface TaskAssignment {
   jobId: string;
@@ -49,6 +50,8 @@ export interface MetricsReport {
 }
 
 export interface EngineOptions {
+  /** Where every state change and refusal is recorded (required: the audit is not optional). */
+  readonly audit: AuditRecorder;
   readonly now?: () => Date;
   /** Largest update accepted, in bytes (a guard against memory exhaustion). */
   readonly maxUpdateBytes?: number;
@@ -66,10 +69,12 @@ export class FederationEngine {
   private readonly now: () => Date;
   private readonly maxUpdateBytes: number;
   private readonly jobLocks = new KeyedMutex();
+  private readonly audit: AuditRecorder;
 
-  constructor(db: Db, blobs: BlobStore, options: EngineOptions = {}) {
+  constructor(db: Db, blobs: BlobStore, options: EngineOptions) {
     this.db = db;
     this.blobs = blobs;
+    this.audit = options.audit;
     this.now = options.now ?? (() => new Date());
     this.maxUpdateBytes = options.maxUpdateBytes ?? 512 * 1024 * 1024;
     this.events.setMaxListeners(0);
@@ -77,12 +82,16 @@ export class FederationEngine {
 
   // ---- sites -------------------------------------------------------------------------------
 
-  async registerSite(id: string, displayName: string): Promise<SiteRow> {
-    const { rows } = await this.db.query<SiteRow>(
-      `INSERT INTO sites (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING *`, [id, displayName]);
-    if (rows.length === 0) throw new FederationError('SITE_EXISTS', `site ${id} is already registered`);
+  async registerSite(id: string, displayName: string, by: Actor = SYSTEM_ACTOR): Promise<SiteRow> {
+    const row = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<SiteRow>(
+        `INSERT INTO sites (id, display_name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING *`, [id, displayName]);
+      if (rows.length === 0) throw new FederationError('SITE_EXISTS', `site ${id} is already registered`);
+      await this.record(tx, by, 'site.register', `site:${id}`, 'success', {});
+      return rows[0]!;
+    });
     this.changed();
-    return rows[0]!;
+    return row;
   }
 
   async site(id: string): Promise<SiteRow> {
@@ -103,12 +112,16 @@ export class FederationEngine {
 
   async enroll(siteId: string, agentVersion: string, schemaDigest: string): Promise<SiteRow> {
     await this.activeSite(siteId);
-    const { rows } = await this.db.query<SiteRow>(
-      `UPDATE sites SET status = 'active', agent_version = $2, last_seen_at = now(),
-         last_status = jsonb_build_object('state', 'idle', 'dataSchemaDigest', $3::text)
-       WHERE id = $1 RETURNING *`, [siteId, agentVersion, schemaDigest]);
+    const row = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<SiteRow>(
+        `UPDATE sites SET status = 'active', agent_version = $2, last_seen_at = now(),
+           last_status = jsonb_build_object('state', 'idle', 'dataSchemaDigest', $3::text)
+         WHERE id = $1 RETURNING *`, [siteId, agentVersion, schemaDigest]);
+      await this.record(tx, siteActor(siteId), 'site.enroll', `site:${siteId}`, 'success', { client_version: agentVersion });
+      return rows[0]!;
+    });
     this.changed();
-    return rows[0]!;
+    return row;
   }
 
   async heartbeat(siteId: string, status: Record<string, unknown>): Promise<void> {
@@ -121,7 +134,7 @@ export class FederationEngine {
 
   // ---- jobs --------------------------------------------------------------------------------
 
-  async createJob(spec: JobSpec, owner: string): Promise<JobRow> {
+  async createJob(spec: JobSpec, owner: string, by: Actor = { actor: owner, role: 'admin' }): Promise<JobRow> {
     checkSpecConsistency(spec);
     for (const siteId of [...spec.sites, ...(spec.evaluators ?? [])]) await this.activeSite(siteId);
     const id = `job-${randomUUID()}`;
@@ -139,6 +152,9 @@ export class FederationEngine {
       }
       await this.insertModel(tx, initial);
       const first = spec.standardization === 'federated' ? 0 : 1;
+      await this.record(tx, by, 'job.create', `job:${id}`, 'success', {
+        job: id, rounds: spec.rounds, sites: [...spec.sites, ...(spec.evaluators ?? [])], encrypted: false, sha256: sha256Hex(JSON.stringify(spec)),
+      });
       await this.openRound(tx, rows[0]!, first, first === 0 ? 'stats' : 'train', initial.id);
       this.changed();
       return (await tx.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id])).rows[0]!;
@@ -155,10 +171,11 @@ export class FederationEngine {
     return (await this.db.query<JobRow>('SELECT * FROM jobs ORDER BY created_at DESC')).rows;
   }
 
-  async stopJob(id: string, reason: string): Promise<JobRow> {
+  async stopJob(id: string, reason: string, by: Actor = SYSTEM_ACTOR): Promise<JobRow> {
     const job = await this.job(id);
     if (job.status !== 'running') throw new FederationError('JOB_NOT_RUNNING', `job ${id} is ${job.status}`);
     await this.db.transaction(async (tx) => {
+      await this.record(tx, by, 'job.stop', `job:${id}`, 'success', { job: id, reason: 'OPERATOR_STOP' });
       await tx.query(`UPDATE rounds SET status = 'failed', failure = $2, closed_at = now()
                       WHERE job_id = $1 AND status IN ('open', 'collecting')`, [id, `stopped: ${reason}`]);
       await tx.query(`UPDATE jobs SET status = 'stopped', failure = $2, updated_at = now() WHERE id = $1`, [id, reason]);
@@ -277,6 +294,30 @@ export class FederationEngine {
 
   /** Stores a fully received, verified update and records it; idempotent for a retried submission id. */
   async acceptUpdate(header: UpdateHeader, payload: Buffer): Promise<{ contribution: ContributionRow; alreadyAccepted: boolean }> {
+    try {
+      return await this.storeUpdate(header, payload);
+    } catch (err) {
+      await this.recordRefusal(header, err);
+      throw err;
+    }
+  }
+
+  /** A refused submission leaves a trace (who, what, why) even though nothing is stored. */
+  async recordRefusal(header: Partial<UpdateHeader>, err: unknown): Promise<void> {
+    const code = (err as { code?: string }).code ?? 'INTERNAL';
+    const siteId = header.siteId || 'unknown';
+    await this.audit.append({
+      actor: siteId, role: 'node', site: header.siteId || null, action: 'submission.receive',
+      resource: `job:${header.jobId || '?'}/round:${header.round ?? '?'}`,
+      outcome: code === 'INTERNAL' ? 'failure' : 'denied', rule: `federation:${code}`,
+      details: {
+        ...(header.jobId ? { job: header.jobId } : {}), ...(header.round !== undefined ? { round: header.round } : {}),
+        ...(header.sha256 && SHA256_HEX.test(header.sha256) ? { sha256: header.sha256 } : {}), reason: code,
+      },
+    });
+  }
+
+  private async storeUpdate(header: UpdateHeader, payload: Buffer): Promise<{ contribution: ContributionRow; alreadyAccepted: boolean }> {
     const { round, existing } = await this.admitUpdate(header);
     if (payload.byteLength !== header.byteSize) {
       throw new FederationError('UPDATE_SIZE_MISMATCH', `announced ${header.byteSize} bytes, received ${payload.byteLength}`);
@@ -313,6 +354,9 @@ export class FederationEngine {
       await this.markTask(tx, header.jobId, r.round, header.siteId, 'submitted');
       await tx.query(`UPDATE rounds SET status = 'collecting' WHERE job_id = $1 AND round = $2 AND status = 'open'`,
         [header.jobId, r.round]);
+      await this.record(tx, siteActor(header.siteId), 'submission.receive', `job:${header.jobId}/round:${r.round}`, 'success', {
+        job: header.jobId, round: r.round, sha256: digest, bytes: header.byteSize, samples: header.numSamples,
+      });
       return rows[0]!;
     });
     this.events.emit('timing', { phase: 'persist-update', job: header.jobId, round: round.round, ms: performance.now() - persistStarted });
@@ -410,6 +454,8 @@ export class FederationEngine {
     await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now() WHERE job_id = $1 AND round = $2`, [job.id, round.round]);
       await tx.query(`UPDATE jobs SET status = 'completed', updated_at = now() WHERE id = $1`, [job.id]);
+      await this.recordRoundClose(tx, job, round, null);
+      await this.record(tx, SYSTEM_ACTOR, 'job.complete', `job:${job.id}`, 'success', { job: job.id, rounds: job.total_rounds });
     });
     this.changed();
   }
@@ -432,6 +478,7 @@ export class FederationEngine {
     await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now() WHERE job_id = $1 AND round = $2`, [job.id, round.round]);
       await tx.query(`UPDATE jobs SET standardization = $2, updated_at = now() WHERE id = $1`, [job.id, JSON.stringify({ mean, std })]);
+      await this.recordRoundClose(tx, job, round, null);
       await this.openRound(tx, job, 1, 'train', round.input_model_id);
     });
     this.changed();
@@ -458,6 +505,7 @@ export class FederationEngine {
         [job.id, round.round, model.id]);
       await tx.query(`UPDATE jobs SET strategy_state = $2, updated_at = now() WHERE id = $1`,
         [job.id, result.state ? JSON.stringify(result.state) : null]);
+      await this.recordRoundClose(tx, job, round, model.sha256);
       await this.openRound(tx, job, round.round + 1, last ? 'evaluate' : 'train', model.id);
     });
     this.events.emit('timing', {
@@ -483,6 +531,9 @@ export class FederationEngine {
       await tx.query(`UPDATE rounds SET status = 'failed', failure = $3, closed_at = now() WHERE job_id = $1 AND round = $2`,
         [job.id, round.round, why]);
       await tx.query(`UPDATE jobs SET status = 'failed', failure = $2, updated_at = now() WHERE id = $1`, [job.id, why]);
+      await this.record(tx, SYSTEM_ACTOR, 'round.fail', `job:${job.id}/round:${round.round}`, 'failure',
+        { job: job.id, round: round.round, kind: round.kind, reason: 'QUORUM_NOT_MET' });
+      await this.record(tx, SYSTEM_ACTOR, 'job.fail', `job:${job.id}`, 'failure', { job: job.id, reason: 'QUORUM_NOT_MET' });
     });
     this.changed();
   }
@@ -493,6 +544,26 @@ export class FederationEngine {
       `INSERT INTO rounds (job_id, round, kind, status, input_model_id, deadline_at) VALUES ($1, $2, $3, 'open', $4, $5)`,
       [job.id, round, kind, inputModelId, deadline]);
     await tx.query(`UPDATE jobs SET current_round = $2, updated_at = now() WHERE id = $1`, [job.id, round]);
+    await this.record(tx, SYSTEM_ACTOR, 'round.open', `job:${job.id}/round:${round}`, 'success', {
+      job: job.id, round, kind, sites: [...job.spec.sites, ...(job.spec.evaluators ?? [])],
+    });
+  }
+
+  private async recordRoundClose(tx: Queryable, job: JobRow, round: RoundRow, modelSha256: string | null): Promise<void> {
+    const { rows } = await tx.query<{ site_id: string }>(
+      'SELECT site_id FROM contributions WHERE job_id = $1 AND round = $2 ORDER BY site_id', [job.id, round.round]);
+    await this.record(tx, SYSTEM_ACTOR, 'round.close', `job:${job.id}/round:${round.round}`, 'success', {
+      job: job.id, round: round.round, kind: round.kind, sites: rows.map((r) => r.site_id),
+      ...(modelSha256 ? { sha256: modelSha256 } : {}),
+    });
+  }
+
+  private record(tx: Queryable, by: Actor, action: string, resource: string, outcome: 'success' | 'denied' | 'failure',
+    details: Record<string, string | number | boolean | string[]>, rule = 'federation:lifecycle'): Promise<void> {
+    return this.audit.inTransaction(tx, {
+      actor: by.actor, role: by.role, site: by.site ?? null, request_id: by.requestId ?? null,
+      action, resource, outcome, rule, details,
+    });
   }
 
   private async markTask(tx: Queryable, jobId: string, round: number, siteId: string, state: 'submitted' | 'failed') {

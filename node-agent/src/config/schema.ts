@@ -7,6 +7,10 @@ export const AgentConfigSchema = Type.Object({
   coordinator: Type.Object({
     /** host:port of the coordinator's gRPC endpoint. */
     grpc: Type.String({ pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' }),
+    /** TLS to the coordinator; required unless it is on this host. `ca`: the CA that signs its certificate. */
+    tls: Type.Optional(Type.Object({
+      ca: Type.Optional(Type.String({ minLength: 1 })),
+    }, { additionalProperties: false })),
   }, { additionalProperties: false }),
   data: Type.Object({
     csv: Type.String({ minLength: 1 }),

@@ -19,6 +19,12 @@ async function evaluateIncoming(ctx: TaskContext, global: Float32Array, data: Re
   return result;
 }
 
+function seedFor(base: number, round: number, siteId: string): number {
+  let h = 0;
+  for (const ch of siteId) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+  return (base + 1000 * (round + 1) + h) >>> 0;
+}
+
 export async function runEvaluateTask(ctx: TaskContext): Promise<void> {
   const data = prepareForJob(ctx.dataset, ctx.spec, ctx.standardization);
   const global = await downloadGlobal(ctx);
@@ -33,7 +39,8 @@ export async function runTrainTask(ctx: TaskContext): Promise<void> {
   await evaluateIncoming(ctx, global, data);
   const settings = {
     ...ctx.spec.training,
-    seed: (ctx.spec.training.seed + ctx.task.round * 7919) >>> 0,
+    // a fresh seed per site and round, so sites never replay one another's shuffles
+    seed: seedFor(ctx.spec.training.seed, ctx.task.round, ctx.siteId),
     ...(ctx.spec.strategy.name === 'fedprox' ? { proximalMu: ctx.spec.strategy.mu ?? 0.01 } : {}),
   };
   const trained = await trainLocal(architectureOf(ctx.spec), global, data, settings);

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import {
-  chunksOf, FederationClient, MedfedError,
+  chunksOf, FederationClient, FederationService, MedfedError,
   type EnrollResponse, type HeartbeatRequest, type ModelHeader, type PollTaskResponse,
   type ReportMetricsRequest, type SubmitUpdateResponse, type UpdateHeader,
 } from '@medfed/proto';
+import type { AgentIdentity, AgentKey } from '../identity/identity-files.js';
+import { NodeCredentials } from '../identity/node-credentials.js';
 
 /** A refusal from the coordinator, with its stable code (from the `medfed-code` trailer). */
 export class CoordinatorError extends MedfedError {
@@ -15,54 +17,114 @@ export class CoordinatorError extends MedfedError {
   }
 }
 
-function fromServiceError(err: grpc.ServiceError): CoordinatorError {
+/** A gRPC refusal as a CoordinatorError with the coordinator's stable code. */
+export function fromServiceError(err: grpc.ServiceError): CoordinatorError {
   const code = String(err.metadata?.get('medfed-code')[0] ?? '') || (err.code === grpc.status.UNAVAILABLE ? 'COORDINATOR_UNAVAILABLE' : 'GRPC_ERROR');
   const message = (err.details ?? err.message).replace(new RegExp(`^${code}: `), '');
   return new CoordinatorError(code, message, err.code);
 }
 
-/** The agent's side of medfed.v1.Federation, as promises and verified byte streams. */
+/** Refusals after which a fresh token fixes the call: it is retried once with one. */
+const RENEW_AND_RETRY = new Set(['AUTH_TOKEN_EXPIRED', 'AUTH_STREAM_EXPIRED']);
+
+type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown;
+
+/**
+ * The agent's side of medfed.v1.Federation, as promises and verified byte streams. With credentials,
+ * every call carries `authorization: DPoP <token>` and a fresh `dpop` proof (docs/auth.md).
+ */
 export class CoordinatorClient {
   private readonly client: InstanceType<typeof FederationClient>;
+  private readonly auth: NodeCredentials | null;
 
-  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
+  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), identity?: { identity: AgentIdentity; key: AgentKey }) {
     this.client = new FederationClient(address, credentials, {
       'grpc.max_receive_message_length': 4 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
     });
+    this.auth = identity
+      ? new NodeCredentials({ ...identity, authority: address, issue: (assertion, md) => this.issueToken(assertion, md) })
+      : null;
+  }
+
+  /** The agent's credentials (null for a client without identity). */
+  get credentials(): NodeCredentials | null {
+    return this.auth;
   }
 
   close(): void {
     this.client.close();
   }
 
-  private unary<Req, Res>(method: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown, req: Req, timeoutMs = 60_000): Promise<Res> {
+  private metadata(path: string, minValidityMs?: number): Promise<grpc.Metadata> {
+    return this.auth ? this.auth.metadataFor(path, minValidityMs) : Promise.resolve(new grpc.Metadata());
+  }
+
+  /** Streams get a token with at least half its lifetime left, so that renewal never has to interrupt them. */
+  private streamValidityMs(): number | undefined {
+    return this.auth && this.auth.tokenLifetimeMs > 0 ? this.auth.tokenLifetimeMs / 2 : undefined;
+  }
+
+  private async unary<Req, Res>(method: UnaryMethod<Req, Res>, path: string, req: Req, timeoutMs = 60_000, renewed = false): Promise<Res> {
+    const md = await this.metadata(path);
+    try {
+      return await new Promise<Res>((resolve, reject) => {
+        method.call(this.client, req, md, { deadline: Date.now() + timeoutMs }, (err, res) =>
+          err ? reject(fromServiceError(err)) : resolve(res));
+      });
+    } catch (err) {
+      if (this.auth && !renewed && err instanceof CoordinatorError && RENEW_AND_RETRY.has(err.code)) {
+        this.auth.invalidate();
+        return this.unary(method, path, req, timeoutMs, true);
+      }
+      throw err;
+    }
+  }
+
+  /** A stream's refusal; one that says the token ran out drops it, so the retry gets a fresh one. */
+  private refused(err: grpc.ServiceError): CoordinatorError {
+    const e = fromServiceError(err);
+    if (RENEW_AND_RETRY.has(e.code)) this.auth?.invalidate();
+    return e;
+  }
+
+  /** IssueToken: open, authenticated by the assertion and the DPoP proof in `md`. */
+  issueToken(clientAssertion: string, md: grpc.Metadata): Promise<{ accessToken: string; expiresIn: number }> {
     return new Promise((resolve, reject) => {
-      method.call(this.client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+      this.client.issueToken({ clientAssertion }, md, { deadline: Date.now() + 30_000 }, (err, res) =>
+        err ? reject(fromServiceError(err)) : resolve(res));
+    });
+  }
+
+  /** RotateKey, with the current key's credentials in `md`. */
+  rotateKey(request: { siteId: string; newKeyProof: string }, md: grpc.Metadata): Promise<{ keyThumbprint: string }> {
+    return new Promise((resolve, reject) => {
+      this.client.rotateKey(request, md, { deadline: Date.now() + 30_000 }, (err, res) =>
         err ? reject(fromServiceError(err)) : resolve(res));
     });
   }
 
   enroll(siteId: string, agentVersion: string, dataSchemaDigest: string): Promise<EnrollResponse> {
-    return this.unary(this.client.enroll, { siteId, agentVersion, dataSchemaDigest });
+    return this.unary(this.client.enroll, FederationService.enroll.path, { siteId, agentVersion, dataSchemaDigest });
   }
 
   heartbeat(req: HeartbeatRequest): Promise<unknown> {
-    return this.unary(this.client.heartbeat, req, 15_000);
+    return this.unary(this.client.heartbeat, FederationService.heartbeat.path, req, 15_000);
   }
 
   pollTask(siteId: string, waitMs: number): Promise<PollTaskResponse> {
-    return this.unary(this.client.pollTask, { siteId, waitMs }, waitMs + 30_000);
+    return this.unary(this.client.pollTask, FederationService.pollTask.path, { siteId, waitMs }, waitMs + 30_000);
   }
 
   reportMetrics(req: ReportMetricsRequest): Promise<unknown> {
-    return this.unary(this.client.reportMetrics, req);
+    return this.unary(this.client.reportMetrics, FederationService.reportMetrics.path, req);
   }
 
   /** Downloads a model and checks its bytes against the header's and the task's digest before returning them. */
-  downloadModel(siteId: string, jobId: string, modelId: string, expectedSha256: string): Promise<{ header: ModelHeader; bytes: Buffer }> {
+  async downloadModel(siteId: string, jobId: string, modelId: string, expectedSha256: string): Promise<{ header: ModelHeader; bytes: Buffer }> {
+    const md = await this.metadata(FederationService.downloadModel.path, this.streamValidityMs());
     return new Promise((resolve, reject) => {
-      const stream = this.client.downloadModel({ siteId, jobId, modelId }, { deadline: Date.now() + 10 * 60_000 });
+      const stream = this.client.downloadModel({ siteId, jobId, modelId }, md, { deadline: Date.now() + 10 * 60_000 });
       let header: ModelHeader | undefined;
       const parts: Buffer[] = [];
       let size = 0;
@@ -78,7 +140,7 @@ export class CoordinatorClient {
           parts.push(chunk.part.value);
         }
       });
-      stream.on('error', (err: grpc.ServiceError) => reject(fromServiceError(err)));
+      stream.on('error', (err: grpc.ServiceError) => reject(this.refused(err)));
       stream.on('end', () => {
         if (!header) return reject(new MedfedError('MODEL_HEADER_MISSING', `model ${modelId} arrived without a header`));
         const bytes = Buffer.concat(parts, size);
@@ -93,11 +155,12 @@ export class CoordinatorClient {
   }
 
   /** Streams an update as a header then bounded data chunks; resolves with the coordinator's receipt. */
-  submitUpdate(header: Omit<UpdateHeader, 'byteSize' | 'sha256'>, payload: Uint8Array): Promise<SubmitUpdateResponse> {
+  async submitUpdate(header: Omit<UpdateHeader, 'byteSize' | 'sha256'>, payload: Uint8Array): Promise<SubmitUpdateResponse> {
     const sha256 = createHash('sha256').update(payload).digest('hex');
+    const md = await this.metadata(FederationService.submitUpdate.path, this.streamValidityMs());
     return new Promise((resolve, reject) => {
-      const call = this.client.submitUpdate({ deadline: Date.now() + 10 * 60_000 }, (err, res) =>
-        err ? reject(fromServiceError(err)) : resolve(res));
+      const call = this.client.submitUpdate(md, { deadline: Date.now() + 10 * 60_000 }, (err, res) =>
+        err ? reject(this.refused(err)) : resolve(res));
       void (async () => {
         const write = async (msg: Parameters<typeof call.write>[0]) => {
           if (!call.write(msg)) await new Promise((r) => call.once('drain', r));

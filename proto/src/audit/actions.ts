@@ -19,6 +19,7 @@ export interface AuditActionSpec {
 export const AUDIT_ACTIONS = {
   'auth.token.issue': { category: 'authentication', summary: 'An access token was issued (or the request for one refused)', details: ['scope', 'expires_at', 'key_id', 'reason'] },
   'auth.session.logoff': { category: 'authentication', summary: 'A session ended: explicit or automatic logoff after inactivity', details: ['reason', 'idle_seconds'] },
+  'site.register': { category: 'enrollment', summary: 'An operator registered a site (or the registration was refused)', details: ['reason'] },
   'site.enroll': { category: 'enrollment', summary: 'A site enrolled (or its enrollment was refused)', details: ['key_id', 'client_version', 'reason'] },
   'site.suspend': { category: 'enrollment', summary: 'A site was suspended or reinstated', details: ['reason'] },
   'api.access': { category: 'access', summary: 'A protected resource was read or a request was refused', details: ['method', 'route', 'status', 'job', 'reason'] },

@@ -96,7 +96,7 @@ function matches(kind: DetailKind, value: unknown): boolean {
     case 'code': return typeof value === 'string' && CODE.test(value);
     case 'sha256': return typeof value === 'string' && SHA256.test(value);
     case 'hex': return typeof value === 'string' && HEX.test(value);
-    case 'time': return typeof value === 'string' && TIME.test(value) && !Number.isNaN(Date.parse(value));
+    case 'time': return typeof value === 'string' && TIME.test(value) && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value;
     case 'route': return typeof value === 'string' && ROUTE.test(value);
     case 'count': return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
     case 'amount': return typeof value === 'number' && Number.isFinite(value) && value >= 0;

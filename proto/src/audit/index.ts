@@ -7,6 +7,7 @@ export {
 } from './event.js';
 export { toAuditEvent, auditTime } from './validate-event.js';
 export { canonicalJson, canonicalBytes } from './jcs.js';
+export { spliceEntryText, eventTextOfEntry, detailsTextOfEvent } from './entry-text.js';
 export { GENESIS_PREV_HASH, chainHash, chainHashOfCanonical, eventOf, linkEntry, isHash } from './hash.js';
 export { AUDIT_ANCHOR_TYPE, anchorLeafBytes, type AnchorRecord, type TlogEvidenceVerifier } from './anchor.js';
 export { AUDIT_TRUNCATION_TYPE, truncationPayload, parseTruncationPayload, type TruncationAnchor } from './truncation.js';

@@ -15,6 +15,13 @@ const FIELD_RULES = {
 
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/** The one spelling Date#toISOString gives: rejects offsets, missing milliseconds and impossible dates. */
+export function isCanonicalTime(value: unknown): value is string {
+  if (typeof value !== 'string' || !TIME.test(value)) return false;
+  const t = Date.parse(value);
+  return !Number.isNaN(t) && new Date(t).toISOString() === value;
+}
+
 function field(name: keyof typeof FIELD_RULES, value: unknown, nullable: boolean): string | null {
   if (nullable && (value === null || value === undefined)) return null;
   const rule = FIELD_RULES[name];
@@ -42,7 +49,7 @@ export function toAuditEvent(input: AuditEventInput, seq: number): AuditEvent {
     throw new AuditError('AUDIT_ACTION_UNKNOWN', `audit action ${JSON.stringify(input.action)} is not in AUDIT_ACTIONS (proto/src/audit/actions.ts); add it there with its allowed detail keys`, { action: input.action });
   }
   const time = input.time ?? auditTime();
-  if (typeof time !== 'string' || !TIME.test(time) || Number.isNaN(Date.parse(time))) {
+  if (!isCanonicalTime(time)) {
     throw new AuditError('AUDIT_EVENT_INVALID', `audit event field "time" must be an RFC 3339 UTC time with milliseconds (Date#toISOString); got ${JSON.stringify(time)}`, { field: 'time' });
   }
   if (!(AUDIT_OUTCOMES as readonly unknown[]).includes(input.outcome)) {

@@ -17,7 +17,7 @@ import { SEAL_WORDS_OFFSET, SEED_BYTES, samePrefix } from './seal-layout.js';
 export const CHUNK_KIND = { fresh: 1, sum: 2 } as const;
 export type ChunkKind = (typeof CHUNK_KIND)[keyof typeof CHUNK_KIND];
 
-const MAGIC = [0x4d, 0x46, 0x48, 0x43]; // 'MFHC'
+const MAGIC = Uint8Array.of(0x4d, 0x46, 0x48, 0x43); // 'MFHC'
 const VERSION = 1;
 const KEY_ID_BYTES = 16;
 
@@ -74,7 +74,7 @@ export interface ChunkExpectation {
  */
 export function readChunkHeader(context: HeContext, chunk: Uint8Array, expected: ChunkExpectation): { index: number; offset: number } {
   if (!(chunk instanceof Uint8Array)) malformed('a chunk must be a byte array');
-  if (chunk.byteLength < 7 || !equalBytes(chunk, 0, Uint8Array.from(MAGIC))) malformed(`chunk of ${chunk?.byteLength} bytes does not start with the MFHC magic; it is not a medfed HE ciphertext`);
+  if (chunk.byteLength < 7 || !equalBytes(chunk, 0, MAGIC)) malformed(`chunk of ${chunk?.byteLength} bytes does not start with the MFHC magic; it is not a medfed HE ciphertext`);
   if (chunk[4] !== VERSION) malformed(`chunk format version ${chunk[4]} is not supported (expected ${VERSION})`);
   const idLength = chunk[6]!;
   const headerLength = 7 + idLength + 32 + KEY_ID_BYTES + 8;
@@ -82,7 +82,7 @@ export function readChunkHeader(context: HeContext, chunk: Uint8Array, expected:
   const id = String.fromCharCode(...chunk.subarray(7, 7 + idLength));
   let o = 7 + idLength;
   if (id !== context.paramSet.id || !equalBytes(chunk, o, context.digestBytes)) {
-    throw new HeError('HE_PARAMS_MISMATCH', `ciphertext was made under parameter set "${id}" (digest ${hex(chunk, o, 32)}), but the job uses "${context.paramSet.id}" (digest ${context.digest}); re-encrypt under the job's parameters`);
+    throw new HeError('HE_PARAMS_MISMATCH', `ciphertext was made under parameter set ${JSON.stringify(id)} (digest ${hex(chunk, o, 32)}), but the job uses "${context.paramSet.id}" (digest ${context.digest}); re-encrypt under the job's parameters`);
   }
   o += 32;
   if (!equalBytes(chunk, o, expected.keyIdBytes)) {

@@ -84,7 +84,12 @@ const contexts = new Map<string, Promise<HeContext>>();
 
 /** The shared context of a parameter set (SEAL is loaded on first use). */
 export function heContext(paramSetId: string): Promise<HeContext> {
-  const set = getParamSet(paramSetId);
+  let set: HeParamSet;
+  try {
+    set = getParamSet(paramSetId);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   let context = contexts.get(set.id);
   if (context === undefined) {
     const problems = paramSetProblems(set);

@@ -64,8 +64,9 @@ export function checkEncoding(set: HeParamSet, encoding: HeEncoding): void {
       invalid(`maxSites·ceil(clip·2^fracBits) = ${maxSites}·${bound} exceeds the lane capacity ${limit} of ${set.id}; ` +
         `use fracBits ≤ ${best} for clip ${clip} and ${maxSites} sites, or a parameter set with wider lanes`);
     }
-    // The weight check slot carries Σ round(w·2^fracBits) ≤ maxSites·2^fracBits.
-    if (maxSites * 2 ** fracBits > limit) invalid(`maxSites·2^fracBits = ${maxSites * 2 ** fracBits} exceeds ${limit}: the weight check slot would overflow; lower fracBits`);
+    // The weight check slot is a whole slot (centred mod t): it carries Σ round(w·2^fracBits) ≤ maxSites·2^fracBits.
+    const slotLimit = (Number(set.plainModulus) - 1) / 2;
+    if (maxSites * 2 ** fracBits > slotLimit) invalid(`maxSites·2^fracBits = ${maxSites * 2 ** fracBits} exceeds ${slotLimit}: the weight check slot would overflow; lower fracBits`);
     return;
   }
   if (encoding.kind === 'exact') {
@@ -108,6 +109,7 @@ export function checkValues(values: ArrayLike<number>, encoding: HeEncoding): vo
 }
 
 const TWO32 = 4294967296;
+const TWO_NEG32 = 2 ** -32;
 
 /**
  * Writes chunk `chunk` of `values` into N batching slots, as little-endian 64-bit words in
@@ -120,10 +122,31 @@ export function fillSlots(
 ): void {
   const slots = set.polyModulusDegree - set.reservedSlots;
   const lanes = set.lanes;
-  const laneScale = 2 ** set.laneBits;
   const n = values.length;
   const base = chunk * slots * lanes;
-  for (let slot = 0; slot < slots; slot++) {
+  // Slots whose every lane has a value take the fast loops; the tail of the last chunk the general one.
+  const full = Math.max(0, Math.min(slots, n - base - (lanes - 1) * slots));
+  if (lanes === 2) {
+    const laneScale = 2 ** set.laneBits;
+    const second = base + slots;
+    for (let slot = 0; slot < full; slot++) {
+      const x = Math.round(values[base + slot]! * quantum) + Math.round(values[second + slot]! * quantum) * laneScale;
+      const m = x < 0 ? x + t : x;
+      const lo = m >>> 0;
+      slotWords[2 * slot] = lo;
+      slotWords[2 * slot + 1] = (m - lo) * TWO_NEG32;
+    }
+  } else if (lanes === 1) {
+    for (let slot = 0; slot < full; slot++) {
+      const x = Math.round(values[base + slot]! * quantum);
+      const m = x < 0 ? x + t : x;
+      const lo = m >>> 0;
+      slotWords[2 * slot] = lo;
+      slotWords[2 * slot + 1] = (m - lo) * TWO_NEG32;
+    }
+  }
+  const laneScale = 2 ** set.laneBits;
+  for (let slot = lanes <= 2 ? full : 0; slot < slots; slot++) {
     let x = 0;
     let scale = 1;
     for (let lane = 0; lane < lanes; lane++) {
@@ -141,7 +164,7 @@ function writeSlot(words: Uint32Array, slot: number, x: number, t: number): void
   const m = x < 0 ? x + t : x;
   const lo = m >>> 0;
   words[2 * slot] = lo;
-  words[2 * slot + 1] = (m - lo) / TWO32;
+  words[2 * slot + 1] = (m - lo) * TWO_NEG32;
 }
 
 function readSlot(words: Uint32Array, slot: number, t: number): number {

@@ -68,6 +68,11 @@ const MERKLE_VECTORS = JSON.parse(readFileSync(new URL('./vectors/transparency-d
   consistency: ConsistencyVector[];
 };
 const b64 = (s: string) => Buffer.from(s, 'base64');
+/** Where medfed is deliberately stricter than the published expectation, and why. */
+const STRICTER: Record<string, string> = {
+  // The vector's "roots" are 12-byte placeholders; medfed refuses any root that is not 32 bytes.
+  'consistency/additional/sizes-are-equal-one-and-proof-is-empty.json': 'TLOG_CONSISTENCY_INVALID',
+};
 
 describe('signed-note published examples', () => {
   it('reproduces the golang.org/x/mod note signature byte for byte from the published private key', async () => {
@@ -181,7 +186,9 @@ describe('RFC 6962 published vectors', () => {
 
   it.each(MERKLE_VECTORS.consistency.map((v) => [v.file, v] as const))('consistency %s', (_file, v) => {
     const run = () => verifyConsistency(v.size1, v.size2, (v.proof ?? []).map(b64), b64(v.root1), b64(v.root2));
-    if (v.wantErr) expect(run).toThrow(TlogError);
+    const stricter = STRICTER[v.file];
+    if (stricter) expect(run).toThrow(expect.objectContaining({ code: stricter }));
+    else if (v.wantErr) expect(run).toThrow(TlogError);
     else expect(run).not.toThrow();
   });
 });

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import {
-  AUDIT_BUNDLE_FILES, AUDIT_BUNDLE_FORMAT, AuditReportBuilder, auditCsvHeader, auditCsvRow, canonicalJson, chainHashOfCanonical,
-  GENESIS_PREV_HASH, matchesFilter, packTarGz, renderAuditReportHtml, renderAuditReportPdf,
+  AUDIT_BUNDLE_FILES, AUDIT_BUNDLE_FORMAT, AuditReportBuilder, canonicalJson, GENESIS_PREV_HASH, packTarGz,
+  renderAuditReportHtml, renderAuditReportPdf,
   type AnchorRecord, type AuditEntry, type AuditEventInput, type BundleManifest, type JwsSigner,
 } from '@medfed/proto/audit/index';
 import type { JSONWebKeySet } from 'jose';
@@ -14,9 +14,9 @@ import type { Db } from '../../storage/db.js';
 import { AuditStoreError } from '../errors.js';
 import { appendAuditEvent } from '../store/append.js';
 import { currentHead } from '../store/head.js';
-import { auditRowPages, rowToEntry } from '../store/rows.js';
-import { HashingFile } from './hashing-file.js';
 import { normalizeExportFilter, type ExportFilterInput, type NormalizedFilter } from './filter.js';
+import { anchorsInRange, exportRange } from './range.js';
+import { writeEvents } from './write-events.js';
 
 /** Who asked for the export, as recorded in its own audit.export event. */
 export interface ExportRequester {
@@ -110,63 +110,17 @@ export async function exportAuditBundle(db: Db, options: AuditExportOptions): Pr
 async function buildInto(db: Db, dir: string, filter: NormalizedFilter, options: AuditExportOptions, now: () => Date): Promise<BundleManifest> {
   const written: Written = new Map();
   const head = await currentHead(db);
-  const { rows: spans } = await db.query<{ first_seq: number | null; last_seq: number | null }>(
-    'SELECT min(seq) AS first_seq, max(seq) AS last_seq FROM audit_events WHERE ($1::timestamptz IS NULL OR at >= $1::timestamptz) AND ($2::timestamptz IS NULL OR at <= $2::timestamptz)',
-    [filter.from, filter.to]);
-  const firstSeq = spans[0]?.first_seq == null ? null : Number(spans[0].first_seq);
-  const lastSeq = spans[0]?.last_seq == null ? null : Number(spans[0].last_seq);
-
-  // The events, in one ordered pass: NDJSON, CSV, the report tallies and a self-check of the stored chain.
-  const ndjson = new HashingFile(join(dir, 'events.ndjson'));
-  const csv = new HashingFile(join(dir, 'events.csv'));
-  await csv.write(auditCsvHeader());
+  const range = await exportRange(db, filter);
   const report = new AuditReportBuilder({ filter, listLimit: options.listLimit ?? 500 });
-  let entries = 0;
-  let hashOnly = 0;
-  let firstPrevHash: string | null = null;
-  let lastHash: string | null = null;
-  let expected = firstSeq ?? 0;
-  if (firstSeq !== null && lastSeq !== null) {
-    for await (const page of auditRowPages(db, { fromSeq: firstSeq, toSeq: lastSeq, pageSize: options.pageSize ?? 2000 })) {
-      let lines = '';
-      let rows = '';
-      for (const row of page) {
-        if (row.seq !== expected) report.integrityProblem(`seq ${expected} is missing from the store (next present: ${row.seq})`);
-        else if (lastHash !== null && row.prev_hash !== lastHash) report.integrityProblem(`seq ${row.seq}: prev_hash is not the hash of seq ${row.seq - 1}`);
-        else if (chainHashOfCanonical(row.prev_hash, row.event) !== row.hash) report.integrityProblem(`seq ${row.seq}: the stored hash does not match the stored event`);
-        expected = row.seq + 1;
-        if (entries === 0) firstPrevHash = row.prev_hash;
-        lastHash = row.hash;
-        entries++;
-        const entry = rowToEntry(row);
-        if (entry && matchesFilter(entry, filter)) {
-          lines += `${canonicalJson(entry)}\n`;
-          rows += auditCsvRow(entry);
-          report.add(entry);
-        } else if (entry) {
-          hashOnly++;
-          lines += `{"hash":"${row.hash}","prev_hash":"${row.prev_hash}","seq":${row.seq}}\n`;
-          rows += auditCsvRow({ seq: row.seq, prev_hash: row.prev_hash, hash: row.hash });
-        } else {
-          report.integrityProblem(`seq ${row.seq}: the stored event is not a JSON object`);
-          lines += `${canonicalJson({ seq: row.seq, prev_hash: row.prev_hash, hash: row.hash, unparseable_event: row.event })}\n`;
-        }
-      }
-      await ndjson.write(lines);
-      await csv.write(rows);
-    }
-    if (expected !== lastSeq + 1) report.integrityProblem(`seq ${expected} to ${lastSeq} are missing from the store`);
-  }
-  written.set('events.ndjson', await ndjson.close());
-  written.set('events.csv', await csv.close());
+  const events = await writeEvents(db, dir, range, filter, report, options.pageSize ?? 2000);
+  written.set('events.ndjson', events.ndjson);
+  written.set('events.csv', events.csv);
+  const firstSeq = range?.firstSeq ?? null;
+  const lastSeq = range?.lastSeq ?? null;
+  const { firstPrevHash, lastHash, entries, hashOnly } = events;
 
   // Anchors in range, and the transparency-log evidence for them.
-  const { rows: anchorRows } = firstSeq === null ? { rows: [] } : await db.query<{ seq: number; hash: string; leaf_index: number; checkpoint: string | null; anchored_at: Date | string }>(
-    'SELECT seq, hash, leaf_index, checkpoint, anchored_at FROM audit_anchors WHERE seq BETWEEN $1 AND $2 ORDER BY seq', [firstSeq, lastSeq]);
-  const anchors: AnchorRecord[] = anchorRows.map((a) => ({
-    seq: Number(a.seq), hash: a.hash, leaf_index: Number(a.leaf_index), checkpoint: a.checkpoint,
-    anchored_at: a.anchored_at instanceof Date ? a.anchored_at.toISOString() : new Date(a.anchored_at).toISOString(),
-  }));
+  const anchors = await anchorsInRange(db, range);
   await writeSmall(dir, written, 'anchors.ndjson', anchors.map((a) => `${canonicalJson(a)}\n`).join(''));
   const evidence = options.tlogEvidence && anchors.length > 0 ? await options.tlogEvidence(anchors) : null;
   if (evidence) {

@@ -25,9 +25,4 @@ export class HashingFile {
     await finished(this.#stream);
     return { sha256: this.#hash.digest('hex'), bytes: this.#bytes };
   }
-
-  /** For writers that need the raw stream (the PDF renderer); `close` must not be called after. */
-  get stream(): WriteStream {
-    return this.#stream;
-  }
 }

@@ -32,7 +32,10 @@ function toTask(a: TaskAssignment): Task {
   };
 }
 
-export function federationService(engine: FederationEngine, log: Logger): FederationServer {
+/** The identity RPCs (EnrollKey, IssueToken, RotateKey), served by the auth module. */
+export type IdentityHandlers = Pick<FederationServer, 'enrollKey' | 'issueToken' | 'rotateKey'>;
+
+export function federationService(engine: FederationEngine, log: Logger, identity: IdentityHandlers): FederationServer {
   const unary = <Req, Res>(name: string, fn: (req: Req) => Promise<Res>) =>
     (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
       fn(call.request).then((res) => cb(null, res), (err) => {
@@ -42,6 +45,8 @@ export function federationService(engine: FederationEngine, log: Logger): Federa
     };
 
   return {
+    ...identity,
+
     enroll: unary('Enroll', async (req) => {
       const site = await engine.enroll(req.siteId, req.agentVersion.slice(0, 64), req.dataSchemaDigest.slice(0, 128));
       return { siteId: site.id, coordinatorVersion: '0.1.0', serverTimeMs: Date.now() };

@@ -1,42 +1,66 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import Type from 'typebox';
 import { FederationError } from '../../federation/errors.js';
+import type { Actor } from '../../federation/audit-recorder.js';
 import type { FederationEngine } from '../../federation/engine.js';
 import { describeJob } from '../../federation/job-view.js';
 import { CreateJobSchema, RegisterSiteSchema } from '../../schemas/job.js';
 import { validated } from '../../schemas/validate.js';
 import type { Db } from '../../storage/db.js';
-import { toPublicError } from '../errors.js';
+import type { AuthService } from '../../auth/auth-service.js';
+import { installRestAuth, type RegisteredRoute } from '../../auth/rest/auth-hook.js';
+import { registerAuthRoutes } from '../../auth/rest/auth-routes.js';
+import { listScope, principalOf } from '../../auth/rest/request-context.js';
+import { toPublicErrorWithAuth } from '../../auth/public-error.js';
 
 export interface RestDeps {
   readonly engine: FederationEngine;
   readonly db: Db;
   readonly log: Logger;
-  /** Bearer token that authorises the operator API until per-user credentials exist. */
-  readonly adminToken: string;
+  /** Authenticates and authorises every request by the one policy (docs/auth.md). */
+  readonly auth: AuthService;
   readonly bodyLimit: number;
+  /** TLS (PEM); without it the app serves plain HTTP (loopback development only, enforced by server.ts). */
+  readonly https?: { readonly key: Buffer; readonly cert: Buffer; readonly ca?: Buffer; readonly requestCert?: boolean } | undefined;
 }
+
+export type RestApp = FastifyInstance & { readonly registeredRoutes: () => readonly RegisteredRoute[] };
 
 const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() });
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 
-function tokenMatches(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+/** The audit actor of a request: the authenticated principal. */
+function actorOf(req: FastifyRequest): Actor {
+  const p = principalOf(req);
+  return { actor: p.sub, role: p.role, site: p.site, requestId: String(req.id) };
+}
+
+function siteView(s: { id: string; display_name: string; status: string; last_seen_at: Date | null; agent_version: string | null }) {
+  return { id: s.id, displayName: s.display_name, status: s.status, lastSeenAt: s.last_seen_at, agentVersion: s.agent_version };
 }
 
 /** Builds the REST application without listening (tests use `inject`). Every error body is `{code, message}`. */
-export function buildRestApp(deps: RestDeps): FastifyInstance {
-  const options: FastifyServerOptions = {
+export function buildRestApp(deps: RestDeps): RestApp {
+  const options: FastifyServerOptions & { https?: Record<string, unknown> } = {
     loggerInstance: deps.log as unknown as FastifyServerOptions['loggerInstance'],
     bodyLimit: deps.bodyLimit,
     requestTimeout: 30_000,
     logController: new LogController({ disableRequestLogging: true }),
+    ...(deps.https ? { https: { ...deps.https, rejectUnauthorized: deps.https.requestCert ?? false } } : {}),
   };
-  const app = Fastify(options);
+  const app = Fastify(options as FastifyServerOptions) as FastifyInstance;
+  // Before any route: every route, and the not-found handler, goes through the policy.
+  const restAuth = installRestAuth(app, deps.auth, {
+    jobSites: async (jobId) => {
+      try {
+        const job = await deps.engine.job(jobId);
+        return [...job.spec.sites, ...(job.spec.evaluators ?? [])];
+      } catch {
+        return null;
+      }
+    },
+  });
 
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {
@@ -47,26 +71,25 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
     if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
       return reply.status(400).send({ code: 'VALIDATION_FAILED', message: `request body is not valid JSON: ${err.message}` });
     }
-    const p = toPublicError(err);
+    const p = toPublicErrorWithAuth(err);
     if (p.http >= 500) req.log.error({ err }, 'request failed');
     return reply.status(p.http).send({ code: p.code, message: p.message });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
+  registerAuthRoutes(app, deps.auth);
 
   app.register(async (api) => {
-    api.addHook('onRequest', async (req, reply) => {
-      const header = req.headers.authorization ?? '';
-      const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-      if (!token || !tokenMatches(token, deps.adminToken)) {
-        return reply.status(401).send({ code: 'UNAUTHENTICATED', message: 'a valid bearer token is required' });
-      }
+    api.get('/sites', { schema: { response: { 401: ErrorBody } } }, async (req) => {
+      const scope = listScope(req);
+      const sites = (await deps.engine.listSites()).filter((s) => scope === null || s.id === scope);
+      return { sites: sites.map(siteView) };
     });
 
-    api.get('/sites', { schema: { response: { 401: ErrorBody } } }, async () => {
-      const sites = await deps.engine.listSites();
-      return { sites: sites.map((s) => ({ id: s.id, displayName: s.display_name, status: s.status, lastSeenAt: s.last_seen_at, agentVersion: s.agent_version })) };
+    api.get('/sites/:id', { schema: { params: IdParams } }, async (req) => {
+      const { id } = req.params as { id: string };
+      return siteView(await deps.engine.site(id));
     });
 
     api.post('/sites', async (req, reply) => {
@@ -75,15 +98,18 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
       return reply.status(201).send({ id: site.id, displayName: site.display_name, status: site.status });
     });
 
-    api.get('/jobs', async () => {
-      const jobs = await deps.engine.listJobs();
+    api.get('/jobs', async (req) => {
+      const scope = listScope(req);
+      const jobs = (await deps.engine.listJobs())
+        .filter((j) => scope === null || [...j.spec.sites, ...(j.spec.evaluators ?? [])].includes(scope));
       return { jobs: jobs.map((j) => ({ id: j.id, name: j.name, owner: j.owner, status: j.status, currentRound: j.current_round,
         totalRounds: j.total_rounds, createdAt: j.created_at, failure: j.failure })) };
     });
 
     api.post('/jobs', async (req, reply) => {
       const body = validated(CreateJobSchema, req.body, 'job');
-      const job = await deps.engine.createJob(body.spec, body.owner ?? 'admin');
+      const by = actorOf(req);
+      const job = await deps.engine.createJob(body.spec, body.owner ?? by.actor, by);
       return reply.status(201).send({ id: job.id, status: job.status, currentRound: job.current_round });
     });
 
@@ -98,10 +124,10 @@ export function buildRestApp(deps: RestDeps): FastifyInstance {
       if (body.reason !== undefined && typeof body.reason !== 'string') {
         throw new FederationError('VALIDATION_FAILED', 'reason must be a string');
       }
-      const job = await deps.engine.stopJob(id, (body.reason as string | undefined)?.slice(0, 500) ?? 'stopped by an operator');
+      const job = await deps.engine.stopJob(id, (body.reason as string | undefined)?.slice(0, 500) ?? 'stopped by an operator', actorOf(req));
       return { id: job.id, status: job.status };
     });
   }, { prefix: '/v1' });
 
-  return app;
+  return Object.assign(app, { registeredRoutes: restAuth.routes });
 }

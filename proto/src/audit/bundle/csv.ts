@@ -19,13 +19,14 @@ export function auditCsvHeader(): string {
   return `${AUDIT_CSV_COLUMNS.join(',')}\r\n`;
 }
 
-export function auditCsvRow(entry: AuditEntry | HashOnlyEntry): string {
+/** `detailsJcs`: the details' JCS when the caller already has it (cut from the stored event text). */
+export function auditCsvRow(entry: AuditEntry | HashOnlyEntry, detailsJcs?: string | null): string {
   if (!('action' in entry)) {
     return `${[String(entry.seq), '', '', '', '', '', '', '', '', '', '', entry.prev_hash, entry.hash, 'hash-only'].join(',')}\r\n`;
   }
   const e = entry;
   return `${[
     String(e.seq), e.time, e.actor, e.role, e.site ?? '', e.action, e.resource, e.outcome, e.request_id ?? '', e.rule,
-    canonicalJson(e.details), e.prev_hash, e.hash, 'full',
+    detailsJcs ?? canonicalJson(e.details), e.prev_hash, e.hash, 'full',
   ].map(cell).join(',')}\r\n`;
 }

@@ -130,7 +130,10 @@ export class AuditReportBuilder {
       bySite: list(accessRows(this.#bySite)),
       denials: list(this.#denials, this.#deniedTotal),
       modelReleases: list(this.#releases, this.#releaseTotal),
-      privacy: list([...this.#privacy.values()].sort((a, b) => a.job.localeCompare(b.job) || a.site.localeCompare(b.site)) as PrivacyRow[]),
+      privacy: list([...this.#privacy.values()]
+        .sort((a, b) => a.job.localeCompare(b.job) || a.site.localeCompare(b.site))
+        // Sums of binary fractions drift in the last digits; twelve significant digits is what a reader needs.
+        .map((p): PrivacyRow => ({ ...p, epsilon: Number(p.epsilon.toPrecision(12)), delta: Number(p.delta.toPrecision(12)) }))),
       anomalies: list(anomalies, anomalyTotal),
     };
   }

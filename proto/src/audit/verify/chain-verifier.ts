@@ -1,4 +1,5 @@
 import { chainHashOfCanonical, eventOf, GENESIS_PREV_HASH, isHash } from '../hash.js';
+import { eventTextOfEntry } from '../entry-text.js';
 import { canonicalJson } from '../jcs.js';
 import type { VerifyProblem } from './problem.js';
 
@@ -94,6 +95,15 @@ export class AuditChainVerifier {
   }
 
   #check(value: unknown, line: string | null): boolean {
+    try {
+      return this.#checkEntry(value, line);
+    } catch (err) {
+      // Canonicalisation refuses what JCS cannot represent (a lone surrogate, say): a bad entry, not a crash.
+      return this.#fail('AUDIT_ENTRY_MALFORMED', this.#expectedSeq, `the entry cannot be canonicalised: ${(err as Error).message}`);
+    }
+  }
+
+  #checkEntry(value: unknown, line: string | null): boolean {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return this.#fail('AUDIT_ENTRY_MALFORMED', this.#expectedSeq, 'the entry is not a JSON object');
     }
@@ -107,7 +117,8 @@ export class AuditChainVerifier {
     }
     const prevHash = entry['prev_hash'];
     const hash = entry['hash'];
-    if (line !== null && this.#canonicalLines && canonicalJson(entry) !== line) {
+    const canonicalLine = line !== null && this.#canonicalLines;
+    if (canonicalLine && canonicalJson(entry) !== line) {
       return this.#fail('AUDIT_ENTRY_NOT_CANONICAL', seq, 'the line is not the RFC 8785 canonical form of its entry (re-serialised or edited)');
     }
     if (seq > this.#expectedSeq) {
@@ -125,7 +136,9 @@ export class AuditChainVerifier {
     }
     const hashOnly = this.#allowHashOnly && Object.keys(entry).sort().join(',') === HASH_ONLY_KEYS;
     if (!hashOnly) {
-      const computed = chainHashOfCanonical(prevHash, canonicalJson(eventOf(entry)));
+      // The line is canonical, so the event's JCS is the line without its two chain members.
+      const eventJcs = (canonicalLine ? eventTextOfEntry(line, prevHash, hash) : null) ?? canonicalJson(eventOf(entry));
+      const computed = chainHashOfCanonical(prevHash, eventJcs);
       if (computed !== hash) {
         return this.#fail('AUDIT_HASH_MISMATCH', seq, `the hash ${hash} does not match the content (SHA-256(prev_hash || JCS(event)) = ${computed}): the event was edited`);
       }

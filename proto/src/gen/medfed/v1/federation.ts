@@ -206,6 +206,45 @@ export interface ReportMetricsRequest {
 export interface ReportMetricsResponse {
 }
 
+export interface EnrollKeyRequest {
+  siteId: string;
+  /** The one-time code an administrator issued for this site (single use, expires within 24 h). */
+  enrollmentCode: string;
+  agentVersion: string;
+}
+
+export interface EnrollKeyResponse {
+  siteId: string;
+  /** RFC 7638 JWK thumbprint of the recorded key: the node's identity. */
+  keyThumbprint: string;
+  /** The coordinator's issuer identifier: the `aud` of the agent's client assertions. */
+  issuer: string;
+}
+
+export interface IssueTokenRequest {
+  /** A JWT signed with the site's key: iss = sub = site id, aud = issuer, jti, exp at most 60 s ahead. */
+  clientAssertion: string;
+}
+
+export interface IssueTokenResponse {
+  /** A JWS access token (typ at+jwt), bound to the key of the DPoP proof that came with the request. */
+  accessToken: string;
+  /** Always "DPoP": present it as `authorization: DPoP <token>` with a fresh `dpop` proof per call. */
+  tokenType: string;
+  expiresIn: number;
+}
+
+export interface RotateKeyRequest {
+  siteId: string;
+  /** A DPoP proof for this same call, signed by the new key (its header carries the new public key). */
+  newKeyProof: string;
+}
+
+export interface RotateKeyResponse {
+  siteId: string;
+  keyThumbprint: string;
+}
+
 function createBaseEnrollRequest(): EnrollRequest {
   return { siteId: "", agentVersion: "", dataSchemaDigest: "" };
 }
@@ -2200,6 +2239,600 @@ export const ReportMetricsResponse: MessageFns<ReportMetricsResponse> = {
   },
 };
 
+function createBaseEnrollKeyRequest(): EnrollKeyRequest {
+  return { siteId: "", enrollmentCode: "", agentVersion: "" };
+}
+
+export const EnrollKeyRequest: MessageFns<EnrollKeyRequest> = {
+  encode(message: EnrollKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.enrollmentCode !== "") {
+      writer.uint32(18).string(message.enrollmentCode);
+    }
+    if (message.agentVersion !== "") {
+      writer.uint32(26).string(message.agentVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrollKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrollKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.enrollmentCode = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.agentVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrollKeyRequest {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      enrollmentCode: isSet(object.enrollmentCode)
+        ? globalThis.String(object.enrollmentCode)
+        : isSet(object.enrollment_code)
+        ? globalThis.String(object.enrollment_code)
+        : "",
+      agentVersion: isSet(object.agentVersion)
+        ? globalThis.String(object.agentVersion)
+        : isSet(object.agent_version)
+        ? globalThis.String(object.agent_version)
+        : "",
+    };
+  },
+
+  toJSON(message: EnrollKeyRequest): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.enrollmentCode !== "") {
+      obj.enrollmentCode = message.enrollmentCode;
+    }
+    if (message.agentVersion !== "") {
+      obj.agentVersion = message.agentVersion;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EnrollKeyRequest>): EnrollKeyRequest {
+    return EnrollKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EnrollKeyRequest>): EnrollKeyRequest {
+    const message = createBaseEnrollKeyRequest();
+    message.siteId = object.siteId ?? "";
+    message.enrollmentCode = object.enrollmentCode ?? "";
+    message.agentVersion = object.agentVersion ?? "";
+    return message;
+  },
+};
+
+function createBaseEnrollKeyResponse(): EnrollKeyResponse {
+  return { siteId: "", keyThumbprint: "", issuer: "" };
+}
+
+export const EnrollKeyResponse: MessageFns<EnrollKeyResponse> = {
+  encode(message: EnrollKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.keyThumbprint !== "") {
+      writer.uint32(18).string(message.keyThumbprint);
+    }
+    if (message.issuer !== "") {
+      writer.uint32(26).string(message.issuer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrollKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrollKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyThumbprint = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrollKeyResponse {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      keyThumbprint: isSet(object.keyThumbprint)
+        ? globalThis.String(object.keyThumbprint)
+        : isSet(object.key_thumbprint)
+        ? globalThis.String(object.key_thumbprint)
+        : "",
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+    };
+  },
+
+  toJSON(message: EnrollKeyResponse): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.keyThumbprint !== "") {
+      obj.keyThumbprint = message.keyThumbprint;
+    }
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EnrollKeyResponse>): EnrollKeyResponse {
+    return EnrollKeyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EnrollKeyResponse>): EnrollKeyResponse {
+    const message = createBaseEnrollKeyResponse();
+    message.siteId = object.siteId ?? "";
+    message.keyThumbprint = object.keyThumbprint ?? "";
+    message.issuer = object.issuer ?? "";
+    return message;
+  },
+};
+
+function createBaseIssueTokenRequest(): IssueTokenRequest {
+  return { clientAssertion: "" };
+}
+
+export const IssueTokenRequest: MessageFns<IssueTokenRequest> = {
+  encode(message: IssueTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clientAssertion !== "") {
+      writer.uint32(10).string(message.clientAssertion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IssueTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIssueTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clientAssertion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IssueTokenRequest {
+    return {
+      clientAssertion: isSet(object.clientAssertion)
+        ? globalThis.String(object.clientAssertion)
+        : isSet(object.client_assertion)
+        ? globalThis.String(object.client_assertion)
+        : "",
+    };
+  },
+
+  toJSON(message: IssueTokenRequest): unknown {
+    const obj: any = {};
+    if (message.clientAssertion !== "") {
+      obj.clientAssertion = message.clientAssertion;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IssueTokenRequest>): IssueTokenRequest {
+    return IssueTokenRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IssueTokenRequest>): IssueTokenRequest {
+    const message = createBaseIssueTokenRequest();
+    message.clientAssertion = object.clientAssertion ?? "";
+    return message;
+  },
+};
+
+function createBaseIssueTokenResponse(): IssueTokenResponse {
+  return { accessToken: "", tokenType: "", expiresIn: 0 };
+}
+
+export const IssueTokenResponse: MessageFns<IssueTokenResponse> = {
+  encode(message: IssueTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessToken !== "") {
+      writer.uint32(10).string(message.accessToken);
+    }
+    if (message.tokenType !== "") {
+      writer.uint32(18).string(message.tokenType);
+    }
+    if (message.expiresIn !== 0) {
+      writer.uint32(24).int32(message.expiresIn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IssueTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIssueTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokenType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expiresIn = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IssueTokenResponse {
+    return {
+      accessToken: isSet(object.accessToken)
+        ? globalThis.String(object.accessToken)
+        : isSet(object.access_token)
+        ? globalThis.String(object.access_token)
+        : "",
+      tokenType: isSet(object.tokenType)
+        ? globalThis.String(object.tokenType)
+        : isSet(object.token_type)
+        ? globalThis.String(object.token_type)
+        : "",
+      expiresIn: isSet(object.expiresIn)
+        ? globalThis.Number(object.expiresIn)
+        : isSet(object.expires_in)
+        ? globalThis.Number(object.expires_in)
+        : 0,
+    };
+  },
+
+  toJSON(message: IssueTokenResponse): unknown {
+    const obj: any = {};
+    if (message.accessToken !== "") {
+      obj.accessToken = message.accessToken;
+    }
+    if (message.tokenType !== "") {
+      obj.tokenType = message.tokenType;
+    }
+    if (message.expiresIn !== 0) {
+      obj.expiresIn = Math.round(message.expiresIn);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<IssueTokenResponse>): IssueTokenResponse {
+    return IssueTokenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<IssueTokenResponse>): IssueTokenResponse {
+    const message = createBaseIssueTokenResponse();
+    message.accessToken = object.accessToken ?? "";
+    message.tokenType = object.tokenType ?? "";
+    message.expiresIn = object.expiresIn ?? 0;
+    return message;
+  },
+};
+
+function createBaseRotateKeyRequest(): RotateKeyRequest {
+  return { siteId: "", newKeyProof: "" };
+}
+
+export const RotateKeyRequest: MessageFns<RotateKeyRequest> = {
+  encode(message: RotateKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.newKeyProof !== "") {
+      writer.uint32(18).string(message.newKeyProof);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newKeyProof = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateKeyRequest {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      newKeyProof: isSet(object.newKeyProof)
+        ? globalThis.String(object.newKeyProof)
+        : isSet(object.new_key_proof)
+        ? globalThis.String(object.new_key_proof)
+        : "",
+    };
+  },
+
+  toJSON(message: RotateKeyRequest): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.newKeyProof !== "") {
+      obj.newKeyProof = message.newKeyProof;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateKeyRequest>): RotateKeyRequest {
+    return RotateKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateKeyRequest>): RotateKeyRequest {
+    const message = createBaseRotateKeyRequest();
+    message.siteId = object.siteId ?? "";
+    message.newKeyProof = object.newKeyProof ?? "";
+    return message;
+  },
+};
+
+function createBaseRotateKeyResponse(): RotateKeyResponse {
+  return { siteId: "", keyThumbprint: "" };
+}
+
+export const RotateKeyResponse: MessageFns<RotateKeyResponse> = {
+  encode(message: RotateKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.keyThumbprint !== "") {
+      writer.uint32(18).string(message.keyThumbprint);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyThumbprint = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateKeyResponse {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      keyThumbprint: isSet(object.keyThumbprint)
+        ? globalThis.String(object.keyThumbprint)
+        : isSet(object.key_thumbprint)
+        ? globalThis.String(object.key_thumbprint)
+        : "",
+    };
+  },
+
+  toJSON(message: RotateKeyResponse): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.keyThumbprint !== "") {
+      obj.keyThumbprint = message.keyThumbprint;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateKeyResponse>): RotateKeyResponse {
+    return RotateKeyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateKeyResponse>): RotateKeyResponse {
+    const message = createBaseRotateKeyResponse();
+    message.siteId = object.siteId ?? "";
+    message.keyThumbprint = object.keyThumbprint ?? "";
+    return message;
+  },
+};
+
 export type FederationService = typeof FederationService;
 export const FederationService = {
   /** A registered site announces its agent (identity proof arrives with the credentials feature). */
@@ -2264,6 +2897,46 @@ export const FederationService = {
       Buffer.from(ReportMetricsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportMetricsResponse => ReportMetricsResponse.decode(value),
   },
+  /**
+   * Redeems a one-time enrollment code and records the agent's public key. The key arrives in the
+   * `dpop` metadata: a DPoP proof (RFC 9449) whose header carries the key and which that key signed,
+   * so only the holder of the private key can register it. Open: the code is the credential.
+   */
+  enrollKey: {
+    path: "/medfed.v1.Federation/EnrollKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EnrollKeyRequest): Buffer => Buffer.from(EnrollKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EnrollKeyRequest => EnrollKeyRequest.decode(value),
+    responseSerialize: (value: EnrollKeyResponse): Buffer => Buffer.from(EnrollKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EnrollKeyResponse => EnrollKeyResponse.decode(value),
+  },
+  /**
+   * Exchanges a signed client assertion (RFC 7523) for an access token bound to the agent's key
+   * (`cnf.jkt`); the `dpop` metadata proves possession of that key. Open: the assertion is the credential.
+   */
+  issueToken: {
+    path: "/medfed.v1.Federation/IssueToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IssueTokenRequest): Buffer => Buffer.from(IssueTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IssueTokenRequest => IssueTokenRequest.decode(value),
+    responseSerialize: (value: IssueTokenResponse): Buffer => Buffer.from(IssueTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IssueTokenResponse => IssueTokenResponse.decode(value),
+  },
+  /**
+   * Replaces the site's key. Authenticated with the current key's token; the new key proves possession
+   * with its own DPoP proof. Tokens bound to the old key stop working at once.
+   */
+  rotateKey: {
+    path: "/medfed.v1.Federation/RotateKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateKeyRequest): Buffer => Buffer.from(RotateKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateKeyRequest => RotateKeyRequest.decode(value),
+    responseSerialize: (value: RotateKeyResponse): Buffer => Buffer.from(RotateKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateKeyResponse => RotateKeyResponse.decode(value),
+  },
 } as const;
 
 export interface FederationServer extends UntypedServiceImplementation {
@@ -2279,6 +2952,22 @@ export interface FederationServer extends UntypedServiceImplementation {
   submitUpdate: handleClientStreamingCall<UpdateChunk, SubmitUpdateResponse>;
   /** Local training or evaluation metrics for a round. */
   reportMetrics: handleUnaryCall<ReportMetricsRequest, ReportMetricsResponse>;
+  /**
+   * Redeems a one-time enrollment code and records the agent's public key. The key arrives in the
+   * `dpop` metadata: a DPoP proof (RFC 9449) whose header carries the key and which that key signed,
+   * so only the holder of the private key can register it. Open: the code is the credential.
+   */
+  enrollKey: handleUnaryCall<EnrollKeyRequest, EnrollKeyResponse>;
+  /**
+   * Exchanges a signed client assertion (RFC 7523) for an access token bound to the agent's key
+   * (`cnf.jkt`); the `dpop` metadata proves possession of that key. Open: the assertion is the credential.
+   */
+  issueToken: handleUnaryCall<IssueTokenRequest, IssueTokenResponse>;
+  /**
+   * Replaces the site's key. Authenticated with the current key's token; the new key proves possession
+   * with its own DPoP proof. Tokens bound to the old key stop working at once.
+   */
+  rotateKey: handleUnaryCall<RotateKeyRequest, RotateKeyResponse>;
 }
 
 export interface FederationClient extends Client {
@@ -2369,6 +3058,64 @@ export interface FederationClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportMetricsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Redeems a one-time enrollment code and records the agent's public key. The key arrives in the
+   * `dpop` metadata: a DPoP proof (RFC 9449) whose header carries the key and which that key signed,
+   * so only the holder of the private key can register it. Open: the code is the credential.
+   */
+  enrollKey(
+    request: EnrollKeyRequest,
+    callback: (error: ServiceError | null, response: EnrollKeyResponse) => void,
+  ): ClientUnaryCall;
+  enrollKey(
+    request: EnrollKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EnrollKeyResponse) => void,
+  ): ClientUnaryCall;
+  enrollKey(
+    request: EnrollKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EnrollKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Exchanges a signed client assertion (RFC 7523) for an access token bound to the agent's key
+   * (`cnf.jkt`); the `dpop` metadata proves possession of that key. Open: the assertion is the credential.
+   */
+  issueToken(
+    request: IssueTokenRequest,
+    callback: (error: ServiceError | null, response: IssueTokenResponse) => void,
+  ): ClientUnaryCall;
+  issueToken(
+    request: IssueTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IssueTokenResponse) => void,
+  ): ClientUnaryCall;
+  issueToken(
+    request: IssueTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IssueTokenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Replaces the site's key. Authenticated with the current key's token; the new key proves possession
+   * with its own DPoP proof. Tokens bound to the old key stop working at once.
+   */
+  rotateKey(
+    request: RotateKeyRequest,
+    callback: (error: ServiceError | null, response: RotateKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateKey(
+    request: RotateKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateKey(
+    request: RotateKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateKeyResponse) => void,
   ): ClientUnaryCall;
 }
 

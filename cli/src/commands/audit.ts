@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Command, CommanderError } from 'commander';
+import {
+  describeProblem, parseJwks, signerFromPrivateJwk, throwawaySigner, verifyAuditBundle, type BundleVerifyReport, type LocalSigner,
+} from '@medfed/proto/audit/index';
+import { exportAuditBundle, normalizeExportFilter } from '@medfed/coordinator/audit/index';
+import { openDatabase } from '@medfed/coordinator/storage/index';
+import { ExitCode } from '../exit-codes.js';
+
+/**
+ * `medfed audit export` and `medfed audit verify`.
+ *
+ * export: a signed compliance bundle (auditor role), from the coordinator's REST API
+ * (`GET /v1/audit/export`) or straight from a database (`--database-url`, `--local`).
+ * verify: offline checks of a bundle. Exit 0 verified; 7 (VERIFY_FAILED) with the first bad event
+ * named; 2 usage; 3 an unreadable key file; 4 an unreadable bundle; 5 coordinator or database
+ * unreachable; 6 no or rejected token; 8 refused by the coordinator (not an auditor).
+ */
+
+export interface AuditIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly exit: (code: number) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly fetch: typeof fetch;
+}
+
+const processIo: AuditIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  exit: (code) => {
+    process.exitCode = code;
+  },
+  env: process.env,
+  fetch: (...args) => fetch(...args),
+};
+
+export interface AuditExportCliOptions {
+  readonly from?: string;
+  readonly to?: string;
+  readonly job?: string;
+  readonly site?: string;
+  readonly out?: string;
+  readonly coordinator?: string;
+  readonly token?: string;
+  readonly databaseUrl?: string;
+  readonly local?: string;
+  readonly signingKey?: string;
+}
+
+export interface AuditVerifyCliOptions {
+  readonly jwks?: string;
+  readonly json?: boolean;
+}
+
+class UsageError extends Error {}
+
+export function register(program: Command, io: AuditIo = processIo): void {
+  const onCommanderExit = (error: CommanderError) => {
+    io.exit(error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
+    throw error;
+  };
+  const audit = program.command('audit').description('export and verify the tamper-evident audit trail');
+  audit
+    .command('export')
+    .description('export the audit trail as a signed compliance bundle (auditor role): events as NDJSON and CSV, anchors, proofs, JWKS, HTML and PDF report')
+    .option('--from <time>', 'first instant to include (ISO 8601, e.g. 2025-01-01 or 2025-01-01T00:00:00Z)')
+    .option('--to <time>', 'last instant to include (ISO 8601)')
+    .option('--job <id>', 'only events of this job; the others appear as hashes only')
+    .option('--site <id>', 'only events of this site; the others appear as hashes only')
+    .option('--out <file>', 'where to write the .tar.gz bundle (required)')
+    .option('--coordinator <url>', 'coordinator base URL (default: $MEDFED_COORDINATOR); calls GET /v1/audit/export')
+    .option('--token <token>', "an auditor's bearer token (default: $MEDFED_TOKEN)")
+    .option('--database-url <url>', 'build the bundle straight from this PostgreSQL database instead of the API')
+    .option('--local <dir>', 'build the bundle straight from the embedded (PGlite) database in this directory')
+    .option('--signing-key <file>', 'with --database-url or --local: private JWK (with alg and kid) that signs the manifest; default: a throwaway key')
+    .exitOverride(onCommanderExit)
+    .action(async (opts: AuditExportCliOptions) => {
+      io.exit(await runAuditExport(opts, io));
+    });
+  audit
+    .command('verify')
+    .description('verify a bundle offline: chain continuity, hashes, sequence numbers, anchors, file digests, signatures; exit 7 names the first bad event')
+    .argument('<bundle>', 'the .tar.gz bundle')
+    .option('--jwks <file>', "the coordinator's published JWKS to trust (default: the bundle's own jwks.json, which proves integrity, not origin)")
+    .option('--json', 'print the full verification report as JSON')
+    .exitOverride(onCommanderExit)
+    .action(async (bundle: string, opts: AuditVerifyCliOptions) => {
+      io.exit(await runAuditVerify(bundle, opts, io));
+    });
+}
+
+/** Maps an unexpected failure to a message and an exit code (filter errors are usage errors). */
+function failure(action: string, err: unknown, io: AuditIo): ExitCode {
+  if (err instanceof UsageError) {
+    io.stderr(`medfed audit ${action}: ${err.message}\n`);
+    return ExitCode.USAGE;
+  }
+  const code = (err as { code?: unknown }).code;
+  io.stderr(`medfed audit ${action}: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}\n`);
+  return code === 'AUDIT_EXPORT_FILTER_INVALID' ? ExitCode.USAGE : ExitCode.FAILURE;
+}
+
+// ---------------------------------------------------------------------------------------------
+// export
+
+/** Runs `medfed audit export`; resolves with the exit code. */
+export async function runAuditExport(opts: AuditExportCliOptions, io: AuditIo = processIo): Promise<ExitCode> {
+  try {
+    return await exportBundle(opts, io);
+  } catch (err) {
+    return failure('export', err, io);
+  }
+}
+
+async function exportBundle(opts: AuditExportCliOptions, io: AuditIo): Promise<ExitCode> {
+  const out = opts.out;
+  if (!out) throw new UsageError('--out FILE.tar.gz is required');
+  if (!/\.(tar\.gz|tgz)$/.test(out)) throw new UsageError(`--out must name a .tar.gz file; got ${out}`);
+  const filter = normalizeExportFilter({ from: opts.from, to: opts.to, job: opts.job, site: opts.site });
+  const sources = ([['coordinator', opts.coordinator], ['database-url', opts.databaseUrl], ['local', opts.local]] as const).filter(([, v]) => v !== undefined).map(([k]) => k);
+  if (sources.length > 1) throw new UsageError(`choose one source: --${sources.join(' or --')}`);
+  if (opts.signingKey && sources[0] !== 'database-url' && sources[0] !== 'local') throw new UsageError('--signing-key applies to --database-url and --local only');
+  if (opts.local !== undefined && !(await stat(opts.local).then((st) => st.isDirectory(), () => false))) {
+    // PGlite would silently create an empty database in a new directory: refuse instead.
+    throw new UsageError(`--local ${opts.local} is not an existing database directory`);
+  }
+  const target = resolve(out);
+  await stat(dirname(target)).catch(() => { throw new UsageError(`the directory of --out (${dirname(target)}) does not exist`); });
+
+  return sources[0] === 'database-url' || sources[0] === 'local'
+    ? exportFromDatabase(target, filter, opts, io)
+    : exportFromCoordinator(target, filter, opts, io);
+}
+
+/** GET {coordinator}/v1/audit/export with the bearer token, streamed to a temporary file, then renamed. */
+async function exportFromCoordinator(target: string, filter: ReturnType<typeof normalizeExportFilter>, opts: AuditExportCliOptions, io: AuditIo): Promise<ExitCode> {
+  const base = opts.coordinator ?? io.env['MEDFED_COORDINATOR'];
+  if (!base) throw new UsageError('give a source: --coordinator URL (or $MEDFED_COORDINATOR), --database-url URL or --local DIR');
+  let url: URL;
+  try {
+    // Relative to the base, so a coordinator behind a path prefix (https://host/medfed/) keeps it.
+    url = new URL('v1/audit/export', base.endsWith('/') ? base : `${base}/`);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
+  } catch {
+    throw new UsageError(`--coordinator must be an http(s) URL; got ${base}`);
+  }
+  const token = opts.token ?? io.env['MEDFED_TOKEN'];
+  if (!token) {
+    io.stderr('medfed audit export: no bearer token: pass --token or set MEDFED_TOKEN (an auditor\'s token)\n');
+    return ExitCode.AUTH;
+  }
+  for (const key of ['from', 'to', 'job', 'site'] as const) {
+    const value = filter[key];
+    if (value) url.searchParams.set(key, value);
+  }
+  let response: Response;
+  try {
+    response = await io.fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/gzip' } });
+  } catch (err) {
+    io.stderr(`medfed audit export: cannot reach the coordinator at ${url.origin}: ${(err as Error).message}\n`);
+    return ExitCode.UNREACHABLE;
+  }
+  if (!response.ok || !response.body) {
+    const body = await response.text().catch(() => '');
+    let detail = body.slice(0, 500);
+    try {
+      const e = JSON.parse(body) as { code?: string; message?: string };
+      detail = [e.code, e.message].filter(Boolean).join(': ') || detail;
+    } catch { /* not JSON: show the text */ }
+    io.stderr(`medfed audit export: the coordinator answered ${response.status}${detail ? `: ${detail}` : ''}\n`);
+    return response.status === 401 ? ExitCode.AUTH : response.status === 403 ? ExitCode.REFUSED : response.status === 400 ? ExitCode.USAGE : ExitCode.FAILURE;
+  }
+  // Written beside the target and renamed once complete: an interrupted download leaves no half bundle.
+  const partial = `${target}.${randomUUID()}.partial`;
+  try {
+    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(partial));
+    await rename(partial, target);
+  } catch (err) {
+    await rm(partial, { force: true });
+    io.stderr(`medfed audit export: the download was interrupted: ${(err as Error).message}\n`);
+    return ExitCode.UNREACHABLE;
+  }
+  const { size } = await stat(target);
+  io.stdout(`wrote ${target} (${size} bytes); check it with: medfed audit verify ${target}\n`);
+  return ExitCode.OK;
+}
+
+async function loadSigner(file: string | undefined, io: AuditIo): Promise<LocalSigner> {
+  if (!file) {
+    io.stderr('medfed audit export: warning: no --signing-key; the manifest is signed with a throwaway key, so the bundle proves its integrity but not that the coordinator made it\n');
+    return throwawaySigner();
+  }
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`--signing-key ${file} is not a readable JSON JWK: ${(err as Error).message}`);
+  }
+  try {
+    return await signerFromPrivateJwk(jwk as Parameters<typeof signerFromPrivateJwk>[0]);
+  } catch (err) {
+    throw new Error(`--signing-key ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function exportFromDatabase(target: string, filter: ReturnType<typeof normalizeExportFilter>, opts: AuditExportCliOptions, io: AuditIo): Promise<ExitCode> {
+  let signer: LocalSigner;
+  try {
+    signer = await loadSigner(opts.signingKey, io);
+  } catch (err) {
+    io.stderr(`medfed audit export: ${(err as Error).message}\n`);
+    return ExitCode.CONFIG;
+  }
+  const databaseUrl = opts.databaseUrl;
+  let db: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    db = await openDatabase(databaseUrl ? { databaseUrl } : { dataDir: opts.local });
+  } catch (err) {
+    io.stderr(`medfed audit export: cannot open the database: ${(err as Error).message}\n`);
+    return ExitCode.UNREACHABLE;
+  }
+  const user = userInfo().username.replace(/[^A-Za-z0-9._-]/g, '-') || 'unknown';
+  const partial = `${target}.${randomUUID()}.partial`;
+  try {
+    const { manifest } = await exportAuditBundle(db, {
+      filter, out: partial, signer: signer.sign, jwks: signer.jwks,
+      requestedBy: { actor: `cli:${user}`, role: 'auditor', rule: 'cli:direct-database-access', requestId: `cli-${randomUUID()}` },
+    });
+    await rename(partial, target);
+    const c = manifest.chain;
+    io.stdout(`wrote ${target}: ${c.entries} entries${c.first_seq !== null ? ` (seq ${c.first_seq}..${c.last_seq}, ${c.hash_only} hash-only)` : ''}; check it with: medfed audit verify ${target}\n`);
+    return ExitCode.OK;
+  } finally {
+    await rm(partial, { force: true });
+    await db.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// verify
+
+const CHECK_LABELS: Readonly<Record<string, string>> = {
+  verified: 'verified', failed: 'FAILED', unchecked: 'NOT CHECKED', absent: 'none in bundle',
+};
+
+/** Runs `medfed audit verify`; resolves with the exit code. */
+export async function runAuditVerify(file: string, opts: AuditVerifyCliOptions, io: AuditIo = processIo): Promise<ExitCode> {
+  try {
+    return await verifyBundle(file, opts, io);
+  } catch (err) {
+    return failure('verify', err, io);
+  }
+}
+
+async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: AuditIo): Promise<ExitCode> {
+  const exists = await stat(file).then((s) => s.isFile(), () => false);
+  if (!exists) {
+    io.stderr(`medfed audit verify: ${file} is not a readable file\n`);
+    return ExitCode.DATA;
+  }
+  let jwks: ReturnType<typeof parseJwks> | undefined;
+  const jwksFile = opts.jwks;
+  if (jwksFile) {
+    try {
+      jwks = parseJwks(await readFile(jwksFile), `--jwks ${jwksFile}`);
+    } catch (err) {
+      io.stderr(`medfed audit verify: ${(err as Error).message}\n`);
+      return ExitCode.CONFIG;
+    }
+  }
+  // The transparency-log verifier is not wired yet: checkpoints and proofs are reported as not checked.
+  const report = await verifyAuditBundle(file, jwks ? { jwks } : {});
+  if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  else io.stdout(formatReport(file, report));
+  if (!report.ok) {
+    const first = report.firstBadEvent ?? report.problems[0]!;
+    io.stderr(`medfed audit verify: FAILED: ${report.firstBadEvent ? 'first bad event: ' : ''}${describeProblem(first)}\n`);
+    return ExitCode.VERIFY_FAILED;
+  }
+  return ExitCode.OK;
+}
+
+function formatReport(file: string, r: BundleVerifyReport): string {
+  const c = r.chain;
+  const lines = [`medfed audit verify ${file}`];
+  lines.push(`  chain        ${r.firstBadEvent ? 'FAILED' : c ? 'ok' : 'missing'}${c && c.firstSeq !== null ? `: seq ${c.firstSeq}..${c.lastSeq} (${c.entries} entries, ${c.hashOnly} hash-only)` : c ? ': empty range' : ''}`);
+  lines.push(`  signature    ${CHECK_LABELS[r.signature]} (${r.keySource === 'pinned' ? 'keys from --jwks' : "keys from the bundle's jwks.json; pass --jwks to pin the coordinator's keys"})`);
+  lines.push(`  truncation   ${r.truncation === 'absent' ? 'none' : CHECK_LABELS[r.truncation]}`);
+  lines.push(`  anchors      ${r.anchors} in range${r.firstBadEvent?.code === 'AUDIT_ANCHOR_MISMATCH' ? ' (MISMATCH)' : r.chain ? ', all matched' : ''}`);
+  lines.push(`  tlog proofs  ${CHECK_LABELS[r.tlog]}${r.tlog === 'unchecked' ? ' (no transparency-log verifier is wired into this build)' : ''}`);
+  for (const p of r.problems) lines.push(`  problem      ${describeProblem(p)}`);
+  lines.push(r.ok ? 'OK' : 'FAILED');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,12 @@
+export { ATTESTATION_POLICY_ERRORS, AttestationVerificationError, type AttestationPolicyErrorCode } from './errors.js';
+export { DEFAULT_NONCE_TTL_MS, type NonceStore, type NonceScope, type IssuedNonce, type NonceVerdict } from './nonce-store.js';
+export { MemoryNonceStore } from './memory-nonce-store.js';
+export { SqlNonceStore } from './sql-nonce-store.js';
+export {
+  verifyAttestation,
+  type VerifyAttestationOptions,
+  type VerifiedAttestation,
+  type ExpectedAttestation,
+  type AttestationEnv,
+} from './verify-attestation.js';
+export { attestationVerdictDetails } from './verdict-details.js';

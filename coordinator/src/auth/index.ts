@@ -1,0 +1,18 @@
+export { AuthService, type AuthServiceOptions, type DecisionInput } from './auth-service.js';
+export type { AuthSettings, OidcSettings } from './settings.js';
+export type { AuthContext } from './context.js';
+export type { Principal } from './principal.js';
+export type { AuthDecision, OnDecision } from './decision.js';
+export { POLICY, REST_NOT_FOUND, indexPolicy, type Policy, type PolicyEntry, type Grant, type GrantScope, type TargetKind } from './policy/policy.js';
+export { decide, needsTarget, type TargetSites, type Verdict } from './policy/decide.js';
+export { issueAccessToken, verifyAccessToken, type AccessTokenClaims, type IssuedToken } from './tokens/access-token.js';
+export { installRestAuth, type RestAuthOptions, type RegisteredRoute } from './rest/auth-hook.js';
+export { registerAuthRoutes } from './rest/auth-routes.js';
+export { principalOf, listScope } from './rest/request-context.js';
+export { authInterceptor, callPrincipal } from './grpc/interceptor.js';
+export { authHandlers } from './grpc/auth-handlers.js';
+export { refusalStatus, refusalError } from './grpc/status.js';
+export { toPublicErrorWithAuth } from './public-error.js';
+export { ensureBootstrapAdminKey, BOOTSTRAP_KEY_FILE } from './bootstrap-admin.js';
+export { AdminTokenSource } from './admin-token-source.js';
+export { decisionToAuditEvent } from './decision-to-audit.js';

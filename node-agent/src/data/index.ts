@@ -1,0 +1,24 @@
+export { loadDataset, type LoadDatasetOptions } from './load-dataset.js';
+export { datasetFromRows, type DatasetOptions } from './dataset-from-rows.js';
+export { readSchemaFile, validateSchema } from './schema-file.js';
+export { prepareForJob } from './prepare-for-job.js';
+export { localFeatureStatistics } from './feature-statistics.js';
+export { standardizationFromSums } from './standardization.js';
+export { describeClasses } from './describe-classes.js';
+export { subsetDataset } from './subset-dataset.js';
+export { isIdentifierName } from './identifiers.js';
+export { MISSING_TOKENS } from './cells.js';
+export { DATA_ERRORS, DataError, type DataErrorCode } from './errors.js';
+export type {
+  LocalDataset,
+  DatasetColumn,
+  NumericColumn,
+  TextColumn,
+  WithheldColumn,
+  ColumnType,
+  ColumnRole,
+  FieldSpec,
+  DatasetSchema,
+  LabeledMatrix,
+  PreparedData,
+} from './types.js';

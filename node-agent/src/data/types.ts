@@ -1,0 +1,69 @@
+export type ColumnType = 'number' | 'string' | 'boolean' | 'date';
+export type ColumnRole = 'feature' | 'label' | 'identifier' | 'ignored';
+
+/** number, boolean (1/0) and date (epoch milliseconds) cells; NaN marks a missing cell. */
+export interface NumericColumn {
+  readonly kind: 'numeric';
+  readonly name: string;
+  readonly type: 'number' | 'boolean' | 'date';
+  readonly role: 'feature' | 'label';
+  readonly values: Float64Array;
+}
+
+/** string cells; undefined marks a missing cell. */
+export interface TextColumn {
+  readonly kind: 'text';
+  readonly name: string;
+  readonly type: 'string';
+  readonly role: 'feature' | 'label';
+  readonly values: readonly (string | undefined)[];
+}
+
+/**
+ * A column whose values were never kept: identifiers, columns the schema marks ignored, and
+ * columns a schema file does not declare. Only the name remains.
+ */
+export interface WithheldColumn {
+  readonly kind: 'withheld';
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly role: 'identifier' | 'ignored';
+  /** True when a schema file was given and does not list this column. */
+  readonly undeclared: boolean;
+}
+
+export type DatasetColumn = NumericColumn | TextColumn | WithheldColumn;
+
+/** A site's typed table. Only feature and label values are kept; identifiers never reach it. */
+export interface LocalDataset {
+  readonly rowCount: number;
+  readonly label: string;
+  readonly columns: readonly DatasetColumn[];
+  /** Whether the types and roles came from a schema file or were inferred. */
+  readonly schemaSource: 'file' | 'inferred';
+}
+
+/** Rows ready for a model: x is n*d row-major features, y class indices. */
+export interface LabeledMatrix {
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  readonly n: number;
+  readonly d: number;
+}
+
+export interface PreparedData extends LabeledMatrix {
+  /** Rows left out because the label or a job feature was missing. */
+  readonly droppedRows: number;
+}
+
+/** A declared column, from a schema file or inference. */
+export interface FieldSpec {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly role: ColumnRole;
+}
+
+export interface DatasetSchema {
+  readonly label: string | undefined;
+  readonly fields: readonly FieldSpec[];
+}
