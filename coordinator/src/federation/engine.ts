@@ -305,13 +305,15 @@ export class FederationEngine {
   /** A refused submission leaves a trace (who, what, why) even though nothing is stored. */
   async recordRefusal(header: Partial<UpdateHeader>, err: unknown): Promise<void> {
     const code = (err as { code?: string }).code ?? 'INTERNAL';
-    const siteId = header.siteId || 'unknown';
+    const siteId = header.siteId && /^[a-z0-9][a-z0-9-]{0,62}$/.test(header.siteId) ? header.siteId : null;
     await this.audit.append({
-      actor: siteId, role: 'node', site: header.siteId || null, action: 'submission.receive',
-      resource: `job:${header.jobId || '?'}/round:${header.round ?? '?'}`,
+      actor: siteId ?? 'unknown', role: 'node', site: siteId, action: 'submission.receive',
+      resource: header.jobId && /^[A-Za-z0-9._@+-]{1,128}$/.test(header.jobId)
+        ? `job:${header.jobId}${Number.isInteger(header.round) ? `/round:${header.round}` : ''}` : 'job',
       outcome: code === 'INTERNAL' ? 'failure' : 'denied', rule: `federation:${code}`,
       details: {
-        ...(header.jobId ? { job: header.jobId } : {}), ...(header.round !== undefined ? { round: header.round } : {}),
+        ...(header.jobId && /^[A-Za-z0-9._@+-]{1,128}$/.test(header.jobId) ? { job: header.jobId } : {}),
+        ...(Number.isInteger(header.round) ? { round: header.round! } : {}),
         ...(header.sha256 && SHA256_HEX.test(header.sha256) ? { sha256: header.sha256 } : {}), reason: code,
       },
     });

@@ -16,11 +16,20 @@ export interface TrainerBundle {
   readonly listing: string;
 }
 
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
+/** Digests of files already read by this process, keyed by identity and change time, so a restaged bundle does not re-read the 100 MB runtime. */
+const digestCache = new Map<string, string>();
+
+export async function sha256File(path: string): Promise<string> {
+  const s = await stat(path);
+  const key = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+  const known = digestCache.get(key);
+  if (known !== undefined) return known;
+  const digest = await new Promise<string>((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path).on('error', reject).on('data', (c) => hash.update(c)).on('end', () => resolve(hash.digest('hex')));
   });
+  digestCache.set(key, digest);
+  return digest;
 }
 
 const toPosix = (p: string): string => p.split(sep).join(posix.sep);
