@@ -7,7 +7,7 @@ import { MedfedError } from '@medfed/proto';
 import { AdminTokenSource } from './auth/admin-token-source.js';
 import { AuthService } from './auth/auth-service.js';
 import { ensureBootstrapAdminKey } from './auth/bootstrap-admin.js';
-import type { OnDecision } from './auth/decision.js';
+import { OPEN_OPERATION, type OnDecision } from './auth/decision.js';
 import { decisionToAuditEvent } from './auth/decision-to-audit.js';
 import { authHandlers } from './auth/grpc/auth-handlers.js';
 import { authInterceptor } from './auth/grpc/interceptor.js';
@@ -110,6 +110,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     });
     const onDecision: OnDecision = (decision) => {
       hooks.onDecision?.(decision);
+      // The audit trail keeps every deny and every allow on a protected operation; allows of open
+      // operations (health probes, the key set) would only bury the rest.
+      if (decision.effect === 'allow' && decision.reason === OPEN_OPERATION) return;
       audit.append(decisionToAuditEvent(decision)).catch((err: unknown) => log.warn({ err, rule: decision.rule }, 'authorization decision not recorded in the audit trail'));
     };
     const auth = new AuthService({ db, ring, settings: config.auth, log, onDecision });

@@ -14,6 +14,11 @@ import { AuthError } from '@medfed/proto/auth/index';
 import { runEvaluateTask, runTrainTask } from './tasks/model-task.js';
 import { runStatsTask } from './tasks/stats-task.js';
 import { parseTaskSpec, type TaskContext } from './tasks/task-context.js';
+import { runKeyTask, type KeyTask } from './tasks/key-task.js';
+import { ensureSiteKeys, type SiteKeys } from './custody/site-keys.js';
+import { loadPinnedSites } from './custody/pinned-sites.js';
+import { JobKeyStore } from './custody/job-key-store.js';
+import type { PinnedSite } from '@medfed/proto';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -32,6 +37,8 @@ export class NodeAgent {
   private state: { state: string; jobId: string; round: number; detail: string } = { state: 'idle', jobId: '', round: 0, detail: '' };
   private heartbeatTimer: NodeJS.Timeout | undefined;
   dataset: LocalDataset | null = null;
+  private siteKeys: SiteKeys | null = null;
+  private keyStore: JobKeyStore | null = null;
 
   constructor(config: AgentConfig, log: Logger) {
     this.config = config;
@@ -41,6 +48,8 @@ export class NodeAgent {
   /** Loads and validates local data and the training backend; fails before contacting anyone if either is wrong. */
   async prepare(): Promise<{ dataset: LocalDataset; backend: string }> {
     await mkdir(resolve(this.config.stateDir), { recursive: true, mode: 0o700 });
+    this.siteKeys = await ensureSiteKeys(resolve(this.config.stateDir));
+    this.keyStore = new JobKeyStore(resolve(this.config.stateDir), this.config.siteId, this.siteKeys);
     const dataset = await loadDataset(this.config.data.csv, {
       label: this.config.data.label,
       ...(this.config.data.schema ? { schemaPath: this.config.data.schema } : {}),
@@ -65,7 +74,7 @@ export class NodeAgent {
     }
     const address = this.config.coordinator.grpc;
     this.client = new CoordinatorClient(address, channelCredentials(address, this.config.coordinator.tls), enrolled);
-    await this.retrying('enroll', () => this.client!.enroll(this.config.siteId, AGENT_VERSION, this.schemaDigest()));
+    await this.retrying('enroll', () => this.client!.enroll(this.config.siteId, AGENT_VERSION, this.schemaDigest(), this.siteKeys!.keyAgreement.publicJwk));
     this.log.info({ site: this.config.siteId, coordinator: this.config.coordinator.grpc }, 'enrolled');
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
@@ -93,13 +102,27 @@ export class NodeAgent {
     this.client?.close();
   }
 
+  private async pinnedSites(): Promise<Map<string, PinnedSite>> {
+    return this.config.custody.pinnedSites ? loadPinnedSites(this.config.custody.pinnedSites) : new Map();
+  }
+
   private async runTask(task: Task): Promise<void> {
+    if (task.kind === TaskKind.TASK_KIND_KEYS) return this.runKeyCeremonyStep(task);
     const kind = task.kind === TaskKind.TASK_KIND_STATS ? 'stats' : task.kind === TaskKind.TASK_KIND_TRAIN ? 'train' : 'evaluate';
     this.state = { state: kind === 'train' ? 'training' : kind === 'stats' ? 'training' : 'evaluating', jobId: task.jobId, round: task.round, detail: '' };
     void this.sendHeartbeat();
     try {
       const { spec, standardization } = parseTaskSpec(task);
-      const ctx: TaskContext = { client: this.client!, siteId: this.config.siteId, dataset: this.dataset!, log: this.log, task, spec, standardization };
+      const client = this.client!;
+      const siteId = this.config.siteId;
+      const ctx: TaskContext = {
+        client, siteId, dataset: this.dataset!, log: this.log, task, spec, standardization,
+        stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!,
+        fetchWrappedKey: async (jobId) => {
+          const k = await client.fetchJobKey(siteId, jobId);
+          return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, jwe: k.wrappedKey };
+        },
+      };
       if (kind === 'stats') await this.retrying('stats', () => runStatsTask(ctx));
       else if (kind === 'train') await this.retrying('train', () => runTrainTask(ctx));
       else await this.retrying('evaluate', () => runEvaluateTask(ctx));
@@ -113,6 +136,26 @@ export class NodeAgent {
       this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
     }
     void this.sendHeartbeat();
+  }
+
+  private async runKeyCeremonyStep(task: Task): Promise<void> {
+    const client = this.client!;
+    const siteId = this.config.siteId;
+    try {
+      const keyTask = JSON.parse(task.keyTaskJson) as KeyTask;
+      await runKeyTask(task.jobId, keyTask, {
+        siteId, keys: this.siteKeys!, pinned: await this.pinnedSites(), autoApprove: this.config.custody.autoApproveSiteLists, log: this.log,
+        submitSignature: async (jws) => { await client.submitSiteListSignature(siteId, task.jobId, jws); },
+        submitKeyMaterial: async (pp, wrapped) => { await client.submitKeyMaterial(siteId, task.jobId, pp, wrapped); },
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'TASK_FAILED';
+      this.log.error({ job: task.jobId, code }, `key ceremony step refused: ${(err as Error).message}`);
+      this.state = { state: 'failed', jobId: task.jobId, round: task.round, detail: `${code}: ${(err as Error).message}` };
+      await this.sendHeartbeat();
+      this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
+      await sleep(2000); // the step stays pending; do not spin on it
+    }
   }
 
   private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -47,8 +47,9 @@ export function register(program: Command): void {
     .option('--rounds <r>', 'training rounds', parsePositiveInt, RECOMMENDED_ROUNDS)
     .option('--patients <n>', 'size of the synthetic cohort', parsePositiveInt, 3000)
     .option('--seed <s>', 'seed for the cohort, the split and training', parseNonNegativeInt, 7)
+    .option('--plaintext', 'development only: send updates unencrypted (encryption is the default)', false)
     .option('--log-level <level>', 'log level on stderr', 'warn')
-    .action(async (opts: { out: string; rounds: number; patients: number; seed: number; logLevel: string }) => {
+    .action(async (opts: { out: string; rounds: number; patients: number; seed: number; logLevel: string; plaintext: boolean }) => {
       try {
         const out = resolve(opts.out);
         await prepareOutDir(out);
@@ -61,9 +62,10 @@ export function register(program: Command): void {
         const split = await writeSiteFiles(await readCsv(cohortCsv), {
           dir: join(out, 'data'), label: CLINICAL_LABEL, sites: 3, scheme: 'dirichlet:0.5', seed: opts.seed, testFraction: 0.2,
         });
-        const job = jobTemplate(dataset, { name: 'demo: readmission risk', rounds: opts.rounds, seed: opts.seed, minSites: 2 });
+        const job = jobTemplate(dataset, { name: 'demo: readmission risk', rounds: opts.rounds, seed: opts.seed, minSites: 3, encrypted: !opts.plaintext });
         process.stdout.write(`medfed demo: ${split.sites.length - 1} hospitals (non-IID split of ${split.trainRows.length} synthetic patients), `
-          + `1 evaluator with ${split.testRows.length} held-out patients, ${opts.rounds} rounds of FedAvg\n`
+          + `1 evaluator with ${split.testRows.length} held-out patients, ${opts.rounds} rounds of FedAvg, `
+          + `${opts.plaintext ? 'PLAINTEXT updates (development)' : 'updates encrypted (BFV) under a key only the sites hold'}\n`
           + `features: ${job.features.join(', ')}; label: ${job.label} (${job.classes.join(' / ')})\n\n`);
         const progress = new RoundProgress();
         const started = Date.now();

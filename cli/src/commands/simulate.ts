@@ -26,6 +26,7 @@ export interface SimulateOptions {
   workDir?: string;
   databaseUrl?: string;
   logLevel: string;
+  plaintext?: boolean;
 }
 
 export interface SimulateResult {
@@ -33,6 +34,7 @@ export interface SimulateResult {
   test_size: number;
   train_size: number;
   partition: string;
+  encrypted: boolean;
   rounds: { round: number; loss: number; accuracy: number }[];
   federated: { accuracy: number; loss: number };
   centralized: { accuracy: number; loss: number };
@@ -50,7 +52,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     const split = await writeSiteFiles(table, {
       dir: join(workDir, 'data'), label: opts.label, sites: opts.sites, scheme, seed: opts.seed, testFraction: opts.testFraction,
     });
-    const job = jobTemplate(dataset, { name: `simulate ${opts.data}`, rounds: opts.rounds, seed: opts.seed, minSites: opts.sites });
+    const job = jobTemplate(dataset, { name: `simulate ${opts.data}`, rounds: opts.rounds, seed: opts.seed, minSites: opts.sites, encrypted: !opts.plaintext });
     const progress = opts.json ? null : new RoundProgress();
     const run = await runLocalFederation({
       workDir, sites: split.sites, label: opts.label, spec: job, log, inMemoryDatabase: true, databaseUrl: opts.databaseUrl,
@@ -67,6 +69,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
       test_size: split.testRows.length,
       train_size: split.trainRows.length,
       partition: opts.partition,
+      encrypted: !opts.plaintext,
       rounds: run.view.figures.map((f) => ({ round: f.round, loss: f.loss, accuracy: f.accuracy })),
       federated: { accuracy: last.accuracy, loss: last.loss },
       centralized: { accuracy: centralized.accuracy, loss: centralized.loss },
@@ -94,6 +97,7 @@ export function register(program: Command): void {
     .option('--work-dir <dir>', 'keep site files, agent logs and coordinator state here (default: a temporary folder, removed)')
     .option('--database-url <url>', 'keep the coordinator\'s state in this PostgreSQL database (default: in memory)')
     .option('--log-level <level>', 'log level on stderr', 'warn')
+    .option('--plaintext', 'development only: send updates unencrypted (encryption is the default)', false)
     .option('--json', 'print exactly one JSON object on stdout', false)
     .action(async (opts: SimulateOptions) => {
       try {

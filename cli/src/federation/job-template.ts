@@ -1,10 +1,10 @@
-import type { JobSpec } from '@medfed/proto';
+import { DEFAULT_UPDATE_PARAM_SET, type JobSpec } from '@medfed/proto';
 import { describeClasses, type LocalDataset } from '@medfed/node-agent/data/index';
 import { RECOMMENDED_MODEL, RECOMMENDED_TRAINING } from '../simulate/defaults.js';
 
 
 /** A job over every numeric, non-identifier column of a dataset, with its full class list. */
-export function jobTemplate(dataset: LocalDataset, options: { name: string; rounds: number; seed: number; minSites: number }): Omit<JobSpec, 'sites' | 'evaluators'> {
+export function jobTemplate(dataset: LocalDataset, options: { name: string; rounds: number; seed: number; minSites: number; encrypted: boolean }): Omit<JobSpec, 'sites' | 'evaluators'> {
   const features = dataset.columns
     .filter((c) => c.kind === 'numeric' && c.role === 'feature')
     .map((c) => c.name);
@@ -20,5 +20,6 @@ export function jobTemplate(dataset: LocalDataset, options: { name: string; roun
     roundDeadlineSeconds: 300,
     strategy: { name: 'fedavg' },
     standardization: 'federated',
+    encryption: { enabled: options.encrypted, paramSet: DEFAULT_UPDATE_PARAM_SET, clipNorm: 5, fracBits: 0 },
   };
 }

@@ -8,6 +8,7 @@ import { startCoordinator, loadCoordinatorConfig, type RunningCoordinator } from
 import { writeDevCa } from '@medfed/coordinator/keys/index';
 import { AGENT_VERSION } from '@medfed/node-agent';
 import { channelCredentials, enrollAgent } from '@medfed/node-agent/identity/index';
+import { ensureSiteKeys, pinsOf } from '@medfed/node-agent/custody/site-keys';
 import type { JobSpec } from '@medfed/proto';
 import { CliError } from '../fail.js';
 import { ExitCode } from '../exit-codes.js';
@@ -76,9 +77,15 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
         stateDir: join(workDir, 'sites', site.id, 'state'), agentVersion: AGENT_VERSION,
       });
     }));
+    // Custody keys per site, and the pins the stewards would exchange out of band: here the demo
+    // plays that channel and auto-approves site lists with development steward identities.
+    const pins = [];
+    for (const site of opts.sites) pins.push(pinsOf(site.id, await ensureSiteKeys(join(workDir, 'sites', site.id, 'state'))));
     for (const site of opts.sites) {
       const siteDir = join(workDir, 'sites', site.id);
       await mkdir(siteDir, { recursive: true, mode: 0o700 });
+      const pinnedSites = join(siteDir, 'pinned-sites.json');
+      await writeFile(pinnedSites, `${JSON.stringify({ note: 'development pins written by medfed demo/simulate', sites: pins }, null, 2)}\n`, { mode: 0o600 });
       const logFile = join(siteDir, 'agent.log');
       const configFile = join(siteDir, 'agent.json');
       await writeFile(configFile, JSON.stringify({
@@ -89,6 +96,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
         logFile,
         pollWaitMs: 2000,
         heartbeatSeconds: 2,
+        custody: { pinnedSites, autoApproveSiteLists: true },
       }, null, 2));
       agentLogs[site.id] = logFile;
       const child = spawn(process.execPath, [MAIN, 'agent', 'start', '--config', configFile], {
@@ -107,6 +115,18 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
       sites: opts.sites.filter((s) => s.role === 'trainer').map((s) => s.id),
       evaluators: opts.sites.filter((s) => s.role === 'evaluator').map((s) => s.id),
     };
+    // A job lists sites that are up: wait until every agent has announced itself (and its keys).
+    const started = Date.now();
+    for (;;) {
+      const listed = await rest.sites();
+      const ready = opts.sites.every((site) => listed.find((x) => x.id === site.id)?.status === 'active');
+      if (ready) break;
+      for (const [id, child] of agents) {
+        if (child.exitCode !== null) throw new CliError('AGENT_EXITED', `agent ${id} exited with code ${child.exitCode} before enrolling; see ${agentLogs[id]}`, ExitCode.FAILURE);
+      }
+      if (Date.now() - started > 120_000) throw new CliError('RUN_TIMEOUT', 'agents did not come up within 120 s', ExitCode.FAILURE);
+      await sleep(200);
+    }
     const jobId = await rest.createJob(spec);
     const deadline = Date.now() + (opts.timeoutMs ?? 30 * 60_000);
     let view = await rest.job(jobId);

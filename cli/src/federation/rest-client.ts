@@ -108,6 +108,10 @@ export class RestClient {
     await this.call('POST', '/v1/sites', { id });
   }
 
+  async sites(): Promise<{ id: string; status: string; lastSeenAt: string | null }[]> {
+    return (await this.call<{ sites: { id: string; status: string; lastSeenAt: string | null }[] }>('GET', '/v1/sites')).sites;
+  }
+
   async createJob(spec: JobSpec): Promise<string> {
     return (await this.call<{ id: string }>('POST', '/v1/jobs', { spec })).id;
   }

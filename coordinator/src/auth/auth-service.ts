@@ -19,6 +19,14 @@ import { listApiKeys, revokeApiKey, type ApiKeyView } from './store/api-keys.js'
 import { createEnrollmentCode } from './store/enrollment-codes.js';
 import { purgeReplayCache } from './store/replay-cache.js';
 import type { IssuedToken } from './tokens/access-token.js';
+import { TtlCache } from './ttl-cache.js';
+
+/**
+ * How long this process may reuse a session's or a site's standing read from the database. Changes made
+ * through this process (logout, revocation, suspension, rotation) apply at once; a change made by another
+ * replica is seen within this time.
+ */
+export const STATUS_CACHE_MS = 1000;
 
 export interface AuthServiceOptions {
   readonly db: Db;
@@ -60,7 +68,14 @@ export class AuthService {
     if (s.nodeTokenSeconds > MAX_ACCESS_TOKEN_SECONDS || s.personTokenSeconds > MAX_ACCESS_TOKEN_SECONDS) {
       throw new AuthError('AUTH_REQUEST_INVALID', `token lifetimes are limited to ${MAX_ACCESS_TOKEN_SECONDS} s`);
     }
-    this.context = { db: options.db, ring: options.ring, settings: s, now: options.now ?? (() => new Date()) };
+    this.context = {
+      db: options.db, ring: options.ring, settings: s, now: options.now ?? (() => new Date()),
+      caches: {
+        tokens: new TtlCache(MAX_ACCESS_TOKEN_SECONDS * 1000),
+        sessions: new TtlCache(STATUS_CACHE_MS),
+        standing: new TtlCache(STATUS_CACHE_MS),
+      },
+    };
     this.policy = options.policy ?? POLICY;
     this.#index = indexPolicy(this.policy);
     this.#log = options.log;
@@ -156,6 +171,7 @@ export class AuthService {
     const { rows } = await this.context.db.query<{ status: string }>(
       `UPDATE sites SET status = CASE WHEN $2 THEN 'suspended' WHEN agent_version IS NULL THEN 'registered' ELSE 'active' END
         WHERE id = $1 RETURNING status`, [siteId, suspended]);
+    this.context.caches.standing.clear();
     if (!rows[0]) throw new AuthError('AUTH_REQUEST_INVALID', `no site ${siteId} is registered`);
     return rows[0].status;
   }
@@ -182,8 +198,9 @@ export class AuthService {
     return createApiKey(this.context, input);
   }
 
-  revokeApiKey(id: string): Promise<void> {
-    return revokeApiKey(this.context.db, id, this.context.now());
+  async revokeApiKey(id: string): Promise<void> {
+    await revokeApiKey(this.context.db, id, this.context.now());
+    this.context.caches.sessions.clear();
   }
 
   listApiKeys(): Promise<ApiKeyView[]> {

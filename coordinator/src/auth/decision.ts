@@ -21,3 +21,6 @@ export interface AuthDecision {
 }
 
 export type OnDecision = (decision: AuthDecision) => void;
+
+/** The reason recorded for an allow on an operation the policy leaves open. */
+export const OPEN_OPERATION = 'open operation';

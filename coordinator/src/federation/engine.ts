@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import {
-  decodeVector, encodeVector, initialWeights, parameterCount, sha256Hex, SHA256_HEX,
-  type JobSpec, type Standardization,
+  decodeVector, encodeVector, HeError, initialWeights, MIN_ENCRYPTED_SITES, parameterCount, sha256Hex, SHA256_HEX,
+  type EncryptedSettingsForJob, type HePublicParams, type JobSpec, type Standardization,
 } from '@medfed/proto';
+import type { JWK } from 'jose';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Db, Queryable } from '../storage/db.js';
 import { strategyFor } from '../strategies/registry.js';
@@ -12,6 +13,8 @@ import { FederationError } from './errors.js';
 import { dutyOf, expectedSites, featureStatsLength, type SiteDuty } from './participants.js';
 import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } from './rows.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { acceptKeyMaterial, acceptSignature, currentKeys, encryptedSettings, fracBitsFor, keyTaskFor, startCeremony, type KeyTask } from './key-ceremony.js';
+import { checkEncryptedUpload, sumEncrypted } from './encrypted-aggregation.js';
 import { SYSTEM_ACTOR, siteActor, type Actor, type AuditRecorder } from './audit-recorder.js';
 
 export interface TaskAssignment {
@@ -25,6 +28,26 @@ export interface TaskAssignment {
   modelRound: number;
   deadline: Date;
   updateLength: number;
+  /** For encrypted jobs before their keys exist: the ceremony step this site must do. */
+  keyTask?: KeyTask;
+  /** For encrypted jobs: what the upload must look like, and this site's weight. */
+  encryption?: EncryptedSettingsForJob & { weight: number };
+  /**
+   * For encrypted jobs: the public initial model followed by every encrypted round sum so far; a
+   * site reconstructs the global model from it (and caches what it already decrypted).
+   */
+  modelChain?: ChainLink[];
+  /** For encrypted jobs after the statistics round: the encrypted sum of feature statistics. */
+  statsSum?: ChainLink;
+}
+
+export interface ChainLink {
+  modelId: string;
+  round: number;
+  sha256: string;
+  kind: ModelRow['kind'];
+  totalWeight: number | null;
+  contributors: string[] | null;
 }
 
 export interface UpdateHeader {
@@ -55,6 +78,8 @@ export interface EngineOptions {
   readonly now?: () => Date;
   /** Largest update accepted, in bytes (a guard against memory exhaustion). */
   readonly maxUpdateBytes?: number;
+  /** `production` refuses plaintext jobs. */
+  readonly env?: 'development' | 'production';
 }
 
 /**
@@ -70,11 +95,13 @@ export class FederationEngine {
   private readonly maxUpdateBytes: number;
   private readonly jobLocks = new KeyedMutex();
   private readonly audit: AuditRecorder;
+  private readonly env: 'development' | 'production';
 
   constructor(db: Db, blobs: BlobStore, options: EngineOptions) {
     this.db = db;
     this.blobs = blobs;
     this.audit = options.audit;
+    this.env = options.env ?? 'development';
     this.now = options.now ?? (() => new Date());
     this.maxUpdateBytes = options.maxUpdateBytes ?? 512 * 1024 * 1024;
     this.events.setMaxListeners(0);
@@ -110,8 +137,15 @@ export class FederationEngine {
     return (await this.db.query<SiteRow>('SELECT * FROM sites ORDER BY id')).rows;
   }
 
-  async enroll(siteId: string, agentVersion: string, schemaDigest: string): Promise<SiteRow> {
+  async enroll(siteId: string, agentVersion: string, schemaDigest: string, keyAgreementJwk?: JWK | null): Promise<SiteRow> {
     await this.activeSite(siteId);
+    if (keyAgreementJwk) {
+      const k = keyAgreementJwk as Record<string, unknown>;
+      if (k.kty !== 'OKP' || k.crv !== 'X25519' || typeof k.x !== 'string' || k.x.length !== 43 || k.d !== undefined || Object.keys(k).some((x) => !['kty', 'crv', 'x'].includes(x))) {
+        throw new FederationError('VALIDATION_FAILED', 'key_agreement_jwk must be a public X25519 JWK {kty, crv, x}');
+      }
+      await this.db.query('UPDATE sites SET key_agreement_jwk = $2 WHERE id = $1', [siteId, JSON.stringify({ kty: 'OKP', crv: 'X25519', x: k.x })]);
+    }
     const row = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<SiteRow>(
         `UPDATE sites SET status = 'active', agent_version = $2, last_seen_at = now(),
@@ -134,16 +168,20 @@ export class FederationEngine {
 
   // ---- jobs --------------------------------------------------------------------------------
 
-  async createJob(spec: JobSpec, owner: string, by: Actor = { actor: owner, role: 'admin' }): Promise<JobRow> {
-    checkSpecConsistency(spec);
-    for (const siteId of [...spec.sites, ...(spec.evaluators ?? [])]) await this.activeSite(siteId);
+  async createJob(requested: JobSpec, owner: string, by: Actor = { actor: owner, role: 'admin' }): Promise<JobRow> {
+    checkSpecConsistency(requested);
+    const sites: SiteRow[] = [];
+    for (const siteId of [...requested.sites, ...(requested.evaluators ?? [])]) sites.push(await this.activeSite(siteId));
+    const spec = this.withEncryptionSettings(requested);
     const id = `job-${randomUUID()}`;
     const weights = initialWeights(spec.features.length, spec.model.hidden, spec.classes.length, spec.training.seed);
     const initial = await this.storeModel(id, 0, weights);
     return this.db.transaction(async (tx) => {
+      const encrypted = spec.encryption?.enabled === true;
       const { rows } = await tx.query<JobRow>(
-        `INSERT INTO jobs (id, name, owner, spec, status, total_rounds) VALUES ($1, $2, $3, $4, 'running', $5) RETURNING *`,
-        [id, spec.name, owner, JSON.stringify(spec), spec.rounds]);
+        `INSERT INTO jobs (id, name, owner, spec, status, total_rounds, encrypted) VALUES ($1, $2, $3, $4, 'running', $5, $6) RETURNING *`,
+        [id, spec.name, owner, JSON.stringify(spec), spec.rounds, encrypted]);
+      if (encrypted) await startCeremony(tx, id, spec, sites);
       for (const s of spec.sites) {
         await tx.query(`INSERT INTO job_sites (job_id, site_id, role) VALUES ($1, $2, 'trainer')`, [id, s]);
       }
@@ -153,7 +191,7 @@ export class FederationEngine {
       await this.insertModel(tx, initial);
       const first = spec.standardization === 'federated' ? 0 : 1;
       await this.record(tx, by, 'job.create', `job:${id}`, 'success', {
-        job: id, rounds: spec.rounds, sites: [...spec.sites, ...(spec.evaluators ?? [])], encrypted: false, sha256: sha256Hex(JSON.stringify(spec)),
+        job: id, rounds: spec.rounds, sites: [...spec.sites, ...(spec.evaluators ?? [])], encrypted: spec.encryption?.enabled === true, sha256: sha256Hex(JSON.stringify(spec)),
       });
       await this.openRound(tx, rows[0]!, first, first === 0 ? 'stats' : 'train', initial.id);
       this.changed();
@@ -217,6 +255,21 @@ export class FederationEngine {
           AND (t.state IS NULL OR t.state = 'assigned')
         ORDER BY j.created_at`, [siteId]);
     for (const row of rows) {
+      let encryption: TaskAssignment['encryption'];
+      if (row.encrypted) {
+        // Every key holder (evaluators too) takes part in the ceremony before any round work.
+        const keys = await currentKeys(this.db, row.id);
+        const settings = keys ? encryptedSettings(row.spec, keys) : null;
+        if (!settings) {
+          const keyTask = keys ? keyTaskFor(keys, siteId) : null;
+          if (!keyTask) continue; // others are still signing or generating: nothing for this site yet
+          return {
+            jobId: row.id, round: row.round, duty: 'evaluate', spec: row.spec, standardization: null, modelId: null, modelSha256: null,
+            modelRound: 0, deadline: row.deadline_at, updateLength: 0, keyTask,
+          };
+        }
+        encryption = { ...settings, weight: this.weightOf(row, siteId) };
+      }
       const duty = dutyOf(row.spec, siteId, row.kind);
       if (!duty) continue;
       await this.db.query(
@@ -224,7 +277,9 @@ export class FederationEngine {
         [row.id, row.round, siteId]);
       const model = row.input_model_id && duty !== 'stats' ? await this.model(row.id, row.input_model_id) : null;
       const spec = row.spec;
+      const chain = encryption ? await this.modelChain(row.id, model?.round ?? 0) : undefined;
       return {
+        ...(encryption ? { encryption, modelChain: chain, ...(await this.statsSumOf(row.id)) } : {}),
         jobId: row.id,
         round: row.round,
         duty,
@@ -286,7 +341,7 @@ export class FederationEngine {
     }
     const expected = duty === 'stats' ? featureStatsLength(job.spec) * 8
       : parameterCount(job.spec.features.length, job.spec.model.hidden, job.spec.classes.length) * 4;
-    if (header.byteSize !== expected) {
+    if (!job.encrypted && header.byteSize !== expected) {
       throw new FederationError('UPDATE_SIZE_MISMATCH', `round ${round.round} expects ${expected} bytes, header announces ${header.byteSize}`);
     }
     return { round, job, existing: null };
@@ -329,10 +384,17 @@ export class FederationEngine {
       throw new FederationError('UPDATE_DIGEST_MISMATCH', `received bytes hash to ${digest}, header announced ${header.sha256}`);
     }
     if (existing) return { contribution: existing, alreadyAccepted: true };
-    try {
-      decodeVector(payload, round.kind === 'stats' ? 'float64' : 'float32', header.byteSize / (round.kind === 'stats' ? 8 : 4));
-    } catch (err) {
-      throw new FederationError('UPDATE_INVALID', (err as Error).message);
+    const job = await this.job(header.jobId);
+    if (job.encrypted) {
+      const settings = await this.encryptedSettingsOf(job);
+      const kind = round.kind === 'stats' ? 'stats' : 'update';
+      await checkEncryptedUpload(settings, kind, kind === 'stats' ? featureStatsLength(job.spec) : this.paramCountOf(job.spec), payload);
+    } else {
+      try {
+        decodeVector(payload, round.kind === 'stats' ? 'float64' : 'float32', header.byteSize / (round.kind === 'stats' ? 8 : 4));
+      } catch (err) {
+        throw new FederationError('UPDATE_INVALID', (err as Error).message);
+      }
     }
     const persistStarted = performance.now();
     const blobKey = `updates/${header.jobId}/${round.round}/${digest}`;
@@ -463,6 +525,7 @@ export class FederationEngine {
   }
 
   private async closeStatsRound(job: JobRow, round: RoundRow): Promise<void> {
+    if (job.encrypted) return this.closeEncryptedStatsRound(job, round);
     const d = job.spec.features.length;
     const sum = new Float64Array(featureStatsLength(job.spec));
     for await (const c of this.contributions(job, round, 'float64')) {
@@ -487,6 +550,7 @@ export class FederationEngine {
   }
 
   private async closeTrainRound(job: JobRow, round: RoundRow): Promise<void> {
+    if (job.encrypted) return this.closeEncryptedTrainRound(job, round);
     const aggregateStarted = performance.now();
     const input = await this.model(job.id, round.input_model_id!);
     const global = decodeVector(await this.modelBytes(input), 'float32', input.param_count);
@@ -580,6 +644,167 @@ export class FederationEngine {
     return rows[0] ?? null;
   }
 
+  // ---- encrypted jobs ----------------------------------------------------------------------
+
+  private withEncryptionSettings(spec: JobSpec): JobSpec {
+    const enc = spec.encryption;
+    if (!enc?.enabled) {
+      if (this.env === 'production') {
+        throw new FederationError('JOB_SPEC_INVALID', 'this coordinator runs in production: plaintext jobs are refused (encryption.enabled must be true)');
+      }
+      return spec;
+    }
+    if (spec.sites.length < MIN_ENCRYPTED_SITES) {
+      throw new FederationError('JOB_SPEC_INVALID', `encrypted jobs need at least ${MIN_ENCRYPTED_SITES} training sites (with two, each learns the other's update); this job lists ${spec.sites.length}`);
+    }
+    if (spec.minSites < MIN_ENCRYPTED_SITES) {
+      throw new FederationError('JOB_SPEC_INVALID', `encrypted jobs need minSites >= ${MIN_ENCRYPTED_SITES}: a sum of fewer updates would be decrypted`);
+    }
+    if (spec.strategy.name === 'fedavgm') {
+      throw new FederationError('JOB_SPEC_INVALID', 'fedavgm keeps server state the coordinator cannot compute on encrypted sums; use fedavg or fedprox, or a plaintext development job');
+    }
+    const fracBits = enc.fracBits > 0 ? enc.fracBits : fracBitsFor(enc.paramSet, enc.clipNorm, spec.sites.length);
+    return { ...spec, encryption: { ...enc, fracBits } };
+  }
+
+  private paramCountOf(spec: JobSpec): number {
+    return parameterCount(spec.features.length, spec.model.hidden, spec.classes.length);
+  }
+
+  private async encryptedSettingsOf(job: JobRow): Promise<EncryptedSettingsForJob> {
+    const keys = await currentKeys(this.db, job.id);
+    const settings = keys ? encryptedSettings(job.spec, keys) : null;
+    if (!settings) throw new FederationError('ROUND_MISMATCH', `job ${job.id} has no keys yet; its key ceremony is still running`);
+    return settings;
+  }
+
+  /** A site's share of the training samples (from the statistics round), or an equal share without one. */
+  private weightOf(job: JobRow, siteId: string): number {
+    const counts = job.sample_counts;
+    if (!counts) return 1 / job.spec.sites.length;
+    const total = job.spec.sites.reduce((s, id) => s + (counts[id] ?? 0), 0);
+    return total > 0 ? (counts[siteId] ?? 0) / total : 1 / job.spec.sites.length;
+  }
+
+  private async modelChain(jobId: string, uptoRound: number): Promise<ChainLink[]> {
+    const { rows } = await this.db.query<ModelRow>(
+      `SELECT * FROM models WHERE job_id = $1 AND round <= $2 AND kind IN ('weights', 'update-sum') ORDER BY round`, [jobId, uptoRound]);
+    return rows.map(link);
+  }
+
+  private async statsSumOf(jobId: string): Promise<{ statsSum?: ChainLink }> {
+    const { rows } = await this.db.query<ModelRow>(`SELECT * FROM models WHERE job_id = $1 AND kind = 'stats-sum'`, [jobId]);
+    return rows[0] ? { statsSum: link(rows[0]) } : {};
+  }
+
+  private async encryptedUploads(job: JobRow, round: RoundRow): Promise<AsyncGenerator<{ siteId: string; bytes: Uint8Array }>> {
+    const { rows } = await this.db.query<ContributionRow>(
+      'SELECT * FROM contributions WHERE job_id = $1 AND round = $2 ORDER BY site_id', [job.id, round.round]);
+    const blobs = this.blobs;
+    return (async function* () {
+      for (const c of rows) {
+        const bytes = await blobs.get(c.blob_key);
+        if (sha256Hex(bytes) !== c.sha256) throw new FederationError('INTERNAL', `stored update ${c.id} does not match its digest`);
+        yield { siteId: c.site_id, bytes };
+      }
+    })();
+  }
+
+  private async storeSum(job: JobRow, round: number, kind: 'update-sum' | 'stats-sum', bytes: Uint8Array, contributors: string[], totalWeight: number | null): Promise<ModelRow> {
+    const sha256 = sha256Hex(bytes);
+    const blobKey = `models/${job.id}/${kind}-${round}-${sha256}`;
+    await this.blobs.put(blobKey, bytes);
+    return {
+      id: `${kind === 'stats-sum' ? 'stats' : 'sum'}-${job.id.slice(4, 12)}-r${round}-${sha256.slice(0, 12)}`,
+      job_id: job.id, round, param_count: kind === 'stats-sum' ? featureStatsLength(job.spec) : this.paramCountOf(job.spec),
+      byte_size: bytes.byteLength, sha256, blob_key: blobKey, encrypted: true, kind, total_weight: totalWeight, contributors,
+      created_at: this.now(),
+    };
+  }
+
+  private async closeEncryptedStatsRound(job: JobRow, round: RoundRow): Promise<void> {
+    const settings = await this.encryptedSettingsOf(job);
+    const { bytes, contributors } = await sumEncrypted(settings, 'stats', featureStatsLength(job.spec), await this.encryptedUploads(job, round));
+    const model = await this.storeSum(job, round.round, 'stats-sum', bytes, contributors, null);
+    const { rows } = await this.db.query<{ site_id: string; num_samples: number }>(
+      'SELECT site_id, num_samples FROM contributions WHERE job_id = $1 AND round = $2', [job.id, round.round]);
+    const counts = Object.fromEntries(rows.map((r) => [r.site_id, r.num_samples]));
+    await this.db.transaction(async (tx) => {
+      await this.insertModel(tx, model);
+      await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now(), output_model_id = $3 WHERE job_id = $1 AND round = $2`,
+        [job.id, round.round, model.id]);
+      await tx.query(`UPDATE jobs SET sample_counts = $2, updated_at = now() WHERE id = $1`, [job.id, JSON.stringify(counts)]);
+      await this.recordRoundClose(tx, job, round, model.sha256);
+      await this.openRound(tx, job, 1, 'train', round.input_model_id);
+    });
+    this.changed();
+  }
+
+  private async closeEncryptedTrainRound(job: JobRow, round: RoundRow): Promise<void> {
+    const aggregateStarted = performance.now();
+    const settings = await this.encryptedSettingsOf(job);
+    const { bytes, contributors } = await sumEncrypted(settings, 'update', this.paramCountOf(job.spec), await this.encryptedUploads(job, round));
+    const persistStarted = performance.now();
+    const totalWeight = contributors.reduce((s, id) => s + this.weightOf(job, id), 0);
+    const model = await this.storeSum(job, round.round, 'update-sum', bytes, contributors, totalWeight);
+    const last = round.round >= job.total_rounds;
+    await this.db.transaction(async (tx) => {
+      await this.insertModel(tx, model);
+      await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now(), output_model_id = $3 WHERE job_id = $1 AND round = $2`,
+        [job.id, round.round, model.id]);
+      await this.recordRoundClose(tx, job, round, model.sha256);
+      await this.openRound(tx, job, round.round + 1, last ? 'evaluate' : 'train', model.id);
+    });
+    this.events.emit('timing', {
+      phase: 'round-closed', job: job.id, round: round.round, contributors: contributors.length, encrypted: true,
+      aggregateMs: persistStarted - aggregateStarted, persistMs: performance.now() - persistStarted,
+    });
+    this.changed();
+  }
+
+  /** A steward's signature of the job's site list (first step of the key ceremony). */
+  async submitSiteListSignature(siteId: string, jobId: string, jws: string): Promise<void> {
+    await this.activeSite(siteId);
+    await this.db.transaction(async (tx) => {
+      const keys = await currentKeys(tx, jobId);
+      if (!keys) throw new FederationError('UNKNOWN_JOB', `job ${jobId} has no key ceremony`);
+      await tx.query('SELECT 1 FROM job_keys WHERE job_id = $1 AND epoch = $2 FOR UPDATE', [jobId, keys.epoch]);
+      const fresh = (await currentKeys(tx, jobId))!;
+      await acceptSignature(tx, fresh, siteId, jws);
+    });
+    this.changed();
+  }
+
+  /** The generating site's public parameters and wrapped keys (last step of the key ceremony). */
+  async submitKeyMaterial(siteId: string, jobId: string, publicParams: HePublicParams, wrappedKeys: Record<string, string>): Promise<void> {
+    await this.activeSite(siteId);
+    await this.db.transaction(async (tx) => {
+      const keys = await currentKeys(tx, jobId);
+      if (!keys) throw new FederationError('UNKNOWN_JOB', `job ${jobId} has no key ceremony`);
+      await acceptKeyMaterial(tx, keys, siteId, publicParams, wrappedKeys);
+      await this.record(tx, siteActor(siteId), 'key.ceremony', `job:${jobId}`, 'success', {
+        ceremony: `${jobId}.epoch-${keys.epoch}`, key_id: publicParams.keyId, participants: keys.site_list.sites.length,
+      });
+    });
+    this.changed();
+  }
+
+  /** Hands a site its wrapped key (only it can unwrap it). */
+  async wrappedKeyFor(siteId: string, jobId: string): Promise<{ epoch: number; paramSet: string; keyId: string; jwe: string }> {
+    await this.activeSite(siteId);
+    const keys = await currentKeys(this.db, jobId);
+    if (!keys || keys.status !== 'ready' || !keys.wrapped_keys || !keys.public_params) {
+      throw new FederationError('ROUND_MISMATCH', `job ${jobId} has no keys yet`);
+    }
+    const jwe = keys.wrapped_keys[siteId];
+    if (!jwe) throw new FederationError('SITE_NOT_IN_JOB', `site ${siteId} is not a key holder of job ${jobId}`);
+    await this.audit.append({
+      actor: siteId, role: 'node', site: siteId, action: 'key.release', resource: `job:${jobId}`, outcome: 'success',
+      rule: 'custody:listed-site', details: { key_id: keys.public_params.keyId, job: jobId },
+    });
+    return { epoch: keys.epoch, paramSet: keys.param_set, keyId: keys.public_params.keyId, jwe };
+  }
+
   private async storeModel(jobId: string, round: number, weights: Float32Array): Promise<ModelRow> {
     const bytes = encodeVector(weights);
     const sha256 = sha256Hex(bytes);
@@ -588,15 +813,16 @@ export class FederationEngine {
     return {
       id: `model-${jobId.slice(4, 12)}-r${round}-${sha256.slice(0, 12)}`,
       job_id: jobId, round, param_count: weights.length, byte_size: bytes.byteLength, sha256,
-      blob_key: blobKey, encrypted: false, created_at: this.now(),
+      blob_key: blobKey, encrypted: false, kind: 'weights', total_weight: null, contributors: null, created_at: this.now(),
     };
   }
 
   private async insertModel(tx: Queryable, m: ModelRow): Promise<void> {
     await tx.query(
-      `INSERT INTO models (id, job_id, round, param_count, byte_size, sha256, blob_key, encrypted)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [m.id, m.job_id, m.round, m.param_count, m.byte_size, m.sha256, m.blob_key, m.encrypted]);
+      `INSERT INTO models (id, job_id, round, param_count, byte_size, sha256, blob_key, encrypted, kind, total_weight, contributors)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [m.id, m.job_id, m.round, m.param_count, m.byte_size, m.sha256, m.blob_key, m.encrypted, m.kind, m.total_weight,
+        m.contributors ? JSON.stringify(m.contributors) : null]);
   }
 
   private changed(): void {
@@ -616,4 +842,8 @@ function checkSpecConsistency(spec: JobSpec): void {
   if (spec.minSites > spec.sites.length) {
     throw new FederationError('JOB_SPEC_INVALID', `minSites ${spec.minSites} exceeds the ${spec.sites.length} training sites listed`);
   }
+}
+
+function link(m: ModelRow): ChainLink {
+  return { modelId: m.id, round: m.round, sha256: m.sha256, kind: m.kind, totalWeight: m.total_weight, contributors: m.contributors };
 }

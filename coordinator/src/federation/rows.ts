@@ -9,6 +9,7 @@ export interface SiteRow {
   agent_version: string | null;
   last_seen_at: Date | null;
   last_status: Record<string, unknown> | null;
+  key_agreement_jwk: import('jose').JWK | null;
   created_at: Date;
 }
 
@@ -24,6 +25,7 @@ export interface JobRow {
   standardization: Standardization | null;
   strategy_state: StrategyState | null;
   failure: string | null;
+  sample_counts: Record<string, number> | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -65,6 +67,9 @@ export interface ModelRow {
   sha256: string;
   blob_key: string;
   encrypted: boolean;
+  kind: 'weights' | 'update-sum' | 'stats-sum';
+  total_weight: number | null;
+  contributors: string[] | null;
   created_at: Date;
 }
 

@@ -31,6 +31,13 @@ export const JobSpecSchema = Type.Object({
   sites: Type.Array(SiteId, { minItems: 1, maxItems: 10_000 }),
   evaluators: Type.Optional(Type.Array(SiteId, { maxItems: 100 })),
   standardization: Type.Union([Type.Literal('federated'), Type.Literal('none')], { default: 'federated' }),
+  encryption: Type.Object({
+    enabled: Type.Boolean({ default: true }),
+    paramSet: Type.String({ minLength: 1, maxLength: 64, default: 'bfv-n4096-q60-t48-2x23' }),
+    clipNorm: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 5 }),
+    /** 0 means: the most precision the lanes allow for this many sites (set at creation). */
+    fracBits: Type.Integer({ minimum: 0, maximum: 40, default: 0 }),
+  }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false });
 
 export const CreateJobSchema = Type.Object({

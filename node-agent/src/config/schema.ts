@@ -24,6 +24,13 @@ export const AgentConfigSchema = Type.Object({
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   pollWaitMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 5_000 }),
   heartbeatSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 5 }),
+  /** Key custody for encrypted jobs. */
+  custody: Type.Object({
+    /** JSON file of the other sites' steward and key-agreement key thumbprints, exchanged out of band. */
+    pinnedSites: Type.Optional(Type.String({ minLength: 1 })),
+    /** Development only: approve a job's site list without a steward (labelled in every log line). */
+    autoApproveSiteLists: Type.Boolean({ default: false }),
+  }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false });
 
 export type AgentConfig = Static<typeof AgentConfigSchema>;

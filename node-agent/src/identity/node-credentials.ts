@@ -56,7 +56,7 @@ export class NodeCredentials {
 
   /**
    * Metadata for one call: `authorization: DPoP <token>` and `dpop: <proof>`. `minValidityMs` is how much
-   * life the token must still have (default: a third of its lifetime, at least 30 s).
+   * life the token must still have (default: a third of its lifetime but at least 30 s, and at most half).
    */
   async metadataFor(methodPath: string, minValidityMs?: number): Promise<grpc.Metadata> {
     const token = await this.#token(minValidityMs);
@@ -84,7 +84,8 @@ export class NodeCredentials {
 
   async #token(minValidityMs?: number): Promise<CachedToken> {
     const c = this.#cached;
-    const need = minValidityMs ?? Math.max(30_000, (c?.lifetimeMs ?? 0) / 3);
+    const lifetime = c?.lifetimeMs ?? 0;
+    const need = minValidityMs ?? Math.min(lifetime / 2, Math.max(30_000, lifetime / 3));
     if (c && c.expiresAt - Date.now() > need) return c;
     this.#pending ??= this.#fetch().finally(() => { this.#pending = null; });
     return this.#pending;

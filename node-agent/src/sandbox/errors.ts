@@ -17,11 +17,6 @@ export const SANDBOX_ERRORS = {
     grpc: GrpcStatus.ABORTED,
     summary: 'The trainer reported an error (its own code is in details.trainerCode) and produced no weights.',
   },
-  SANDBOX_PROTOCOL_INVALID: {
-    http: 500,
-    grpc: GrpcStatus.INTERNAL,
-    summary: 'A trainer message is malformed, too large, or its weights do not fit the model.',
-  },
   SANDBOX_POLICY_INVALID: {
     http: 500,
     grpc: GrpcStatus.FAILED_PRECONDITION,

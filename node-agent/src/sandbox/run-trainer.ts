@@ -61,6 +61,9 @@ export function runTrainer(
       stdio,
       env: { ...launch.env },
       cwd: launch.cwd,
+      // Unsandboxed, the trainer gets its own process group so a kill reaches whatever it started;
+      // in the sandbox, killing bubblewrap's init ends the whole pid namespace instead.
+      detached: !launch.sandboxed,
       ...(launch.runAs ? { uid: launch.runAs.uid, gid: launch.runAs.gid } : {}),
     });
   } catch (err) {
@@ -82,6 +85,13 @@ export function runTrainer(
 
     const kill = () => {
       child.kill('SIGKILL');
+      if (!launch.sandboxed && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // the group is gone
+        }
+      }
       if (trainerPid !== undefined && trainerPid !== child.pid) {
         try {
           process.kill(trainerPid, 'SIGKILL');
@@ -131,8 +141,14 @@ export function runTrainer(
       reject(new SandboxError('SANDBOX_SPAWN_FAILED', `cannot start ${launch.file}: ${err.message}`, undefined, { cause: err }));
     });
 
+    let received = 0;
     child.stdout!.on('data', (chunk: Buffer) => {
       if (fatal !== undefined) return;
+      received += chunk.length;
+      if (received > 2 * options.maxFrameBytes) {
+        breach({ kind: 'exit', detail: `protocol: the trainer wrote more than ${2 * options.maxFrameBytes} bytes, more than any answer needs`, fatal: true });
+        return;
+      }
       try {
         for (const frame of reader.push(chunk)) {
           frames.push(frame);
@@ -187,9 +203,9 @@ export function runTrainer(
       }
       const exit: TrainerExit = { code: exitCode, signal, stderrTail: stderr.toString('utf8') };
       if (reader.pending > 0 && fatal === undefined) breach({ kind: 'exit', detail: `protocol: ${reader.pending} bytes of an incomplete frame`, fatal: true });
+      // A clean end is exit 0 after a result or exit 2 after an error frame (trainer-main's convention).
       const answered = frames.some((f) => f.header.type === 'result' || f.header.type === 'error');
-      if (fatal === undefined && !(exitCode === 0 || exitCode === 2) ) breach(classifyExit(exit));
-      else if (fatal === undefined && !answered) breach(classifyExit(exit));
+      if (fatal === undefined && (!answered || (exitCode !== 0 && exitCode !== 2))) breach(classifyExit(exit));
       resolve({
         frames,
         exit,

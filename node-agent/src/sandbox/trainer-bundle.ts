@@ -139,11 +139,18 @@ export async function stageTrainerBundle(options: {
   return { dir, entries: [...entries, ...runtime], digest, listing };
 }
 
-/** The stage root must be a real directory of the agent's user, readable (not writable) by others. */
+/**
+ * The stage root must be a real directory of the agent's user, not writable by others, and
+ * traversable by the sandbox user (a root agent starts the sandbox as nobody): mode 0755.
+ */
 async function ensureOwnDirectory(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o755 });
-  const s = await lstat(path);
+  let s = await lstat(path);
   const uid = typeof process.getuid === 'function' ? process.getuid() : s.uid;
+  if (s.isDirectory() && s.uid === uid && (s.mode & 0o777) !== 0o755) {
+    await chmod(path, 0o755);
+    s = await lstat(path);
+  }
   if (!s.isDirectory() || s.uid !== uid || (s.mode & 0o022) !== 0) {
     throw new SandboxError('SANDBOX_BUNDLE_INVALID', `trainer stage directory ${path} must be a directory owned by uid ${uid} and not writable by others (it is ${s.isDirectory() ? `mode ${(s.mode & 0o777).toString(8)}, uid ${s.uid}` : 'not a directory'})`);
   }

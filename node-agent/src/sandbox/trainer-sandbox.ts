@@ -79,6 +79,8 @@ export interface TrainerSandbox {
   train(request: TrainerRequest): Promise<SandboxRun>;
   /** Runs the trainer and reports everything, throwing only if it cannot start. */
   run(request: TrainerRequest): Promise<SandboxOutcome>;
+  /** Removes the private scratch directory of the unsandboxed fallback (the staged bundle stays for reuse). */
+  dispose(): Promise<void>;
 }
 
 const traces = new Map<string, Promise<string[]>>();
@@ -136,11 +138,12 @@ export async function createTrainerSandbox(options: TrainerSandboxOptions): Prom
   let traced = traces.get(traceKey);
   if (traced === undefined) {
     traced = traceTrainerFiles({
-      launch: (preload) => launchFor(policyFor({ ...base, trainerSource: root, preload, entry: TRAINER_FILES.entry })),
+      launch: (preload) => launchFor(policyFor({ ...base, limits: resolveLimits(), trainerSource: root, preload, entry: TRAINER_FILES.entry })),
       hostRoot: root,
       trainerRootSeen: sandboxed ? SANDBOX_PATHS.trainer : root,
-      limits,
-      thresholds,
+      // The trace is our own code on a synthetic task: default limits, whatever a caller set for its jobs.
+      limits: resolveLimits(),
+      thresholds: resolveThresholds(),
       backend,
     });
     traces.set(traceKey, traced);
@@ -179,6 +182,9 @@ export async function createTrainerSandbox(options: TrainerSandboxOptions): Prom
     trainerDigest: bundle.digest,
     availability,
     run,
+    async dispose() {
+      if (scratchHost !== undefined) await rm(scratchHost, { recursive: true, force: true });
+    },
     async train(request) {
       const outcome = await run(request);
       if (outcome.breach !== undefined) {

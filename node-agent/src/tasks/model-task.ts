@@ -1,12 +1,28 @@
-import { decodeVector, encodeVector, MedfedError } from '@medfed/proto';
+import { decodeVector, encodeEncryptedVector, encodeVector, encryptUpdate, MedfedError, parameterCount } from '@medfed/proto';
 import { prepareForJob } from '../data/index.js';
 import { evaluate, trainLocal } from '../training/index.js';
+import { clipUpdate } from '../privacy-chain/clip-update.js';
+import { decryptStandardization, reconstructGlobal } from './encrypted-model.js';
+import { taskEncryption, type TaskEncryption } from './encryption-context.js';
 import { architectureOf, type TaskContext } from './task-context.js';
 
-async function downloadGlobal(ctx: TaskContext): Promise<Float32Array> {
-  const { header, bytes } = await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, ctx.task.modelId, ctx.task.modelSha256);
-  if (header.encrypted) throw new MedfedError('MODEL_ENCRYPTED', 'this agent build cannot decrypt models yet');
-  return decodeVector(bytes, 'float32', header.paramCount);
+function seedFor(base: number, round: number, siteId: string): number {
+  let h = 0;
+  for (const ch of siteId) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+  return (base + 1000 * (round + 1) + h) >>> 0;
+}
+
+/** The round's starting model and data: plaintext from the coordinator, or reconstructed from encrypted sums. */
+async function roundInputs(ctx: TaskContext, enc: TaskEncryption | null) {
+  const p = parameterCount(ctx.spec.features.length, ctx.spec.model.hidden, ctx.spec.classes.length);
+  if (!enc) {
+    const { header, bytes } = await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, ctx.task.modelId, ctx.task.modelSha256);
+    if (header.encrypted) throw new MedfedError('TASK_INVALID', 'a plaintext task named an encrypted model');
+    return { global: decodeVector(bytes, 'float32', header.paramCount), data: prepareForJob(ctx.dataset, ctx.spec, ctx.standardization) };
+  }
+  const standardization = ctx.spec.standardization === 'federated' ? await decryptStandardization(ctx, enc, ctx.spec.features.length) : undefined;
+  if (ctx.spec.standardization === 'federated' && !standardization) throw new MedfedError('TASK_INVALID', 'the task carries no statistics sum to standardise with');
+  return { global: await reconstructGlobal(ctx, enc, p), data: prepareForJob(ctx.dataset, ctx.spec, standardization) };
 }
 
 /** Evaluates the round's incoming model on local data and reports it (the coordinator never needs the model). */
@@ -19,23 +35,20 @@ async function evaluateIncoming(ctx: TaskContext, global: Float32Array, data: Re
   return result;
 }
 
-function seedFor(base: number, round: number, siteId: string): number {
-  let h = 0;
-  for (const ch of siteId) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
-  return (base + 1000 * (round + 1) + h) >>> 0;
-}
-
 export async function runEvaluateTask(ctx: TaskContext): Promise<void> {
-  const data = prepareForJob(ctx.dataset, ctx.spec, ctx.standardization);
-  const global = await downloadGlobal(ctx);
+  const { global, data } = await roundInputs(ctx, taskEncryption(ctx.task));
   const r = await evaluateIncoming(ctx, global, data);
   ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, loss: r.loss, accuracy: r.accuracy }, 'model evaluated');
 }
 
-/** Evaluate the incoming model, train locally, send the delta (local minus global) and the training metrics. */
+/**
+ * Evaluate the incoming model, train locally, then the agent's own privacy chain: clip the delta
+ * (update-level L2), and in an encrypted job weight and encrypt it under the job's key before it
+ * leaves; finally the training metrics.
+ */
 export async function runTrainTask(ctx: TaskContext): Promise<void> {
-  const data = prepareForJob(ctx.dataset, ctx.spec, ctx.standardization);
-  const global = await downloadGlobal(ctx);
+  const enc = taskEncryption(ctx.task);
+  const { global, data } = await roundInputs(ctx, enc);
   await evaluateIncoming(ctx, global, data);
   const settings = {
     ...ctx.spec.training,
@@ -46,15 +59,27 @@ export async function runTrainTask(ctx: TaskContext): Promise<void> {
   const trained = await trainLocal(architectureOf(ctx.spec), global, data, settings);
   const delta = new Float32Array(global.length);
   for (let i = 0; i < delta.length; i++) delta[i] = trained.weights[i]! - global[i]!;
+  const clipNorm = ctx.spec.encryption?.clipNorm;
+  const { clipped, norm, scaled } = clipNorm ? clipUpdate(delta, clipNorm) : { clipped: delta, norm: NaN, scaled: false };
+  let payload: Uint8Array;
+  if (enc) {
+    const { ctx: he, key } = await ctx.keyStore.get(ctx.task.jobId, enc.settings.epoch, enc.settings.paramSet, enc.settings.keyId,
+      () => ctx.fetchWrappedKey(ctx.task.jobId));
+    payload = encodeEncryptedVector(encryptUpdate(he, key, clipped, {
+      weight: enc.settings.weight, clip: enc.settings.clipNorm, fracBits: enc.settings.fracBits, maxSites: enc.settings.maxSites,
+    }));
+  } else {
+    payload = encodeVector(clipped);
+  }
   const receipt = await ctx.client.submitUpdate({
     siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round,
     submissionId: `${ctx.task.jobId}:${ctx.task.round}:${ctx.siteId}`,
     numSamples: trained.numSamples, baseModelId: ctx.task.modelId,
-  }, encodeVector(delta));
+  }, payload);
   await ctx.client.reportMetrics({
     siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round, phase: 'train', modelRound: ctx.task.round,
     loss: trained.loss, accuracy: trained.accuracy, numSamples: trained.numSamples,
   });
-  ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, loss: trained.loss, accuracy: trained.accuracy,
-    samples: trained.numSamples, sha256: receipt.sha256 }, 'update submitted');
+  ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, loss: trained.loss, accuracy: trained.accuracy, samples: trained.numSamples,
+    updateNorm: norm, clipped: scaled, encrypted: Boolean(enc), sha256: receipt.sha256 }, 'update submitted');
 }

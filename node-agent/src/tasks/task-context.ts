@@ -2,6 +2,7 @@ import { MedfedError, type JobSpec, type Standardization, type Task } from '@med
 import type { Logger } from 'pino';
 import type { CoordinatorClient } from '../transport/client.js';
 import type { LocalDataset } from '../data/index.js';
+import type { JobKeyStore, WrappedJobKey } from '../custody/job-key-store.js';
 
 export interface TaskContext {
   readonly client: CoordinatorClient;
@@ -11,6 +12,10 @@ export interface TaskContext {
   readonly task: Task;
   readonly spec: JobSpec;
   readonly standardization: Standardization | undefined;
+  /** The agent's private state directory (key files, the decrypted-model cache). */
+  readonly stateDir: string;
+  readonly keyStore: JobKeyStore;
+  fetchWrappedKey(jobId: string): Promise<WrappedJobKey>;
 }
 
 /**

@@ -104,8 +104,24 @@ export class CoordinatorClient {
     });
   }
 
-  enroll(siteId: string, agentVersion: string, dataSchemaDigest: string): Promise<EnrollResponse> {
-    return this.unary(this.client.enroll, FederationService.enroll.path, { siteId, agentVersion, dataSchemaDigest });
+  enroll(siteId: string, agentVersion: string, dataSchemaDigest: string, keyAgreementJwk?: object): Promise<EnrollResponse> {
+    return this.unary(this.client.enroll, FederationService.enroll.path, {
+      siteId, agentVersion, dataSchemaDigest, keyAgreementJwkJson: keyAgreementJwk ? JSON.stringify(keyAgreementJwk) : '',
+    });
+  }
+
+  submitSiteListSignature(siteId: string, jobId: string, signature: string): Promise<unknown> {
+    return this.unary(this.client.submitSiteListSignature, FederationService.submitSiteListSignature.path, { siteId, jobId, signature });
+  }
+
+  submitKeyMaterial(siteId: string, jobId: string, publicParams: unknown, wrappedKeys: Record<string, string>): Promise<unknown> {
+    return this.unary(this.client.submitKeyMaterial, FederationService.submitKeyMaterial.path, {
+      siteId, jobId, publicParamsJson: JSON.stringify(publicParams), wrappedKeysJson: JSON.stringify(wrappedKeys),
+    });
+  }
+
+  fetchJobKey(siteId: string, jobId: string): Promise<{ epoch: number; paramSet: string; keyId: string; wrappedKey: string }> {
+    return this.unary(this.client.fetchJobKey, FederationService.fetchJobKey.path, { siteId, jobId });
   }
 
   heartbeat(req: HeartbeatRequest): Promise<unknown> {

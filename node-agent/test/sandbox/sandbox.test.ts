@@ -44,6 +44,7 @@ describe('sandbox availability', () => {
     expect(warnings.join('\n')).toMatch(/TRAINING UNSANDBOXED/);
     const run = await dev.train(request());
     expect(Array.from(run.result.weights)).toEqual(Array.from(request().globalWeights));
+    await dev.dispose();
   });
 });
 
@@ -55,7 +56,7 @@ describe('the honest trainer', () => {
     expect(sandbox.trainerDigest).toMatch(/^[0-9a-f]{64}$/);
     const req = request();
     const run = await sandbox.train(req);
-    const local = await trainLocal(req.arch, req.globalWeights, req.data, req.settings);
+    const local = await trainLocal(req.arch, req.globalWeights, req.data, { ...req.settings, dp: undefined });
     expect(Array.from(run.result.weights)).toEqual(Array.from(local.weights));
     expect(run.result.loss).toBeCloseTo(local.loss, 6);
     expect(run.result.numSamples).toBe(req.data.n);
@@ -67,6 +68,7 @@ describe('the honest trainer', () => {
     expect(unsandboxed.sandboxed).toBe(false);
     expect(unsandboxed.trainerDigest).toBe(sandbox.trainerDigest);
     expect(Array.from((await unsandboxed.train(req)).result.weights)).toEqual(Array.from(run.result.weights));
+    await unsandboxed.dispose();
   });
 
   it('reports a CPU budget overrun without stopping the trainer (non-fatal by default)', async () => {
@@ -74,6 +76,23 @@ describe('the honest trainer', () => {
     const run = await sandbox.train(request({ n: 2000 }));
     expect(run.result.weights.length).toBe(request().globalWeights.length);
     expect(run.breaches).toEqual([expect.objectContaining({ kind: 'cpu', fatal: false })]);
+  });
+
+  it('trains with the WebAssembly backend under the smallest memory limit (768 MiB of RLIMIT_DATA)', async () => {
+    const sandbox = await createTrainerSandbox({ ...base(), limits: { memoryBytes: 768 * 1024 * 1024, wallMs: 30_000 } });
+    const run = await sandbox.train(request({ n: 2000 }));
+    expect(run.result.weights.every(Number.isFinite)).toBe(true);
+    expect(sandbox.policy.command).toContain(`--data=${768 * 1024 * 1024}:${768 * 1024 * 1024}`);
+  });
+
+  it('runs DP-SGD with noise drawn inside the sandbox from the secure source', async () => {
+    const sandbox = await createTrainerSandbox(base());
+    const req = request();
+    const dp = { ...req, settings: { ...req.settings, dp: { clipNorm: 1, noiseMultiplier: 1.1, sampleRate: 0.1 } } };
+    const [a, b] = [await sandbox.train(dp), await sandbox.train(dp)];
+    expect(a.result.weights.every(Number.isFinite)).toBe(true);
+    expect(a.result.steps).toBe(2 * 10); // localEpochs * ceil(1 / sampleRate) Poisson steps
+    expect(Array.from(a.result.weights)).not.toEqual(Array.from(b.result.weights)); // fresh noise each run
   });
 
   it('may write in its scratch directory', async () => {

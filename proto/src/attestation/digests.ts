@@ -17,7 +17,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 function assertPath(path: string): void {
   const bad = path.length === 0 || path.startsWith('/') || /[\n\r\0]/.test(path)
     || path.split('/').some((s) => s === '' || s === '.' || s === '..');
-  if (bad) throw new AttestationError('ATTESTATION_CLAIMS_INVALID', `trainer bundle path ${JSON.stringify(path)} must be relative, '/'-separated, without empty, '.' or '..' segments or line breaks`);
+  if (bad) throw new AttestationError('ATTESTATION_MEASUREMENT_INVALID', `trainer bundle path ${JSON.stringify(path)} must be relative, '/'-separated, without empty, '.' or '..' segments or line breaks`);
 }
 
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -34,14 +34,14 @@ export function trainerBundleListing(entries: readonly TrainerBundleEntry[]): st
   sorted.forEach((entry, i) => {
     assertPath(entry.path);
     if (i > 0 && sorted[i - 1]!.path === entry.path) {
-      throw new AttestationError('ATTESTATION_CLAIMS_INVALID', `trainer bundle path ${entry.path} appears twice`);
+      throw new AttestationError('ATTESTATION_MEASUREMENT_INVALID', `trainer bundle path ${entry.path} appears twice`);
     }
     if ('sha256' in entry) {
-      if (!SHA256_HEX.test(entry.sha256)) throw new AttestationError('ATTESTATION_CLAIMS_INVALID', `trainer bundle file ${entry.path} has no SHA-256 hex digest`);
+      if (!SHA256_HEX.test(entry.sha256)) throw new AttestationError('ATTESTATION_MEASUREMENT_INVALID', `trainer bundle file ${entry.path} has no SHA-256 hex digest`);
       lines.push(`F ${entry.sha256} ${entry.path}`);
     } else {
       if (/[\n\r\0 ]/.test(entry.symlink) || entry.symlink.length === 0) {
-        throw new AttestationError('ATTESTATION_CLAIMS_INVALID', `trainer bundle symlink ${entry.path} has an empty target or one with spaces or line breaks`);
+        throw new AttestationError('ATTESTATION_MEASUREMENT_INVALID', `trainer bundle symlink ${entry.path} has an empty target or one with spaces or line breaks`);
       }
       lines.push(`L ${entry.symlink} ${entry.path}`);
     }
@@ -61,6 +61,6 @@ export function trainerBuildDigest(entries: readonly TrainerBundleEntry[]): stri
  */
 export function sandboxPolicyDigest(policy: unknown): string {
   const json = canonicalize(policy);
-  if (json === undefined) throw new AttestationError('ATTESTATION_CLAIMS_INVALID', 'the sandbox policy has no JSON form (undefined or a function)');
+  if (json === undefined) throw new AttestationError('ATTESTATION_MEASUREMENT_INVALID', 'the sandbox policy has no JSON form (undefined or a function)');
   return createHash('sha256').update(json, 'utf8').digest('hex');
 }

@@ -36,6 +36,11 @@ export const ATTESTATION_ERRORS = {
     grpc: GrpcStatus.INVALID_ARGUMENT,
     summary: 'The attestation claims do not match the attestation claim schema.',
   },
+  ATTESTATION_MEASUREMENT_INVALID: {
+    http: 500,
+    grpc: GrpcStatus.INTERNAL,
+    summary: 'A trainer bundle or sandbox policy cannot be measured (a path that could alias another entry, a duplicate, a value without a JSON form).',
+  },
   ATTESTATION_KEY_INVALID: {
     http: 500,
     grpc: GrpcStatus.FAILED_PRECONDITION,

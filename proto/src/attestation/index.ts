@@ -12,7 +12,7 @@ export {
   type AttestationStatement,
   type AttestationClaims,
 } from './claims.js';
-export { validateAttestationClaims, validateAttestationStatement, attestationClaimsProblems, NONCE_PATTERN } from './validate-claims.js';
+export { validateAttestationClaims, validateAttestationStatement, attestationClaimsProblems, ATTESTATION_NONCE_PATTERN } from './validate-claims.js';
 export { trainerBuildDigest, trainerBundleListing, sandboxPolicyDigest, TRAINER_BUNDLE_HEADER, type TrainerBundleEntry } from './digests.js';
 export type { Attester } from './attester.js';
 export {

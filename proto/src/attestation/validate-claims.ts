@@ -7,7 +7,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SITE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** 32 bytes in unpadded base64url. */
-export const NONCE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+export const ATTESTATION_NONCE_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 const text = (pattern: RegExp, what: string): Check => (v) => (typeof v === 'string' && pattern.test(v) ? undefined : `must be ${what}`);
 const integer = (min: number, max: number): Check => (v) =>
@@ -18,7 +18,7 @@ const STATEMENT_FIELDS: Record<keyof AttestationStatement, Check> = {
   site: text(SITE_ID, 'a site id (lowercase letters, digits, -; at most 63)'),
   job: text(JOB_ID, 'a job id (letters, digits, . _ : -; at most 128)'),
   round: integer(0, 1_000_000),
-  nonce: text(NONCE_PATTERN, 'a coordinator nonce (32 bytes, unpadded base64url)'),
+  nonce: text(ATTESTATION_NONCE_PATTERN, 'a coordinator nonce (32 bytes, unpadded base64url)'),
   trainerDigest: digest,
   sandboxPolicyDigest: digest,
   manifestDigest: digest,

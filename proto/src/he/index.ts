@@ -18,3 +18,4 @@ export { encryptUpdate, encryptVectorExact, type EncryptUpdateOptions, type Encr
 export { EncryptedAccumulator, DEFAULT_MIN_CONTRIBUTORS } from './accumulator.js';
 export { decryptAggregate, decryptExact, type DecryptAggregateOptions } from './decrypt.js';
 export * from './custody/index.js';
+export { toLimbs, fromLimbs, LIMBS, LIMB_BITS, LIMB_MAX_ABS, MAX_LIMB_SITES, DEFAULT_STAT_FRAC_BITS } from './limbs.js';

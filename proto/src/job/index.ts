@@ -1,2 +1,2 @@
-export type { JobSpec, ModelArchitecture, TrainingSettings, StrategySettings, Standardization } from './spec.js';
+export type { JobSpec, EncryptionSettings, EncryptedSettingsForJob, ModelArchitecture, TrainingSettings, StrategySettings, Standardization } from './spec.js';
 export { layerShapes, parameterCount, type LayerShape } from './layout.js';

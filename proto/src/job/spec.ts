@@ -26,6 +26,21 @@ export interface StrategySettings {
   readonly momentum?: number;
 }
 
+/**
+ * How updates travel. Every site clips its update to `clipNorm` (L2) in both modes, so no single
+ * site can dominate an aggregate; with `enabled`, the clipped, weighted update is encrypted under
+ * the job's homomorphic key, which only sites hold.
+ */
+export interface EncryptionSettings {
+  readonly enabled: boolean;
+  /** HE parameter set id (proto/src/he/param-sets.ts). */
+  readonly paramSet: string;
+  /** Update-level L2 clipping bound (also the per-coordinate range the encoding carries). */
+  readonly clipNorm: number;
+  /** Fixed-point precision of encrypted updates; derived from the lane capacity when the job is created. */
+  readonly fracBits: number;
+}
+
 export interface JobSpec {
   readonly name: string;
   /** Numeric feature columns, in the order the model consumes them. */
@@ -45,10 +60,23 @@ export interface JobSpec {
   readonly evaluators?: readonly string[];
   /** `federated`: per-feature mean and variance from summed site statistics before round 1. */
   readonly standardization: 'federated' | 'none';
+  /** Absent in specs written before encryption existed: read as disabled. */
+  readonly encryption?: EncryptionSettings;
 }
 
 /** Per-feature standardisation published by the coordinator from summed site statistics. */
 export interface Standardization {
   readonly mean: readonly number[];
   readonly std: readonly number[];
+}
+
+/** An encrypted job's settings once its key ceremony is done (what every upload is checked against). */
+export interface EncryptedSettingsForJob {
+  readonly paramSet: string;
+  readonly keyId: string;
+  readonly epoch: number;
+  readonly clipNorm: number;
+  readonly fracBits: number;
+  /** Most contributions one sum may hold: the number of training sites. */
+  readonly maxSites: number;
 }

@@ -133,9 +133,9 @@ describe('measurement digests', () => {
 
   it('refuses paths that could alias another entry', () => {
     for (const path of ['/abs', 'a/../b', 'a//b', './a', 'a\nF x b']) {
-      expect(codeOf(() => trainerBuildDigest([{ path, sha256: sha256Hex('x') }]))).toBe('ATTESTATION_CLAIMS_INVALID');
+      expect(codeOf(() => trainerBuildDigest([{ path, sha256: sha256Hex('x') }]))).toBe('ATTESTATION_MEASUREMENT_INVALID');
     }
-    expect(codeOf(() => trainerBuildDigest([{ path: 'a', sha256: sha256Hex('x') }, { path: 'a', sha256: sha256Hex('y') }]))).toBe('ATTESTATION_CLAIMS_INVALID');
+    expect(codeOf(() => trainerBuildDigest([{ path: 'a', sha256: sha256Hex('x') }, { path: 'a', sha256: sha256Hex('y') }]))).toBe('ATTESTATION_MEASUREMENT_INVALID');
   });
 
   it('digests the sandbox policy independently of key order', () => {

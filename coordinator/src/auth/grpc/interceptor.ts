@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AuthError, NODE_ROLE } from '@medfed/proto/auth/index';
 import type { AuthService, DecisionInput } from '../auth-service.js';
 import { needsTarget } from '../policy/decide.js';
+import { OPEN_OPERATION } from '../decision.js';
 import type { TargetKind } from '../policy/policy.js';
 import type { Principal } from '../principal.js';
 import { toPublicErrorWithAuth } from '../public-error.js';
@@ -57,7 +58,7 @@ export function authInterceptor(auth: AuthService): grpc.ServerInterceptor {
 
     const admit = async (metadata: grpc.Metadata): Promise<boolean> => {
       if (entry?.access === 'public') {
-        record({ effect: 'allow', rule: entry.rule, code: null, reason: 'open operation' });
+        record({ effect: 'allow', rule: entry.rule, code: null, reason: OPEN_OPERATION });
         scopeDecided = true;
         return true;
       }

@@ -22,5 +22,6 @@ export async function enrollSiteKey(ctx: AuthContext, siteId: string, code: stri
     if (rows[0]?.status === 'suspended') throw new AuthError('AUTH_SITE_SUSPENDED', `site ${siteId} is suspended; an administrator must reinstate it first`);
     await installSiteKey(tx, siteId, verified.jwk, verified.jkt, 'enrollment');
   });
+  ctx.caches.standing.clear(); // the previous key's tokens stop here and now
   return { jkt: verified.jkt };
 }

@@ -14,5 +14,6 @@ export async function rotateSiteKey(ctx: AuthContext, principal: Principal, newK
   if (verified.jkt === principal.keyThumbprint) throw new AuthError('AUTH_REQUEST_INVALID', 'the new key is the current key; generate a new key to rotate');
   const site = principal.site;
   await ctx.db.transaction((tx) => installSiteKey(tx, site, verified.jwk, verified.jkt, 'rotation'));
+  ctx.caches.standing.clear(); // the old key's tokens stop here and now
   return { jkt: verified.jkt };
 }

@@ -20,14 +20,16 @@ export async function loginWithApiKey(ctx: AuthContext, apiKey: unknown): Promis
 export async function refreshSession(ctx: AuthContext, principal: Principal): Promise<IssuedToken> {
   if (principal.kind !== 'person' || !principal.sessionId) throw new AuthError('AUTH_REQUEST_INVALID', 'only a person\'s session token can be refreshed; agents use IssueToken');
   const now = ctx.now();
-  await touchSession(ctx.db, principal.sessionId, { idleSeconds: ctx.settings.sessionIdleSeconds, maxSeconds: ctx.settings.sessionMaxSeconds }, now);
+  await touchSession(ctx.db, principal.sessionId, { idleSeconds: ctx.settings.sessionIdleSeconds, maxSeconds: ctx.settings.sessionMaxSeconds }, now, ctx.caches.sessions);
   return issueAccessToken(ctx.ring, {
     issuer: ctx.settings.issuer, audience: ctx.settings.audience, sub: principal.sub, role: principal.role, site: principal.site, sid: principal.sessionId,
   }, ctx.settings.personTokenSeconds, seconds(now));
 }
 
 export async function logout(ctx: AuthContext, principal: Principal): Promise<void> {
-  if (principal.sessionId) await endSession(ctx.db, principal.sessionId, 'logout', ctx.now());
+  if (!principal.sessionId) return;
+  ctx.caches.sessions.delete(principal.sessionId);
+  await endSession(ctx.db, principal.sessionId, 'logout', ctx.now());
 }
 
 const NAME = /^[\p{L}\p{N} ._@-]{1,100}$/u;

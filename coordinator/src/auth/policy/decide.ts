@@ -1,4 +1,5 @@
 import type { AuthErrorCode } from '@medfed/proto/auth/index';
+import { OPEN_OPERATION } from '../decision.js';
 import type { Principal } from '../principal.js';
 import type { Grant, PolicyEntry } from './policy.js';
 
@@ -30,7 +31,7 @@ export function needsTarget(entry: PolicyEntry, verdict: Verdict): boolean {
  */
 export function decide(entry: PolicyEntry | undefined, operation: string, principal: Principal | null, target?: TargetSites): Verdict {
   if (!entry) return deny('default-deny', 'AUTH_NO_POLICY', `${operation} has no policy entry and is denied by default`);
-  if (entry.access === 'public') return allow(entry.rule, 'open operation', null);
+  if (entry.access === 'public') return allow(entry.rule, OPEN_OPERATION, null);
   if (!principal) return deny(entry.rule, 'AUTH_CREDENTIAL_MISSING', `${operation} requires a credential (Authorization: Bearer <token>, or DPoP <token> with a DPoP proof)`);
   const grant = entry.access.find((g) => g.role === principal.role);
   if (!grant) {

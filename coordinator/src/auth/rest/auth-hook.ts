@@ -3,6 +3,7 @@ import { AuthError } from '@medfed/proto/auth/index';
 import type { AuthService } from '../auth-service.js';
 import { needsTarget, type TargetSites } from '../policy/decide.js';
 import { REST_NOT_FOUND } from '../policy/policy.js';
+import { OPEN_OPERATION } from '../decision.js';
 import type { Principal } from '../principal.js';
 import { toPublicErrorWithAuth } from '../public-error.js';
 import { requestHtus } from './request-htu.js';
@@ -65,7 +66,7 @@ export function installRestAuth(app: FastifyInstance, auth: AuthService, options
     const entry = auth.policyEntry('rest', operation);
     const requestId = String(req.id);
     if (entry?.access === 'public') {
-      auth.record({ transport: 'rest', operation, principal: null, verdict: { effect: 'allow', rule: entry.rule, code: null, reason: 'open operation' }, requestId });
+      auth.record({ transport: 'rest', operation, principal: null, verdict: { effect: 'allow', rule: entry.rule, code: null, reason: OPEN_OPERATION }, requestId });
       return;
     }
     let principal: Principal | null;

@@ -1,6 +1,7 @@
 import { AuthError, type PersonRole } from '@medfed/proto/auth/index';
 import type { Queryable } from '../../storage/db.js';
 import { randomId } from './secrets.js';
+import type { TtlCache } from '../ttl-cache.js';
 
 export interface SessionLimits {
   readonly idleSeconds: number;
@@ -20,7 +21,7 @@ export async function createSession(db: Queryable, s: {
   return id;
 }
 
-interface SessionRow {
+export interface SessionRow {
   id: string;
   created_at: Date;
   last_activity_at: Date;
@@ -35,14 +36,19 @@ interface SessionRow {
  * or whose API key was revoked or expired, ends and refuses every further request and token.
  * Otherwise records the activity.
  */
-export async function touchSession(db: Queryable, id: string, limits: SessionLimits, now = new Date()): Promise<void> {
-  const { rows } = await db.query<SessionRow>(
-    `SELECT s.id, s.created_at, s.last_activity_at, s.ended_at, s.end_reason, k.revoked_at AS key_revoked_at, k.expires_at AS key_expires_at
-       FROM auth_sessions s LEFT JOIN auth_api_keys k ON k.id = s.api_key_id WHERE s.id = $1`, [id]);
-  const s = rows[0];
+export async function touchSession(db: Queryable, id: string, limits: SessionLimits, now = new Date(), cache?: TtlCache<SessionRow>): Promise<void> {
+  let s = cache?.get(id);
+  if (!s) {
+    const { rows } = await db.query<SessionRow>(
+      `SELECT s.id, s.created_at, s.last_activity_at, s.ended_at, s.end_reason, k.revoked_at AS key_revoked_at, k.expires_at AS key_expires_at
+         FROM auth_sessions s LEFT JOIN auth_api_keys k ON k.id = s.api_key_id WHERE s.id = $1`, [id]);
+    s = rows[0];
+    if (s) cache?.set(id, s);
+  }
   if (!s) throw new AuthError('AUTH_SESSION_ENDED', 'the session of this token does not exist; log in again');
   if (s.ended_at) throw new AuthError(s.end_reason === 'idle' ? 'AUTH_SESSION_IDLE' : 'AUTH_SESSION_ENDED', `the session ended (${s.end_reason ?? 'ended'}) at ${s.ended_at.toISOString()}; log in again`);
   const end = async (reason: string, code: 'AUTH_SESSION_IDLE' | 'AUTH_SESSION_ENDED', message: string): Promise<never> => {
+    cache?.delete(id);
     await db.query('UPDATE auth_sessions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL', [id, now, reason]);
     throw new AuthError(code, message);
   };
@@ -57,6 +63,7 @@ export async function touchSession(db: Queryable, id: string, limits: SessionLim
   }
   if (idle >= ACTIVITY_WRITE_SECONDS) {
     await db.query('UPDATE auth_sessions SET last_activity_at = $2 WHERE id = $1 AND ended_at IS NULL', [id, now]);
+    cache?.set(id, { ...s, last_activity_at: now });
   }
 }
 

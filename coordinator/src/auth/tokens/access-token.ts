@@ -69,6 +69,13 @@ const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSa
  * structure, algorithm, header parameters, typ, kid, signature, claims, lifetime, time.
  */
 export function verifyAccessToken(token: unknown, ring: TokenKeyRing, expect: AccessTokenExpectation): AccessTokenClaims {
+  const claims = verifyTokenSignatureAndClaims(token, ring, expect);
+  checkTokenTime(claims, expect);
+  return claims;
+}
+
+/** Everything but the clock: what stays true of a token for its whole life (while its key is published). */
+export function verifyTokenSignatureAndClaims(token: unknown, ring: TokenKeyRing, expect: Omit<AccessTokenExpectation, 'now' | 'skewSeconds'>): AccessTokenClaims {
   const parsed = parseCompactJws(token, PROFILE);
   const alg = checkAlg(parsed.header, PROFILE);
   checkHeaderParams(parsed.header, PROFILE);
@@ -100,15 +107,30 @@ export function verifyAccessToken(token: unknown, ring: TokenKeyRing, expect: Ac
   if (c.exp - c.iat > MAX_ACCESS_TOKEN_SECONDS) {
     throw new AuthError('AUTH_CLAIMS_INVALID', `access token: lifetime ${c.exp - c.iat} s exceeds the ${MAX_ACCESS_TOKEN_SECONDS} s limit`);
   }
+  if (c.nbf !== undefined && !isTime(c.nbf)) throw new AuthError('AUTH_CLAIMS_INVALID', 'access token: nbf must be integer seconds');
   if (c.iss !== expect.issuer) throw new AuthError('AUTH_ISSUER_INVALID', `access token: iss ${JSON.stringify(c.iss)} is not this coordinator (${expect.issuer})`);
   const audiences = Array.isArray(c.aud) ? c.aud : [c.aud];
   if (!audiences.includes(expect.audience)) throw new AuthError('AUTH_AUDIENCE_INVALID', `access token: aud ${JSON.stringify(c.aud)} does not include ${expect.audience}`);
+  return c as unknown as AccessTokenClaims;
+}
+
+/** exp and nbf/iat against the clock: checked on every use, also of a token whose signature was verified before. */
+export function checkTokenTime(c: AccessTokenClaims & { nbf?: number }, expect: Pick<AccessTokenExpectation, 'now' | 'skewSeconds'>): void {
   if (expect.now >= c.exp + expect.skewSeconds) {
     throw new AuthError('AUTH_TOKEN_EXPIRED', `access token expired ${expect.now - c.exp} s ago; get a new one (POST /v1/auth/token, or IssueToken for agents)`);
   }
-  const notBefore = isTime(c.nbf) ? Math.max(c.nbf, c.iat) : c.iat;
+  const notBefore = c.nbf !== undefined ? Math.max(c.nbf, c.iat) : c.iat;
   if (notBefore > expect.now + expect.skewSeconds) {
     throw new AuthError('AUTH_TOKEN_NOT_YET_VALID', `access token is valid only from ${new Date(notBefore * 1000).toISOString()}; check the clocks`);
   }
-  return c as unknown as AccessTokenClaims;
+}
+
+/** The kid a token names (read without verifying anything), to re-check a cached token's key is still published. */
+export function kidOf(token: string): string | undefined {
+  try {
+    const kid = (JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8')) as { kid?: unknown }).kid;
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
 }

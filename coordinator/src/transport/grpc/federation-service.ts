@@ -20,7 +20,7 @@ function toTask(a: TaskAssignment): Task {
   return {
     jobId: a.jobId,
     round: a.round,
-    kind: DUTY_KIND[a.duty],
+    kind: a.keyTask ? TaskKind.TASK_KIND_KEYS : DUTY_KIND[a.duty],
     jobSpecJson: JSON.stringify(a.spec),
     standardizationJson: a.standardization ? JSON.stringify(a.standardization) : '',
     modelId: a.modelId ?? '',
@@ -29,6 +29,10 @@ function toTask(a: TaskAssignment): Task {
     weight: 0,
     deadlineMs: a.deadline.getTime(),
     updateLength: a.updateLength,
+    keyTaskJson: a.keyTask ? JSON.stringify(a.keyTask) : '',
+    encryptionJson: a.encryption ? JSON.stringify(a.encryption) : '',
+    modelChainJson: a.modelChain ? JSON.stringify(a.modelChain) : '',
+    statsSumJson: a.statsSum ? JSON.stringify(a.statsSum) : '',
   };
 }
 
@@ -48,8 +52,27 @@ export function federationService(engine: FederationEngine, log: Logger, identit
     ...identity,
 
     enroll: unary('Enroll', async (req) => {
-      const site = await engine.enroll(req.siteId, req.agentVersion.slice(0, 64), req.dataSchemaDigest.slice(0, 128));
+      const site = await engine.enroll(req.siteId, req.agentVersion.slice(0, 64), req.dataSchemaDigest.slice(0, 128),
+        parseJsonField(req.keyAgreementJwkJson, "key_agreement_jwk_json", 1024) as import("jose").JWK | null);
       return { siteId: site.id, coordinatorVersion: '0.1.0', serverTimeMs: Date.now() };
+    }),
+
+    submitSiteListSignature: unary('SubmitSiteListSignature', async (req) => {
+      await engine.submitSiteListSignature(req.siteId, req.jobId, req.signature);
+      return {};
+    }),
+
+    submitKeyMaterial: unary('SubmitKeyMaterial', async (req) => {
+      const publicParams = parseJsonField(req.publicParamsJson, 'public_params_json', 8192);
+      const wrapped = parseJsonField(req.wrappedKeysJson, 'wrapped_keys_json', 1024 * 1024);
+      if (!publicParams || !wrapped || typeof wrapped !== 'object') throw new FederationError('VALIDATION_FAILED', 'public_params_json and wrapped_keys_json are required');
+      await engine.submitKeyMaterial(req.siteId, req.jobId, publicParams as never, wrapped as Record<string, string>);
+      return {};
+    }),
+
+    fetchJobKey: unary('FetchJobKey', async (req) => {
+      const k = await engine.wrappedKeyFor(req.siteId, req.jobId);
+      return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, wrappedKey: k.jwe };
     }),
 
     heartbeat: unary('Heartbeat', async (req) => {
@@ -156,4 +179,15 @@ export function federationService(engine: FederationEngine, log: Logger, identit
       return {};
     }),
   };
+}
+
+/** A JSON-valued protocol field: empty means absent; oversized or unparseable is refused. */
+function parseJsonField(text: string, field: string, maxBytes: number): unknown {
+  if (!text) return null;
+  if (text.length > maxBytes) throw new FederationError('VALIDATION_FAILED', `${field} exceeds ${maxBytes} bytes`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new FederationError('VALIDATION_FAILED', `${field} is not valid JSON`);
+  }
 }

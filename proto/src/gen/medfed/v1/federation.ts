@@ -35,6 +35,8 @@ export const TaskKind = {
   TASK_KIND_TRAIN: 2,
   /** TASK_KIND_EVALUATE - evaluate the incoming model only */
   TASK_KIND_EVALUATE: 3,
+  /** TASK_KIND_KEYS - a key-ceremony step of an encrypted job (see Task.key_task_json) */
+  TASK_KIND_KEYS: 4,
   UNRECOGNIZED: -1,
 } as const;
 
@@ -45,6 +47,7 @@ export namespace TaskKind {
   export type TASK_KIND_STATS = typeof TaskKind.TASK_KIND_STATS;
   export type TASK_KIND_TRAIN = typeof TaskKind.TASK_KIND_TRAIN;
   export type TASK_KIND_EVALUATE = typeof TaskKind.TASK_KIND_EVALUATE;
+  export type TASK_KIND_KEYS = typeof TaskKind.TASK_KIND_KEYS;
   export type UNRECOGNIZED = typeof TaskKind.UNRECOGNIZED;
 }
 
@@ -62,6 +65,9 @@ export function taskKindFromJSON(object: any): TaskKind {
     case 3:
     case "TASK_KIND_EVALUATE":
       return TaskKind.TASK_KIND_EVALUATE;
+    case 4:
+    case "TASK_KIND_KEYS":
+      return TaskKind.TASK_KIND_KEYS;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -79,6 +85,8 @@ export function taskKindToJSON(object: TaskKind): string {
       return "TASK_KIND_TRAIN";
     case TaskKind.TASK_KIND_EVALUATE:
       return "TASK_KIND_EVALUATE";
+    case TaskKind.TASK_KIND_KEYS:
+      return "TASK_KIND_KEYS";
     case TaskKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -90,6 +98,8 @@ export interface EnrollRequest {
   agentVersion: string;
   /** Digest of the site's data schema (never the data), shown to operators. */
   dataSchemaDigest: string;
+  /** The site's X25519 key-agreement public JWK (JSON): encrypted jobs wrap their HE key to it. */
+  keyAgreementJwkJson: string;
 }
 
 export interface EnrollResponse {
@@ -137,6 +147,14 @@ export interface Task {
   deadlineMs: number;
   /** Number of values the update vector must have. */
   updateLength: number;
+  /** Encrypted jobs, before their keys exist: the key-ceremony step for this site (JSON). */
+  keyTaskJson: string;
+  /** Encrypted jobs: parameter set, key id, epoch, clip, fixed-point bits, max sites, this site's weight (JSON). */
+  encryptionJson: string;
+  /** Encrypted jobs: the public initial model followed by each round's encrypted sum (JSON list). */
+  modelChainJson: string;
+  /** Encrypted jobs: the encrypted sum of feature statistics, once summed (JSON). */
+  statsSumJson: string;
 }
 
 export interface PollTaskResponse {
@@ -245,8 +263,43 @@ export interface RotateKeyResponse {
   keyThumbprint: string;
 }
 
+export interface SiteListSignatureRequest {
+  siteId: string;
+  jobId: string;
+  /** Compact JWS (EdDSA, typ medfed-he-site-list+jws) by the site's steward over the canonical list. */
+  signature: string;
+}
+
+export interface SiteListSignatureResponse {
+}
+
+export interface KeyMaterialRequest {
+  siteId: string;
+  jobId: string;
+  /** HePublicParams as JSON (job, epoch, parameter set and digest, key id; no secret). */
+  publicParamsJson: string;
+  /** Site id -> compact JWE of the secret key for that site (JSON object). */
+  wrappedKeysJson: string;
+}
+
+export interface KeyMaterialResponse {
+}
+
+export interface FetchJobKeyRequest {
+  siteId: string;
+  jobId: string;
+}
+
+export interface FetchJobKeyResponse {
+  epoch: number;
+  paramSet: string;
+  keyId: string;
+  /** Compact JWE (ECDH-ES+A256KW, X25519) of the job's secret key for this site. */
+  wrappedKey: string;
+}
+
 function createBaseEnrollRequest(): EnrollRequest {
-  return { siteId: "", agentVersion: "", dataSchemaDigest: "" };
+  return { siteId: "", agentVersion: "", dataSchemaDigest: "", keyAgreementJwkJson: "" };
 }
 
 export const EnrollRequest: MessageFns<EnrollRequest> = {
@@ -259,6 +312,9 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     }
     if (message.dataSchemaDigest !== "") {
       writer.uint32(26).string(message.dataSchemaDigest);
+    }
+    if (message.keyAgreementJwkJson !== "") {
+      writer.uint32(34).string(message.keyAgreementJwkJson);
     }
     return writer;
   },
@@ -300,6 +356,14 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
             message.dataSchemaDigest = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keyAgreementJwkJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -329,6 +393,11 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
         : isSet(object.data_schema_digest)
         ? globalThis.String(object.data_schema_digest)
         : "",
+      keyAgreementJwkJson: isSet(object.keyAgreementJwkJson)
+        ? globalThis.String(object.keyAgreementJwkJson)
+        : isSet(object.key_agreement_jwk_json)
+        ? globalThis.String(object.key_agreement_jwk_json)
+        : "",
     };
   },
 
@@ -343,6 +412,9 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     if (message.dataSchemaDigest !== "") {
       obj.dataSchemaDigest = message.dataSchemaDigest;
     }
+    if (message.keyAgreementJwkJson !== "") {
+      obj.keyAgreementJwkJson = message.keyAgreementJwkJson;
+    }
     return obj;
   },
 
@@ -354,6 +426,7 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     message.siteId = object.siteId ?? "";
     message.agentVersion = object.agentVersion ?? "";
     message.dataSchemaDigest = object.dataSchemaDigest ?? "";
+    message.keyAgreementJwkJson = object.keyAgreementJwkJson ?? "";
     return message;
   },
 };
@@ -811,6 +884,10 @@ function createBaseTask(): Task {
     weight: 0,
     deadlineMs: 0,
     updateLength: 0,
+    keyTaskJson: "",
+    encryptionJson: "",
+    modelChainJson: "",
+    statsSumJson: "",
   };
 }
 
@@ -848,6 +925,18 @@ export const Task: MessageFns<Task> = {
     }
     if (message.updateLength !== 0) {
       writer.uint32(88).int32(message.updateLength);
+    }
+    if (message.keyTaskJson !== "") {
+      writer.uint32(98).string(message.keyTaskJson);
+    }
+    if (message.encryptionJson !== "") {
+      writer.uint32(106).string(message.encryptionJson);
+    }
+    if (message.modelChainJson !== "") {
+      writer.uint32(114).string(message.modelChainJson);
+    }
+    if (message.statsSumJson !== "") {
+      writer.uint32(122).string(message.statsSumJson);
     }
     return writer;
   },
@@ -953,6 +1042,38 @@ export const Task: MessageFns<Task> = {
             message.updateLength = reader.int32();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.keyTaskJson = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.encryptionJson = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.modelChainJson = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.statsSumJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1010,6 +1131,26 @@ export const Task: MessageFns<Task> = {
         : isSet(object.update_length)
         ? globalThis.Number(object.update_length)
         : 0,
+      keyTaskJson: isSet(object.keyTaskJson)
+        ? globalThis.String(object.keyTaskJson)
+        : isSet(object.key_task_json)
+        ? globalThis.String(object.key_task_json)
+        : "",
+      encryptionJson: isSet(object.encryptionJson)
+        ? globalThis.String(object.encryptionJson)
+        : isSet(object.encryption_json)
+        ? globalThis.String(object.encryption_json)
+        : "",
+      modelChainJson: isSet(object.modelChainJson)
+        ? globalThis.String(object.modelChainJson)
+        : isSet(object.model_chain_json)
+        ? globalThis.String(object.model_chain_json)
+        : "",
+      statsSumJson: isSet(object.statsSumJson)
+        ? globalThis.String(object.statsSumJson)
+        : isSet(object.stats_sum_json)
+        ? globalThis.String(object.stats_sum_json)
+        : "",
     };
   },
 
@@ -1048,6 +1189,18 @@ export const Task: MessageFns<Task> = {
     if (message.updateLength !== 0) {
       obj.updateLength = Math.round(message.updateLength);
     }
+    if (message.keyTaskJson !== "") {
+      obj.keyTaskJson = message.keyTaskJson;
+    }
+    if (message.encryptionJson !== "") {
+      obj.encryptionJson = message.encryptionJson;
+    }
+    if (message.modelChainJson !== "") {
+      obj.modelChainJson = message.modelChainJson;
+    }
+    if (message.statsSumJson !== "") {
+      obj.statsSumJson = message.statsSumJson;
+    }
     return obj;
   },
 
@@ -1067,6 +1220,10 @@ export const Task: MessageFns<Task> = {
     message.weight = object.weight ?? 0;
     message.deadlineMs = object.deadlineMs ?? 0;
     message.updateLength = object.updateLength ?? 0;
+    message.keyTaskJson = object.keyTaskJson ?? "";
+    message.encryptionJson = object.encryptionJson ?? "";
+    message.modelChainJson = object.modelChainJson ?? "";
+    message.statsSumJson = object.statsSumJson ?? "";
     return message;
   },
 };
@@ -2833,6 +2990,574 @@ export const RotateKeyResponse: MessageFns<RotateKeyResponse> = {
   },
 };
 
+function createBaseSiteListSignatureRequest(): SiteListSignatureRequest {
+  return { siteId: "", jobId: "", signature: "" };
+}
+
+export const SiteListSignatureRequest: MessageFns<SiteListSignatureRequest> = {
+  encode(message: SiteListSignatureRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.jobId !== "") {
+      writer.uint32(18).string(message.jobId);
+    }
+    if (message.signature !== "") {
+      writer.uint32(26).string(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SiteListSignatureRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSiteListSignatureRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.signature = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SiteListSignatureRequest {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      signature: isSet(object.signature) ? globalThis.String(object.signature) : "",
+    };
+  },
+
+  toJSON(message: SiteListSignatureRequest): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.signature !== "") {
+      obj.signature = message.signature;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SiteListSignatureRequest>): SiteListSignatureRequest {
+    return SiteListSignatureRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SiteListSignatureRequest>): SiteListSignatureRequest {
+    const message = createBaseSiteListSignatureRequest();
+    message.siteId = object.siteId ?? "";
+    message.jobId = object.jobId ?? "";
+    message.signature = object.signature ?? "";
+    return message;
+  },
+};
+
+function createBaseSiteListSignatureResponse(): SiteListSignatureResponse {
+  return {};
+}
+
+export const SiteListSignatureResponse: MessageFns<SiteListSignatureResponse> = {
+  encode(_: SiteListSignatureResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SiteListSignatureResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSiteListSignatureResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SiteListSignatureResponse {
+    return {};
+  },
+
+  toJSON(_: SiteListSignatureResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<SiteListSignatureResponse>): SiteListSignatureResponse {
+    return SiteListSignatureResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<SiteListSignatureResponse>): SiteListSignatureResponse {
+    const message = createBaseSiteListSignatureResponse();
+    return message;
+  },
+};
+
+function createBaseKeyMaterialRequest(): KeyMaterialRequest {
+  return { siteId: "", jobId: "", publicParamsJson: "", wrappedKeysJson: "" };
+}
+
+export const KeyMaterialRequest: MessageFns<KeyMaterialRequest> = {
+  encode(message: KeyMaterialRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.jobId !== "") {
+      writer.uint32(18).string(message.jobId);
+    }
+    if (message.publicParamsJson !== "") {
+      writer.uint32(26).string(message.publicParamsJson);
+    }
+    if (message.wrappedKeysJson !== "") {
+      writer.uint32(34).string(message.wrappedKeysJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyMaterialRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyMaterialRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.publicParamsJson = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.wrappedKeysJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyMaterialRequest {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      publicParamsJson: isSet(object.publicParamsJson)
+        ? globalThis.String(object.publicParamsJson)
+        : isSet(object.public_params_json)
+        ? globalThis.String(object.public_params_json)
+        : "",
+      wrappedKeysJson: isSet(object.wrappedKeysJson)
+        ? globalThis.String(object.wrappedKeysJson)
+        : isSet(object.wrapped_keys_json)
+        ? globalThis.String(object.wrapped_keys_json)
+        : "",
+    };
+  },
+
+  toJSON(message: KeyMaterialRequest): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.publicParamsJson !== "") {
+      obj.publicParamsJson = message.publicParamsJson;
+    }
+    if (message.wrappedKeysJson !== "") {
+      obj.wrappedKeysJson = message.wrappedKeysJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeyMaterialRequest>): KeyMaterialRequest {
+    return KeyMaterialRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeyMaterialRequest>): KeyMaterialRequest {
+    const message = createBaseKeyMaterialRequest();
+    message.siteId = object.siteId ?? "";
+    message.jobId = object.jobId ?? "";
+    message.publicParamsJson = object.publicParamsJson ?? "";
+    message.wrappedKeysJson = object.wrappedKeysJson ?? "";
+    return message;
+  },
+};
+
+function createBaseKeyMaterialResponse(): KeyMaterialResponse {
+  return {};
+}
+
+export const KeyMaterialResponse: MessageFns<KeyMaterialResponse> = {
+  encode(_: KeyMaterialResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyMaterialResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyMaterialResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): KeyMaterialResponse {
+    return {};
+  },
+
+  toJSON(_: KeyMaterialResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeyMaterialResponse>): KeyMaterialResponse {
+    return KeyMaterialResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<KeyMaterialResponse>): KeyMaterialResponse {
+    const message = createBaseKeyMaterialResponse();
+    return message;
+  },
+};
+
+function createBaseFetchJobKeyRequest(): FetchJobKeyRequest {
+  return { siteId: "", jobId: "" };
+}
+
+export const FetchJobKeyRequest: MessageFns<FetchJobKeyRequest> = {
+  encode(message: FetchJobKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.jobId !== "") {
+      writer.uint32(18).string(message.jobId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchJobKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchJobKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FetchJobKeyRequest {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+    };
+  },
+
+  toJSON(message: FetchJobKeyRequest): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FetchJobKeyRequest>): FetchJobKeyRequest {
+    return FetchJobKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FetchJobKeyRequest>): FetchJobKeyRequest {
+    const message = createBaseFetchJobKeyRequest();
+    message.siteId = object.siteId ?? "";
+    message.jobId = object.jobId ?? "";
+    return message;
+  },
+};
+
+function createBaseFetchJobKeyResponse(): FetchJobKeyResponse {
+  return { epoch: 0, paramSet: "", keyId: "", wrappedKey: "" };
+}
+
+export const FetchJobKeyResponse: MessageFns<FetchJobKeyResponse> = {
+  encode(message: FetchJobKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.epoch !== 0) {
+      writer.uint32(8).int32(message.epoch);
+    }
+    if (message.paramSet !== "") {
+      writer.uint32(18).string(message.paramSet);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(26).string(message.keyId);
+    }
+    if (message.wrappedKey !== "") {
+      writer.uint32(34).string(message.wrappedKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchJobKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchJobKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.epoch = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.paramSet = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.wrappedKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FetchJobKeyResponse {
+    return {
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      paramSet: isSet(object.paramSet)
+        ? globalThis.String(object.paramSet)
+        : isSet(object.param_set)
+        ? globalThis.String(object.param_set)
+        : "",
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      wrappedKey: isSet(object.wrappedKey)
+        ? globalThis.String(object.wrappedKey)
+        : isSet(object.wrapped_key)
+        ? globalThis.String(object.wrapped_key)
+        : "",
+    };
+  },
+
+  toJSON(message: FetchJobKeyResponse): unknown {
+    const obj: any = {};
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    if (message.paramSet !== "") {
+      obj.paramSet = message.paramSet;
+    }
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.wrappedKey !== "") {
+      obj.wrappedKey = message.wrappedKey;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FetchJobKeyResponse>): FetchJobKeyResponse {
+    return FetchJobKeyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FetchJobKeyResponse>): FetchJobKeyResponse {
+    const message = createBaseFetchJobKeyResponse();
+    message.epoch = object.epoch ?? 0;
+    message.paramSet = object.paramSet ?? "";
+    message.keyId = object.keyId ?? "";
+    message.wrappedKey = object.wrappedKey ?? "";
+    return message;
+  },
+};
+
 export type FederationService = typeof FederationService;
 export const FederationService = {
   /** A registered site announces its agent (identity proof arrives with the credentials feature). */
@@ -2937,6 +3662,38 @@ export const FederationService = {
     responseSerialize: (value: RotateKeyResponse): Buffer => Buffer.from(RotateKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RotateKeyResponse => RotateKeyResponse.decode(value),
   },
+  /** Key ceremony of an encrypted job: a steward's signature over the job's site list. */
+  submitSiteListSignature: {
+    path: "/medfed.v1.Federation/SubmitSiteListSignature" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SiteListSignatureRequest): Buffer =>
+      Buffer.from(SiteListSignatureRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SiteListSignatureRequest => SiteListSignatureRequest.decode(value),
+    responseSerialize: (value: SiteListSignatureResponse): Buffer =>
+      Buffer.from(SiteListSignatureResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SiteListSignatureResponse => SiteListSignatureResponse.decode(value),
+  },
+  /** Key ceremony: the generating site's public parameters and one wrapped key per listed site. */
+  submitKeyMaterial: {
+    path: "/medfed.v1.Federation/SubmitKeyMaterial" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: KeyMaterialRequest): Buffer => Buffer.from(KeyMaterialRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KeyMaterialRequest => KeyMaterialRequest.decode(value),
+    responseSerialize: (value: KeyMaterialResponse): Buffer => Buffer.from(KeyMaterialResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KeyMaterialResponse => KeyMaterialResponse.decode(value),
+  },
+  /** The job's HE secret key wrapped for the calling site (only its key-agreement key unwraps it). */
+  fetchJobKey: {
+    path: "/medfed.v1.Federation/FetchJobKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FetchJobKeyRequest): Buffer => Buffer.from(FetchJobKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FetchJobKeyRequest => FetchJobKeyRequest.decode(value),
+    responseSerialize: (value: FetchJobKeyResponse): Buffer => Buffer.from(FetchJobKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FetchJobKeyResponse => FetchJobKeyResponse.decode(value),
+  },
 } as const;
 
 export interface FederationServer extends UntypedServiceImplementation {
@@ -2968,6 +3725,12 @@ export interface FederationServer extends UntypedServiceImplementation {
    * with its own DPoP proof. Tokens bound to the old key stop working at once.
    */
   rotateKey: handleUnaryCall<RotateKeyRequest, RotateKeyResponse>;
+  /** Key ceremony of an encrypted job: a steward's signature over the job's site list. */
+  submitSiteListSignature: handleUnaryCall<SiteListSignatureRequest, SiteListSignatureResponse>;
+  /** Key ceremony: the generating site's public parameters and one wrapped key per listed site. */
+  submitKeyMaterial: handleUnaryCall<KeyMaterialRequest, KeyMaterialResponse>;
+  /** The job's HE secret key wrapped for the calling site (only its key-agreement key unwraps it). */
+  fetchJobKey: handleUnaryCall<FetchJobKeyRequest, FetchJobKeyResponse>;
 }
 
 export interface FederationClient extends Client {
@@ -3116,6 +3879,54 @@ export interface FederationClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RotateKeyResponse) => void,
+  ): ClientUnaryCall;
+  /** Key ceremony of an encrypted job: a steward's signature over the job's site list. */
+  submitSiteListSignature(
+    request: SiteListSignatureRequest,
+    callback: (error: ServiceError | null, response: SiteListSignatureResponse) => void,
+  ): ClientUnaryCall;
+  submitSiteListSignature(
+    request: SiteListSignatureRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SiteListSignatureResponse) => void,
+  ): ClientUnaryCall;
+  submitSiteListSignature(
+    request: SiteListSignatureRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SiteListSignatureResponse) => void,
+  ): ClientUnaryCall;
+  /** Key ceremony: the generating site's public parameters and one wrapped key per listed site. */
+  submitKeyMaterial(
+    request: KeyMaterialRequest,
+    callback: (error: ServiceError | null, response: KeyMaterialResponse) => void,
+  ): ClientUnaryCall;
+  submitKeyMaterial(
+    request: KeyMaterialRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KeyMaterialResponse) => void,
+  ): ClientUnaryCall;
+  submitKeyMaterial(
+    request: KeyMaterialRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KeyMaterialResponse) => void,
+  ): ClientUnaryCall;
+  /** The job's HE secret key wrapped for the calling site (only its key-agreement key unwraps it). */
+  fetchJobKey(
+    request: FetchJobKeyRequest,
+    callback: (error: ServiceError | null, response: FetchJobKeyResponse) => void,
+  ): ClientUnaryCall;
+  fetchJobKey(
+    request: FetchJobKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FetchJobKeyResponse) => void,
+  ): ClientUnaryCall;
+  fetchJobKey(
+    request: FetchJobKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FetchJobKeyResponse) => void,
   ): ClientUnaryCall;
 }
 
