@@ -9,3 +9,5 @@ export * from './storage/index.js';
 export * from './blobs/index.js';
 export * from './strategies/index.js';
 export { TransparencyLog, SqlTreeStore } from './tlog/index.js';
+export * from './audit/index.js';
+export * from './attestation/index.js';

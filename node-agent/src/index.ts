@@ -6,3 +6,4 @@ export * from './data/index.js';
 export * from './training/index.js';
 export * from './privacy/index.js';
 export * as masking from './masking/index.js';
+export * from './sandbox/index.js';

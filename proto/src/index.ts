@@ -7,3 +7,4 @@ export { CHUNK_BYTES, chunksOf } from './util/chunks.js';
 export { sha256Hex, SHA256_HEX } from './util/digest.js';
 export { loadConfig, ConfigError, type EnvBinding } from './config/load-config.js';
 export * from './he/index.js';
+export * from './attestation/index.js';

@@ -58,6 +58,8 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
     overrides: {
       'rest.port': 0, 'grpc.port': 0, dataDir, inMemoryDatabase: opts.inMemoryDatabase, databaseUrl: opts.databaseUrl,
       logLevel: 'info', tickSeconds: 0.5, 'tls.cert': tls.serverCert, 'tls.key': tls.serverKey,
+      // By name, not by IP address: TLS clients send the name (SNI) and check it against the certificate.
+      'rest.host': 'localhost', 'grpc.host': 'localhost',
     },
   });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });

@@ -74,7 +74,7 @@ export async function runTrainTask(ctx: TaskContext): Promise<void> {
   const receipt = await ctx.client.submitUpdate({
     siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round,
     submissionId: `${ctx.task.jobId}:${ctx.task.round}:${ctx.siteId}`,
-    numSamples: trained.numSamples, baseModelId: ctx.task.modelId,
+    numSamples: trained.numSamples, baseModelId: ctx.task.modelId, attestation: '',
   }, payload);
   await ctx.client.reportMetrics({
     siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round, phase: 'train', modelRound: ctx.task.round,

@@ -23,7 +23,7 @@ export async function runStatsTask(ctx: TaskContext): Promise<void> {
   const receipt = await ctx.client.submitUpdate({
     siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round,
     submissionId: `${ctx.task.jobId}:${ctx.task.round}:${ctx.siteId}`,
-    numSamples: Math.max(1, Math.round(stats[0] ?? 0)), baseModelId: '',
+    numSamples: Math.max(1, Math.round(stats[0] ?? 0)), baseModelId: '', attestation: '',
   }, payload);
   ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, sha256: receipt.sha256, encrypted: Boolean(enc) }, 'feature statistics submitted');
 }

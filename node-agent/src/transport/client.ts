@@ -107,6 +107,7 @@ export class CoordinatorClient {
   enroll(siteId: string, agentVersion: string, dataSchemaDigest: string, keyAgreementJwk?: object): Promise<EnrollResponse> {
     return this.unary(this.client.enroll, FederationService.enroll.path, {
       siteId, agentVersion, dataSchemaDigest, keyAgreementJwkJson: keyAgreementJwk ? JSON.stringify(keyAgreementJwk) : '',
+      attestationJwkJson: '', witnessVkey: '',
     });
   }
 
@@ -140,7 +141,7 @@ export class CoordinatorClient {
   async downloadModel(siteId: string, jobId: string, modelId: string, expectedSha256: string): Promise<{ header: ModelHeader; bytes: Buffer }> {
     const md = await this.metadata(FederationService.downloadModel.path, this.streamValidityMs());
     return new Promise((resolve, reject) => {
-      const stream = this.client.downloadModel({ siteId, jobId, modelId }, md, { deadline: Date.now() + 10 * 60_000 });
+      const stream = this.client.downloadModel({ siteId, jobId, modelId, knownTreeSize: 0 }, md, { deadline: Date.now() + 10 * 60_000 });
       let header: ModelHeader | undefined;
       const parts: Buffer[] = [];
       let size = 0;

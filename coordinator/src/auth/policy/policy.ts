@@ -104,6 +104,7 @@ export const POLICY: Policy = {
     { rule: 'node.key-ceremony.sign', transport: 'grpc', operation: `${F}/SubmitSiteListSignature`, target: 'message-site', access: ownSite('node') },
     { rule: 'node.key-ceremony.keys', transport: 'grpc', operation: `${F}/SubmitKeyMaterial`, target: 'message-site', access: ownSite('node') },
     { rule: 'node.key-ceremony.fetch', transport: 'grpc', operation: `${F}/FetchJobKey`, target: 'message-site', access: ownSite('node') },
+    { rule: 'node.witness.cosign', transport: 'grpc', operation: `${F}/SubmitCosignature`, target: 'message-site', access: ownSite('node') },
     { rule: 'grpc-health.check', transport: 'grpc', operation: `${H}/Check`, access: 'public' },
     { rule: 'grpc-health.watch', transport: 'grpc', operation: `${H}/Watch`, access: 'public' },
     { rule: 'grpc-health.list', transport: 'grpc', operation: `${H}/List`, access: 'public' },

@@ -33,6 +33,7 @@ function toTask(a: TaskAssignment): Task {
     encryptionJson: a.encryption ? JSON.stringify(a.encryption) : '',
     modelChainJson: a.modelChain ? JSON.stringify(a.modelChain) : '',
     statsSumJson: a.statsSum ? JSON.stringify(a.statsSum) : '',
+    attestationNonce: '',
   };
 }
 
@@ -68,6 +69,10 @@ export function federationService(engine: FederationEngine, log: Logger, identit
       if (!publicParams || !wrapped || typeof wrapped !== 'object') throw new FederationError('VALIDATION_FAILED', 'public_params_json and wrapped_keys_json are required');
       await engine.submitKeyMaterial(req.siteId, req.jobId, publicParams as never, wrapped as Record<string, string>);
       return {};
+    }),
+
+    submitCosignature: unary('SubmitCosignature', async () => {
+      throw new FederationError('VALIDATION_FAILED', 'this coordinator does not collect witness cosignatures');
     }),
 
     fetchJobKey: unary('FetchJobKey', async (req) => {
@@ -111,6 +116,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
         call.write({ part: { $case: 'header', value: {
           modelId: model.id, jobId, round: model.round, byteSize: model.byte_size, sha256: model.sha256,
           paramCount: model.param_count, encrypted: model.encrypted,
+          manifestJws: '', checkpoint: '', leafIndex: 0, treeSize: 0, inclusionProof: [], consistencyProof: [],
         } } });
         for (const chunk of chunksOf(bytes)) {
           if (!call.write({ part: { $case: 'data', value: Buffer.from(chunk) } })) {

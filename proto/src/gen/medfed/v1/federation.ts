@@ -100,6 +100,10 @@ export interface EnrollRequest {
   dataSchemaDigest: string;
   /** The site's X25519 key-agreement public JWK (JSON): encrypted jobs wrap their HE key to it. */
   keyAgreementJwkJson: string;
+  /** The site's attestation public JWK (JSON, Ed25519), distinct from its identity key. */
+  attestationJwkJson: string;
+  /** The site's witness verifier key (C2SP signed-note vkey) for checkpoint cosignatures. */
+  witnessVkey: string;
 }
 
 export interface EnrollResponse {
@@ -155,6 +159,8 @@ export interface Task {
   modelChainJson: string;
   /** Encrypted jobs: the encrypted sum of feature statistics, once summed (JSON). */
   statsSumJson: string;
+  /** Fresh per (job, round, site): the attestation of this task's update must carry it. */
+  attestationNonce: string;
 }
 
 export interface PollTaskResponse {
@@ -167,6 +173,8 @@ export interface DownloadModelRequest {
   siteId: string;
   jobId: string;
   modelId: string;
+  /** The tree size of the last checkpoint this site verified; the header then carries a consistency proof. */
+  knownTreeSize: number;
 }
 
 export interface ModelHeader {
@@ -177,6 +185,16 @@ export interface ModelHeader {
   sha256: string;
   paramCount: number;
   encrypted: boolean;
+  /** Signed manifest (compact JWS, typ medfed-manifest+jws) naming this blob's SHA-256. */
+  manifestJws: string;
+  /** C2SP tlog-checkpoint signed note the manifest is included under. */
+  checkpoint: string;
+  leafIndex: number;
+  treeSize: number;
+  /** Inclusion proof of the manifest leaf (hex hashes). */
+  inclusionProof: string[];
+  /** Consistency proof from known_tree_size to tree_size (hex hashes). */
+  consistencyProof: string[];
 }
 
 export interface ModelChunk {
@@ -194,6 +212,8 @@ export interface UpdateHeader {
   sha256: string;
   /** Which model the update was computed from (must be the round's input model). */
   baseModelId: string;
+  /** Attestation (compact JWS, typ medfed-attestation+jwt) binding this update's digest to the trainer. */
+  attestation: string;
 }
 
 export interface UpdateChunk {
@@ -298,8 +318,24 @@ export interface FetchJobKeyResponse {
   wrappedKey: string;
 }
 
+export interface CosignatureRequest {
+  siteId: string;
+  /** The checkpoint with this site's cosignature line added (C2SP tlog-cosignature). */
+  cosignedCheckpoint: string;
+}
+
+export interface CosignatureResponse {
+}
+
 function createBaseEnrollRequest(): EnrollRequest {
-  return { siteId: "", agentVersion: "", dataSchemaDigest: "", keyAgreementJwkJson: "" };
+  return {
+    siteId: "",
+    agentVersion: "",
+    dataSchemaDigest: "",
+    keyAgreementJwkJson: "",
+    attestationJwkJson: "",
+    witnessVkey: "",
+  };
 }
 
 export const EnrollRequest: MessageFns<EnrollRequest> = {
@@ -315,6 +351,12 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     }
     if (message.keyAgreementJwkJson !== "") {
       writer.uint32(34).string(message.keyAgreementJwkJson);
+    }
+    if (message.attestationJwkJson !== "") {
+      writer.uint32(42).string(message.attestationJwkJson);
+    }
+    if (message.witnessVkey !== "") {
+      writer.uint32(50).string(message.witnessVkey);
     }
     return writer;
   },
@@ -364,6 +406,22 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
             message.keyAgreementJwkJson = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.attestationJwkJson = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.witnessVkey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -398,6 +456,16 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
         : isSet(object.key_agreement_jwk_json)
         ? globalThis.String(object.key_agreement_jwk_json)
         : "",
+      attestationJwkJson: isSet(object.attestationJwkJson)
+        ? globalThis.String(object.attestationJwkJson)
+        : isSet(object.attestation_jwk_json)
+        ? globalThis.String(object.attestation_jwk_json)
+        : "",
+      witnessVkey: isSet(object.witnessVkey)
+        ? globalThis.String(object.witnessVkey)
+        : isSet(object.witness_vkey)
+        ? globalThis.String(object.witness_vkey)
+        : "",
     };
   },
 
@@ -415,6 +483,12 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     if (message.keyAgreementJwkJson !== "") {
       obj.keyAgreementJwkJson = message.keyAgreementJwkJson;
     }
+    if (message.attestationJwkJson !== "") {
+      obj.attestationJwkJson = message.attestationJwkJson;
+    }
+    if (message.witnessVkey !== "") {
+      obj.witnessVkey = message.witnessVkey;
+    }
     return obj;
   },
 
@@ -427,6 +501,8 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     message.agentVersion = object.agentVersion ?? "";
     message.dataSchemaDigest = object.dataSchemaDigest ?? "";
     message.keyAgreementJwkJson = object.keyAgreementJwkJson ?? "";
+    message.attestationJwkJson = object.attestationJwkJson ?? "";
+    message.witnessVkey = object.witnessVkey ?? "";
     return message;
   },
 };
@@ -888,6 +964,7 @@ function createBaseTask(): Task {
     encryptionJson: "",
     modelChainJson: "",
     statsSumJson: "",
+    attestationNonce: "",
   };
 }
 
@@ -937,6 +1014,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.statsSumJson !== "") {
       writer.uint32(122).string(message.statsSumJson);
+    }
+    if (message.attestationNonce !== "") {
+      writer.uint32(130).string(message.attestationNonce);
     }
     return writer;
   },
@@ -1074,6 +1154,14 @@ export const Task: MessageFns<Task> = {
             message.statsSumJson = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.attestationNonce = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1151,6 +1239,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.stats_sum_json)
         ? globalThis.String(object.stats_sum_json)
         : "",
+      attestationNonce: isSet(object.attestationNonce)
+        ? globalThis.String(object.attestationNonce)
+        : isSet(object.attestation_nonce)
+        ? globalThis.String(object.attestation_nonce)
+        : "",
     };
   },
 
@@ -1201,6 +1294,9 @@ export const Task: MessageFns<Task> = {
     if (message.statsSumJson !== "") {
       obj.statsSumJson = message.statsSumJson;
     }
+    if (message.attestationNonce !== "") {
+      obj.attestationNonce = message.attestationNonce;
+    }
     return obj;
   },
 
@@ -1224,6 +1320,7 @@ export const Task: MessageFns<Task> = {
     message.encryptionJson = object.encryptionJson ?? "";
     message.modelChainJson = object.modelChainJson ?? "";
     message.statsSumJson = object.statsSumJson ?? "";
+    message.attestationNonce = object.attestationNonce ?? "";
     return message;
   },
 };
@@ -1318,7 +1415,7 @@ export const PollTaskResponse: MessageFns<PollTaskResponse> = {
 };
 
 function createBaseDownloadModelRequest(): DownloadModelRequest {
-  return { siteId: "", jobId: "", modelId: "" };
+  return { siteId: "", jobId: "", modelId: "", knownTreeSize: 0 };
 }
 
 export const DownloadModelRequest: MessageFns<DownloadModelRequest> = {
@@ -1331,6 +1428,9 @@ export const DownloadModelRequest: MessageFns<DownloadModelRequest> = {
     }
     if (message.modelId !== "") {
       writer.uint32(26).string(message.modelId);
+    }
+    if (message.knownTreeSize !== 0) {
+      writer.uint32(32).int64(message.knownTreeSize);
     }
     return writer;
   },
@@ -1372,6 +1472,14 @@ export const DownloadModelRequest: MessageFns<DownloadModelRequest> = {
             message.modelId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.knownTreeSize = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1401,6 +1509,11 @@ export const DownloadModelRequest: MessageFns<DownloadModelRequest> = {
         : isSet(object.model_id)
         ? globalThis.String(object.model_id)
         : "",
+      knownTreeSize: isSet(object.knownTreeSize)
+        ? globalThis.Number(object.knownTreeSize)
+        : isSet(object.known_tree_size)
+        ? globalThis.Number(object.known_tree_size)
+        : 0,
     };
   },
 
@@ -1415,6 +1528,9 @@ export const DownloadModelRequest: MessageFns<DownloadModelRequest> = {
     if (message.modelId !== "") {
       obj.modelId = message.modelId;
     }
+    if (message.knownTreeSize !== 0) {
+      obj.knownTreeSize = Math.round(message.knownTreeSize);
+    }
     return obj;
   },
 
@@ -1426,12 +1542,27 @@ export const DownloadModelRequest: MessageFns<DownloadModelRequest> = {
     message.siteId = object.siteId ?? "";
     message.jobId = object.jobId ?? "";
     message.modelId = object.modelId ?? "";
+    message.knownTreeSize = object.knownTreeSize ?? 0;
     return message;
   },
 };
 
 function createBaseModelHeader(): ModelHeader {
-  return { modelId: "", jobId: "", round: 0, byteSize: 0, sha256: "", paramCount: 0, encrypted: false };
+  return {
+    modelId: "",
+    jobId: "",
+    round: 0,
+    byteSize: 0,
+    sha256: "",
+    paramCount: 0,
+    encrypted: false,
+    manifestJws: "",
+    checkpoint: "",
+    leafIndex: 0,
+    treeSize: 0,
+    inclusionProof: [],
+    consistencyProof: [],
+  };
 }
 
 export const ModelHeader: MessageFns<ModelHeader> = {
@@ -1456,6 +1587,24 @@ export const ModelHeader: MessageFns<ModelHeader> = {
     }
     if (message.encrypted !== false) {
       writer.uint32(56).bool(message.encrypted);
+    }
+    if (message.manifestJws !== "") {
+      writer.uint32(66).string(message.manifestJws);
+    }
+    if (message.checkpoint !== "") {
+      writer.uint32(74).string(message.checkpoint);
+    }
+    if (message.leafIndex !== 0) {
+      writer.uint32(80).int64(message.leafIndex);
+    }
+    if (message.treeSize !== 0) {
+      writer.uint32(88).int64(message.treeSize);
+    }
+    for (const v of message.inclusionProof) {
+      writer.uint32(98).string(v!);
+    }
+    for (const v of message.consistencyProof) {
+      writer.uint32(106).string(v!);
     }
     return writer;
   },
@@ -1529,6 +1678,54 @@ export const ModelHeader: MessageFns<ModelHeader> = {
             message.encrypted = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.manifestJws = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.checkpoint = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.leafIndex = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.treeSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.inclusionProof.push(reader.string());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.consistencyProof.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1566,6 +1763,32 @@ export const ModelHeader: MessageFns<ModelHeader> = {
         ? globalThis.Number(object.param_count)
         : 0,
       encrypted: isSet(object.encrypted) ? globalThis.Boolean(object.encrypted) : false,
+      manifestJws: isSet(object.manifestJws)
+        ? globalThis.String(object.manifestJws)
+        : isSet(object.manifest_jws)
+        ? globalThis.String(object.manifest_jws)
+        : "",
+      checkpoint: isSet(object.checkpoint) ? globalThis.String(object.checkpoint) : "",
+      leafIndex: isSet(object.leafIndex)
+        ? globalThis.Number(object.leafIndex)
+        : isSet(object.leaf_index)
+        ? globalThis.Number(object.leaf_index)
+        : 0,
+      treeSize: isSet(object.treeSize)
+        ? globalThis.Number(object.treeSize)
+        : isSet(object.tree_size)
+        ? globalThis.Number(object.tree_size)
+        : 0,
+      inclusionProof: globalThis.Array.isArray(object?.inclusionProof)
+        ? object.inclusionProof.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.inclusion_proof)
+        ? object.inclusion_proof.map((e: any) => globalThis.String(e))
+        : [],
+      consistencyProof: globalThis.Array.isArray(object?.consistencyProof)
+        ? object.consistencyProof.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.consistency_proof)
+        ? object.consistency_proof.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1592,6 +1815,24 @@ export const ModelHeader: MessageFns<ModelHeader> = {
     if (message.encrypted !== false) {
       obj.encrypted = message.encrypted;
     }
+    if (message.manifestJws !== "") {
+      obj.manifestJws = message.manifestJws;
+    }
+    if (message.checkpoint !== "") {
+      obj.checkpoint = message.checkpoint;
+    }
+    if (message.leafIndex !== 0) {
+      obj.leafIndex = Math.round(message.leafIndex);
+    }
+    if (message.treeSize !== 0) {
+      obj.treeSize = Math.round(message.treeSize);
+    }
+    if (message.inclusionProof?.length) {
+      obj.inclusionProof = message.inclusionProof;
+    }
+    if (message.consistencyProof?.length) {
+      obj.consistencyProof = message.consistencyProof;
+    }
     return obj;
   },
 
@@ -1607,6 +1848,12 @@ export const ModelHeader: MessageFns<ModelHeader> = {
     message.sha256 = object.sha256 ?? "";
     message.paramCount = object.paramCount ?? 0;
     message.encrypted = object.encrypted ?? false;
+    message.manifestJws = object.manifestJws ?? "";
+    message.checkpoint = object.checkpoint ?? "";
+    message.leafIndex = object.leafIndex ?? 0;
+    message.treeSize = object.treeSize ?? 0;
+    message.inclusionProof = object.inclusionProof?.map((e) => e) || [];
+    message.consistencyProof = object.consistencyProof?.map((e) => e) || [];
     return message;
   },
 };
@@ -1713,7 +1960,17 @@ export const ModelChunk: MessageFns<ModelChunk> = {
 };
 
 function createBaseUpdateHeader(): UpdateHeader {
-  return { siteId: "", jobId: "", round: 0, submissionId: "", numSamples: 0, byteSize: 0, sha256: "", baseModelId: "" };
+  return {
+    siteId: "",
+    jobId: "",
+    round: 0,
+    submissionId: "",
+    numSamples: 0,
+    byteSize: 0,
+    sha256: "",
+    baseModelId: "",
+    attestation: "",
+  };
 }
 
 export const UpdateHeader: MessageFns<UpdateHeader> = {
@@ -1741,6 +1998,9 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
     }
     if (message.baseModelId !== "") {
       writer.uint32(66).string(message.baseModelId);
+    }
+    if (message.attestation !== "") {
+      writer.uint32(74).string(message.attestation);
     }
     return writer;
   },
@@ -1822,6 +2082,14 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
             message.baseModelId = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.attestation = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1868,6 +2136,7 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
         : isSet(object.base_model_id)
         ? globalThis.String(object.base_model_id)
         : "",
+      attestation: isSet(object.attestation) ? globalThis.String(object.attestation) : "",
     };
   },
 
@@ -1897,6 +2166,9 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
     if (message.baseModelId !== "") {
       obj.baseModelId = message.baseModelId;
     }
+    if (message.attestation !== "") {
+      obj.attestation = message.attestation;
+    }
     return obj;
   },
 
@@ -1913,6 +2185,7 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
     message.byteSize = object.byteSize ?? 0;
     message.sha256 = object.sha256 ?? "";
     message.baseModelId = object.baseModelId ?? "";
+    message.attestation = object.attestation ?? "";
     return message;
   },
 };
@@ -3558,6 +3831,151 @@ export const FetchJobKeyResponse: MessageFns<FetchJobKeyResponse> = {
   },
 };
 
+function createBaseCosignatureRequest(): CosignatureRequest {
+  return { siteId: "", cosignedCheckpoint: "" };
+}
+
+export const CosignatureRequest: MessageFns<CosignatureRequest> = {
+  encode(message: CosignatureRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.cosignedCheckpoint !== "") {
+      writer.uint32(18).string(message.cosignedCheckpoint);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CosignatureRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCosignatureRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cosignedCheckpoint = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CosignatureRequest {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      cosignedCheckpoint: isSet(object.cosignedCheckpoint)
+        ? globalThis.String(object.cosignedCheckpoint)
+        : isSet(object.cosigned_checkpoint)
+        ? globalThis.String(object.cosigned_checkpoint)
+        : "",
+    };
+  },
+
+  toJSON(message: CosignatureRequest): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.cosignedCheckpoint !== "") {
+      obj.cosignedCheckpoint = message.cosignedCheckpoint;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CosignatureRequest>): CosignatureRequest {
+    return CosignatureRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CosignatureRequest>): CosignatureRequest {
+    const message = createBaseCosignatureRequest();
+    message.siteId = object.siteId ?? "";
+    message.cosignedCheckpoint = object.cosignedCheckpoint ?? "";
+    return message;
+  },
+};
+
+function createBaseCosignatureResponse(): CosignatureResponse {
+  return {};
+}
+
+export const CosignatureResponse: MessageFns<CosignatureResponse> = {
+  encode(_: CosignatureResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CosignatureResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCosignatureResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CosignatureResponse {
+    return {};
+  },
+
+  toJSON(_: CosignatureResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<CosignatureResponse>): CosignatureResponse {
+    return CosignatureResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<CosignatureResponse>): CosignatureResponse {
+    const message = createBaseCosignatureResponse();
+    return message;
+  },
+};
+
 export type FederationService = typeof FederationService;
 export const FederationService = {
   /** A registered site announces its agent (identity proof arrives with the credentials feature). */
@@ -3694,6 +4112,16 @@ export const FederationService = {
     responseSerialize: (value: FetchJobKeyResponse): Buffer => Buffer.from(FetchJobKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FetchJobKeyResponse => FetchJobKeyResponse.decode(value),
   },
+  /** A site acting as a witness co-signs a checkpoint it verified consistent with the last one it saw. */
+  submitCosignature: {
+    path: "/medfed.v1.Federation/SubmitCosignature" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CosignatureRequest): Buffer => Buffer.from(CosignatureRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CosignatureRequest => CosignatureRequest.decode(value),
+    responseSerialize: (value: CosignatureResponse): Buffer => Buffer.from(CosignatureResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CosignatureResponse => CosignatureResponse.decode(value),
+  },
 } as const;
 
 export interface FederationServer extends UntypedServiceImplementation {
@@ -3731,6 +4159,8 @@ export interface FederationServer extends UntypedServiceImplementation {
   submitKeyMaterial: handleUnaryCall<KeyMaterialRequest, KeyMaterialResponse>;
   /** The job's HE secret key wrapped for the calling site (only its key-agreement key unwraps it). */
   fetchJobKey: handleUnaryCall<FetchJobKeyRequest, FetchJobKeyResponse>;
+  /** A site acting as a witness co-signs a checkpoint it verified consistent with the last one it saw. */
+  submitCosignature: handleUnaryCall<CosignatureRequest, CosignatureResponse>;
 }
 
 export interface FederationClient extends Client {
@@ -3927,6 +4357,22 @@ export interface FederationClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FetchJobKeyResponse) => void,
+  ): ClientUnaryCall;
+  /** A site acting as a witness co-signs a checkpoint it verified consistent with the last one it saw. */
+  submitCosignature(
+    request: CosignatureRequest,
+    callback: (error: ServiceError | null, response: CosignatureResponse) => void,
+  ): ClientUnaryCall;
+  submitCosignature(
+    request: CosignatureRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CosignatureResponse) => void,
+  ): ClientUnaryCall;
+  submitCosignature(
+    request: CosignatureRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CosignatureResponse) => void,
   ): ClientUnaryCall;
 }
 
