@@ -10,6 +10,8 @@ import { register as registerAudit } from './commands/audit.js';
 import { register as registerGate } from './commands/gate.js';
 import { register as registerPrivacy } from './commands/privacy.js';
 import { register as registerMask } from './commands/mask.js';
+import { register as registerAdmin } from './commands/admin.js';
+import { register as registerDevCa } from './commands/dev-ca.js';
 
 const program = new Command('medfed')
   .description('medfed: federated learning and privacy coordinator for hospitals')
@@ -20,7 +22,7 @@ const program = new Command('medfed')
 /** Adding a command: one module with `register(program)`, one entry here. */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDemo, registerSimulate, registerCoordinator, registerAgent, registerModel, registerAudit,
-  registerGate, registerPrivacy, registerMask,
+  registerGate, registerPrivacy, registerMask, registerAdmin, registerDevCa,
 ];
 for (const register of COMMANDS) register(program);
 

@@ -18,6 +18,7 @@ import { FileBlobStore } from './blobs/file-blob-store.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import type { CoordinatorConfig } from './config/schema.js';
 import { FederationEngine } from './federation/engine.js';
+import { SqlNonceStore } from './attestation/index.js';
 import { FileSigningKeyStore } from './keys/file-signing-key-store.js';
 import { TokenKeyRing } from './keys/key-ring.js';
 import type { SigningKeyStore } from './keys/signing-key.js';
@@ -99,7 +100,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
       append: async (event) => { await audit.append(event); },
     };
     const blobs = new FileBlobStore(join(dataDir, 'blobs'));
-    const engine = new FederationEngine(db, blobs, { maxUpdateBytes: config.maxUpdateBytes, audit: recorder });
+    const engine = new FederationEngine(db, blobs, {
+      maxUpdateBytes: config.maxUpdateBytes, audit: recorder, env: config.env, nonces: new SqlNonceStore(db),
+    });
     engine.events.on('error', (err) => log.error({ err }, 'round progression failed'));
     engine.events.on('timing', (t: Record<string, unknown>) => log.info({ timing: t }, `${String(t.phase)} timing`));
 

@@ -1,3 +1,4 @@
+import { MedfedError } from '@medfed/proto';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -18,6 +19,8 @@ import { runKeyTask, type KeyTask } from './tasks/key-task.js';
 import { ensureSiteKeys, type SiteKeys } from './custody/site-keys.js';
 import { loadPinnedSites } from './custody/pinned-sites.js';
 import { JobKeyStore } from './custody/job-key-store.js';
+import { createTrainerSandbox, type TrainerSandbox } from './sandbox/index.js';
+import { createSoftwareAttester, loadOrCreateAttestationKey, publicAttestationJwk, type Attester } from '@medfed/proto/attestation/index';
 import type { PinnedSite } from '@medfed/proto';
 
 export const AGENT_VERSION = '0.1.0';
@@ -39,6 +42,9 @@ export class NodeAgent {
   dataset: LocalDataset | null = null;
   private siteKeys: SiteKeys | null = null;
   private keyStore: JobKeyStore | null = null;
+  private sandbox: TrainerSandbox | null = null;
+  private attester: Attester | null = null;
+  private attestationJwk: object | null = null;
 
   constructor(config: AgentConfig, log: Logger) {
     this.config = config;
@@ -50,6 +56,18 @@ export class NodeAgent {
     await mkdir(resolve(this.config.stateDir), { recursive: true, mode: 0o700 });
     this.siteKeys = await ensureSiteKeys(resolve(this.config.stateDir));
     this.keyStore = new JobKeyStore(resolve(this.config.stateDir), this.config.siteId, this.siteKeys);
+    if (this.config.env === 'production' && this.config.custody.autoApproveSiteLists) {
+      throw new MedfedError('CONFIG_INVALID', 'custody.autoApproveSiteLists is a development option; a production steward approves site lists');
+    }
+    // A software attester: it proves which trainer and sandbox policy ran and which key signed,
+    // not that the host is uncompromised (hardware attesters plug in behind the same interface).
+    const { key } = await loadOrCreateAttestationKey(resolve(this.config.stateDir, 'attestation.jwk'));
+    this.attester = createSoftwareAttester(key);
+    this.attestationJwk = publicAttestationJwk(key);
+    this.sandbox = await createTrainerSandbox({ env: this.config.env, onWarning: (m) => this.log.warn(m) });
+    this.log.info({ sandboxed: this.sandbox.sandboxed, trainerDigest: this.sandbox.trainerDigest }, this.sandbox.sandboxed
+      ? 'trainer sandbox ready (bubblewrap: no network, read-only inputs, resource limits)'
+      : 'trainer runs UNSANDBOXED (development); a production coordinator refuses its updates');
     const dataset = await loadDataset(this.config.data.csv, {
       label: this.config.data.label,
       ...(this.config.data.schema ? { schemaPath: this.config.data.schema } : {}),
@@ -74,7 +92,7 @@ export class NodeAgent {
     }
     const address = this.config.coordinator.grpc;
     this.client = new CoordinatorClient(address, channelCredentials(address, this.config.coordinator.tls), enrolled);
-    await this.retrying('enroll', () => this.client!.enroll(this.config.siteId, AGENT_VERSION, this.schemaDigest(), this.siteKeys!.keyAgreement.publicJwk));
+    await this.retrying('enroll', () => this.client!.enroll(this.config.siteId, AGENT_VERSION, this.schemaDigest(), this.siteKeys!.keyAgreement.publicJwk, this.attestationJwk ?? undefined));
     this.log.info({ site: this.config.siteId, coordinator: this.config.coordinator.grpc }, 'enrolled');
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
@@ -117,7 +135,7 @@ export class NodeAgent {
       const siteId = this.config.siteId;
       const ctx: TaskContext = {
         client, siteId, dataset: this.dataset!, log: this.log, task, spec, standardization,
-        stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!,
+        stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!, sandbox: this.sandbox!, attester: this.attester!,
         fetchWrappedKey: async (jobId) => {
           const k = await client.fetchJobKey(siteId, jobId);
           return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, jwe: k.wrappedKey };

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeVector, parameterCount, type JobSpec } from '@medfed/proto';
-import { FederationClient } from '@medfed/proto';
+import { FederationClient, UpdateHeader } from '@medfed/proto';
 import * as grpc from '@grpc/grpc-js';
 import { identityPaths, loadAgentIdentity, rotateAgentKey } from '@medfed/node-agent/identity/index';
 import type { AuthDecision } from '@medfed/coordinator/auth/index';
@@ -106,7 +106,7 @@ describe('a node\'s identity over its life: enrollment, tokens, renewal, rotatio
           client.close();
           resolve(err ? String(err.metadata.get('medfed-code')[0]) : 'OK');
         });
-        call.write({ part: { $case: 'header', value: { siteId: 'site-c', jobId: job.id, round: 1, submissionId, numSamples: 5, byteSize: payload.byteLength, sha256, baseModelId: task.modelId } } });
+        call.write({ part: { $case: 'header', value: UpdateHeader.fromPartial({ siteId: 'site-c', jobId: job.id, round: 1, submissionId, numSamples: 5, byteSize: payload.byteLength, sha256, baseModelId: task.modelId }) } });
         setTimeout(() => {
           call.write({ part: { $case: 'data', value: payload } });
           call.end();

@@ -95,7 +95,7 @@ describe('tokens verify independently, over TLS, across signing-key rotation', (
     for (const k of jwks.keys) expect(k).not.toHaveProperty('d');
     const pem = (kid: string) => createPublicKey({ key: jwks.keys.find((k) => k.kid === kid)!, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
     const verify = createVerifier({
-      key: async (decoded: { header: { kid: string } }) => pem(decoded.header.kid),
+      key: async (decoded: { header: Record<string, unknown> }) => pem(String(decoded.header.kid)),
       algorithms: ['EdDSA'], allowedIss: c.auth.settings.issuer, allowedAud: c.auth.settings.audience, checkTyp: 'at+jwt', complete: true,
       requiredClaims: ['iss', 'aud', 'sub', 'iat', 'exp', 'jti'],
     });

@@ -15,13 +15,15 @@ export function register(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL URL (default: embedded PGlite in the data dir)')
     .option('--env <env>', 'development | production')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+    .option('--tls-cert <file>', 'PEM certificate for REST and gRPC (required beyond loopback and in production)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .action(async (opts: Record<string, string | number | undefined>) => {
       try {
         const config = await loadCoordinatorConfig({
           file: opts.config as string | undefined,
           overrides: {
             'rest.port': opts.restPort, 'grpc.port': opts.grpcPort, dataDir: opts.dataDir,
-            databaseUrl: opts.databaseUrl, env: opts.env, logLevel: opts.logLevel,
+            databaseUrl: opts.databaseUrl, env: opts.env, logLevel: opts.logLevel, 'tls.cert': opts.tlsCert, 'tls.key': opts.tlsKey,
           },
         });
         const log = stderrLogger(config.logLevel, { component: 'coordinator' });

@@ -9,6 +9,7 @@ import { writeDevCa } from '@medfed/coordinator/keys/index';
 import { AGENT_VERSION } from '@medfed/node-agent';
 import { channelCredentials, enrollAgent } from '@medfed/node-agent/identity/index';
 import { ensureSiteKeys, pinsOf } from '@medfed/node-agent/custody/site-keys';
+import { createTrainerSandbox } from '@medfed/node-agent/sandbox/index';
 import type { JobSpec } from '@medfed/proto';
 import { CliError } from '../fail.js';
 import { ExitCode } from '../exit-codes.js';
@@ -112,7 +113,13 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
       });
       agents.set(site.id, child);
     }
+    // The trainer build these agents run, measured the way their attestations measure it; in a
+    // deployment it joins the allowlist through the supply-chain gate (medfed gate evaluate).
+    const trainer = await createTrainerSandbox({ env: 'development', onWarning: () => {} });
+    const trainerDigest = trainer.trainerDigest;
+    await trainer.dispose();
     const spec: JobSpec = {
+      trainerAllowlist: [trainerDigest],
       ...opts.spec,
       sites: opts.sites.filter((s) => s.role === 'trainer').map((s) => s.id),
       evaluators: opts.sites.filter((s) => s.role === 'evaluator').map((s) => s.id),

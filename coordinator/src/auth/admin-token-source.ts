@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import type { AuthService } from './auth-service.js';
 
 /**
- * A current admin access token for in-process callers (the demo, tests): a login with the bootstrap
- * key at start, repeated at half the token lifetime, so `current()` always returns a valid token.
+ * A current admin access token for in-process callers (tests, embedding code): a login with the bootstrap
+ * key at start, renewed at half the token lifetime, so `current()` always returns a valid token. It never
+ * leaves the process.
  */
 export class AdminTokenSource {
   readonly #auth: AuthService;
@@ -39,8 +40,19 @@ export class AdminTokenSource {
     clearInterval(this.#timer);
   }
 
+  /** Renews within the same session while it lives; logs in again (a new session) when it has ended. */
   async #refresh(): Promise<void> {
+    if (this.#token) {
+      try {
+        const principal = await this.#auth.authenticate({ authorization: `Bearer ${this.#token}`, dpop: undefined, proofTarget: { htm: 'POST', htu: [] } });
+        if (principal) {
+          this.#token = (await this.#auth.refreshSession(principal)).token;
+          return;
+        }
+      } catch (err) {
+        this.#log.debug({ code: (err as { code?: string }).code }, 'admin session ended; logging in again');
+      }
+    }
     this.#token = (await this.#auth.loginWithApiKey(this.#key)).token;
-    this.#log.debug('admin token refreshed');
   }
 }

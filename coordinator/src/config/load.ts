@@ -11,6 +11,11 @@ export const COORDINATOR_ENV: readonly EnvBinding[] = [
   { variable: 'DATABASE_URL', key: 'databaseUrl', type: 'string' },
   { variable: 'MEDFED_DATA_DIR', key: 'dataDir', type: 'string' },
   { variable: 'MEDFED_LOG_LEVEL', key: 'logLevel', type: 'string' },
+  { variable: 'MEDFED_TLS_CERT', key: 'tls.cert', type: 'string' },
+  { variable: 'MEDFED_TLS_KEY', key: 'tls.key', type: 'string' },
+  { variable: 'MEDFED_TLS_CA', key: 'tls.ca', type: 'string' },
+  { variable: 'MEDFED_AUTH_ISSUER', key: 'auth.issuer', type: 'string' },
+  { variable: 'MEDFED_AUTH_AUDIENCE', key: 'auth.audience', type: 'string' },
 ];
 
 export function loadCoordinatorConfig(options: {

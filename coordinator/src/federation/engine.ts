@@ -15,6 +15,8 @@ import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } 
 import { KeyedMutex } from './keyed-mutex.js';
 import { acceptKeyMaterial, acceptSignature, currentKeys, encryptedSettings, fracBitsFor, keyTaskFor, startCeremony, type KeyTask } from './key-ceremony.js';
 import { checkEncryptedUpload, sumEncrypted } from './encrypted-aggregation.js';
+import { verifyAttestation, type NonceStore } from '../attestation/index.js';
+import { parseAttestationPublicJwk, type AttestationPublicJwk } from '@medfed/proto/attestation/index';
 import { SYSTEM_ACTOR, siteActor, type Actor, type AuditRecorder } from './audit-recorder.js';
 
 export interface TaskAssignment {
@@ -28,6 +30,8 @@ export interface TaskAssignment {
   modelRound: number;
   deadline: Date;
   updateLength: number;
+  /** Training tasks of jobs with a trainer allowlist: the nonce the update's attestation must carry. */
+  attestationNonce?: string;
   /** For encrypted jobs before their keys exist: the ceremony step this site must do. */
   keyTask?: KeyTask;
   /** For encrypted jobs: what the upload must look like, and this site's weight. */
@@ -51,6 +55,8 @@ export interface ChainLink {
 }
 
 export interface UpdateHeader {
+  /** Compact JWS attestation (jobs with a trainer allowlist). */
+  attestation?: string;
   siteId: string;
   jobId: string;
   round: number;
@@ -78,8 +84,10 @@ export interface EngineOptions {
   readonly now?: () => Date;
   /** Largest update accepted, in bytes (a guard against memory exhaustion). */
   readonly maxUpdateBytes?: number;
-  /** `production` refuses plaintext jobs. */
+  /** `production` refuses plaintext jobs, jobs without a trainer allowlist and unsandboxed trainers. */
   readonly env?: 'development' | 'production';
+  /** Issues and consumes the per-round attestation nonces. */
+  readonly nonces: NonceStore;
 }
 
 /**
@@ -96,12 +104,14 @@ export class FederationEngine {
   private readonly jobLocks = new KeyedMutex();
   private readonly audit: AuditRecorder;
   private readonly env: 'development' | 'production';
+  private readonly nonces: NonceStore;
 
   constructor(db: Db, blobs: BlobStore, options: EngineOptions) {
     this.db = db;
     this.blobs = blobs;
     this.audit = options.audit;
     this.env = options.env ?? 'development';
+    this.nonces = options.nonces;
     this.now = options.now ?? (() => new Date());
     this.maxUpdateBytes = options.maxUpdateBytes ?? 512 * 1024 * 1024;
     this.events.setMaxListeners(0);
@@ -137,8 +147,17 @@ export class FederationEngine {
     return (await this.db.query<SiteRow>('SELECT * FROM sites ORDER BY id')).rows;
   }
 
-  async enroll(siteId: string, agentVersion: string, schemaDigest: string, keyAgreementJwk?: JWK | null): Promise<SiteRow> {
+  async enroll(siteId: string, agentVersion: string, schemaDigest: string, keyAgreementJwk?: JWK | null, attestationJwk?: unknown): Promise<SiteRow> {
     await this.activeSite(siteId);
+    if (attestationJwk) {
+      let key: AttestationPublicJwk;
+      try {
+        key = parseAttestationPublicJwk(attestationJwk);
+      } catch (err) {
+        throw new FederationError('VALIDATION_FAILED', `attestation_jwk_json: ${(err as Error).message}`);
+      }
+      await this.db.query('UPDATE sites SET attestation_jwk = $2 WHERE id = $1', [siteId, JSON.stringify(key)]);
+    }
     if (keyAgreementJwk) {
       const k = keyAgreementJwk as Record<string, unknown>;
       if (k.kty !== 'OKP' || k.crv !== 'X25519' || typeof k.x !== 'string' || k.x.length !== 43 || k.d !== undefined || Object.keys(k).some((x) => !['kty', 'crv', 'x'].includes(x))) {
@@ -278,7 +297,10 @@ export class FederationEngine {
       const model = row.input_model_id && duty !== 'stats' ? await this.model(row.id, row.input_model_id) : null;
       const spec = row.spec;
       const chain = encryption ? await this.modelChain(row.id, model?.round ?? 0) : undefined;
+      const attested = duty === 'train' && (row.spec.trainerAllowlist?.length ?? 0) > 0;
+      const nonce = attested ? (await this.nonces.issue({ job: row.id, round: row.round, site: siteId })).nonce : undefined;
       return {
+        ...(nonce ? { attestationNonce: nonce } : {}),
         ...(encryption ? { encryption, modelChain: chain, ...(await this.statsSumOf(row.id)) } : {}),
         jobId: row.id,
         round: row.round,
@@ -396,6 +418,7 @@ export class FederationEngine {
         throw new FederationError('UPDATE_INVALID', (err as Error).message);
       }
     }
+    const verdict = round.kind === 'train' ? await this.checkAttestation(job, round, header, digest) : null;
     const persistStarted = performance.now();
     const blobKey = `updates/${header.jobId}/${round.round}/${digest}`;
     await this.blobs.put(blobKey, payload);
@@ -418,6 +441,11 @@ export class FederationEngine {
       await this.markTask(tx, header.jobId, r.round, header.siteId, 'submitted');
       await tx.query(`UPDATE rounds SET status = 'collecting' WHERE job_id = $1 AND round = $2 AND status = 'open'`,
         [header.jobId, r.round]);
+      if (verdict) {
+        await this.record(tx, siteActor(header.siteId), 'attestation.verdict', `job:${header.jobId}/round:${r.round}`, 'success', {
+          verdict: 'pass', measurement: verdict.measurement, key_id: verdict.kid,
+        }, `attestation:${verdict.rule}`);
+      }
       await this.record(tx, siteActor(header.siteId), 'submission.receive', `job:${header.jobId}/round:${r.round}`, 'success', {
         job: header.jobId, round: r.round, sha256: digest, bytes: header.byteSize, samples: header.numSamples,
       });
@@ -644,9 +672,45 @@ export class FederationEngine {
     return rows[0] ?? null;
   }
 
+  // ---- attestation -------------------------------------------------------------------------
+
+  /**
+   * An update from a job with a trainer allowlist is accepted only with an attestation that
+   * verifies: signed by the site's registered attestation key, an allowlisted trainer measurement,
+   * this round's fresh nonce, the digest of exactly the bytes that arrived and (in production) a
+   * real sandbox. A failed verdict is audited and refused with its own code.
+   */
+  private async checkAttestation(job: JobRow, round: RoundRow, header: UpdateHeader, digest: string): Promise<{ measurement: string; kid: string; rule: string } | null> {
+    const allowlist = job.spec.trainerAllowlist ?? [];
+    if (allowlist.length === 0) return null; // development job without attestation (production refuses such jobs at creation)
+    const site = await this.site(header.siteId);
+    const input = round.input_model_id ? await this.model(job.id, round.input_model_id) : null;
+    try {
+      const v = await verifyAttestation(header.attestation ?? '', {
+        nodeKeys: new Map([[site.id, site.attestation_jwk ? [site.attestation_jwk as unknown as AttestationPublicJwk] : []]]),
+        allowlist,
+        expected: { site: site.id, job: job.id, round: round.round, updateSha256: digest, manifestDigest: input?.sha256 ?? '' },
+        nonces: this.nonces,
+        env: this.env,
+        now: this.now(),
+      });
+      return { measurement: v.claims.trainerDigest, kid: v.kid, rule: v.claims.sandboxed ? 'sandboxed' : 'unsandboxed-development' };
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'ATTESTATION_MALFORMED';
+      await this.audit.append({
+        actor: site.id, role: 'node', site: site.id, action: 'attestation.verdict', resource: `job:${job.id}/round:${round.round}`,
+        outcome: 'denied', rule: `attestation:${code}`, details: { verdict: 'fail', reason: code },
+      });
+      throw err;
+    }
+  }
+
   // ---- encrypted jobs ----------------------------------------------------------------------
 
   private withEncryptionSettings(spec: JobSpec): JobSpec {
+    if (this.env === 'production' && (spec.trainerAllowlist?.length ?? 0) === 0) {
+      throw new FederationError('JOB_SPEC_INVALID', 'this coordinator runs in production: a job needs a trainer allowlist (trainerAllowlist: admitted trainer build digests)');
+    }
     const enc = spec.encryption;
     if (!enc?.enabled) {
       if (this.env === 'production') {

@@ -10,6 +10,7 @@ export interface SiteRow {
   last_seen_at: Date | null;
   last_status: Record<string, unknown> | null;
   key_agreement_jwk: import('jose').JWK | null;
+  attestation_jwk: Record<string, unknown> | null;
   created_at: Date;
 }
 

@@ -31,6 +31,7 @@ export const JobSpecSchema = Type.Object({
   sites: Type.Array(SiteId, { minItems: 1, maxItems: 10_000 }),
   evaluators: Type.Optional(Type.Array(SiteId, { maxItems: 100 })),
   standardization: Type.Union([Type.Literal('federated'), Type.Literal('none')], { default: 'federated' }),
+  trainerAllowlist: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-f]{64}$' }), { maxItems: 100 })),
   encryption: Type.Object({
     enabled: Type.Boolean({ default: true }),
     paramSet: Type.String({ minLength: 1, maxLength: 64, default: 'bfv-n4096-q60-t48-2x23' }),

@@ -1,4 +1,6 @@
 import { HE_ERRORS, MedfedError, type ErrorSpec } from '@medfed/proto';
+import { AUTH_ERRORS } from '@medfed/proto/auth/index';
+import { ATTESTATION_POLICY_ERRORS } from '../attestation/errors.js';
 import { FEDERATION_ERRORS } from '../federation/errors.js';
 
 /**
@@ -8,6 +10,8 @@ import { FEDERATION_ERRORS } from '../federation/errors.js';
 export const ERROR_TABLE: Readonly<Record<string, ErrorSpec>> = {
   ...FEDERATION_ERRORS,
   ...HE_ERRORS,
+  ...AUTH_ERRORS,
+  ...ATTESTATION_POLICY_ERRORS,
   NOT_FOUND: { http: 404, grpc: 5, summary: 'No such route.' },
   UNAUTHENTICATED: { http: 401, grpc: 16, summary: 'A valid credential is required.' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 8, summary: 'The request body exceeds the size limit.' },

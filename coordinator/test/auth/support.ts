@@ -3,11 +3,11 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { FederationClient } from '@medfed/proto';
+import { FederationClient, UpdateHeader } from '@medfed/proto';
 import { createDpopProof, grpcHtu, publicJwkOf, type PublicJwk } from '@medfed/proto/auth/index';
 import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { enrollAgent, loadAgentIdentity, type AgentIdentity, type AgentKey } from '@medfed/node-agent/identity/index';
-import type { RunningCoordinator } from '../../src/server.js';
+import type { RunningCoordinator } from '@medfed/coordinator';
 
 /** Helpers for tests that exercise credentials against a real coordinator on loopback. */
 
@@ -130,7 +130,7 @@ export function grpcSubmitHeader(c: RunningCoordinator, metadata: Record<string,
       client.close();
       resolve(resultOf(err, res));
     });
-    call.write({ part: { $case: 'header', value: { jobId: 'job-x', round: 1, submissionId: 's-1', numSamples: 1, byteSize: 8, sha256: '0'.repeat(64), baseModelId: 'm', siteId: '', ...header } } });
+    call.write({ part: { $case: 'header', value: UpdateHeader.fromPartial({ jobId: 'job-x', round: 1, submissionId: 's-1', numSamples: 1, byteSize: 8, sha256: '0'.repeat(64), baseModelId: 'm', siteId: '', ...header }) } });
     if (holdMs === 0) call.end();
     else setTimeout(() => call.end(), holdMs);
   });

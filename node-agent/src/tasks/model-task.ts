@@ -1,6 +1,7 @@
-import { decodeVector, encodeEncryptedVector, encodeVector, encryptUpdate, MedfedError, parameterCount } from '@medfed/proto';
+import { decodeVector, encodeEncryptedVector, encodeVector, encryptUpdate, MedfedError, parameterCount, sha256Hex } from '@medfed/proto';
 import { prepareForJob } from '../data/index.js';
-import { evaluate, trainLocal } from '../training/index.js';
+import { evaluate } from '../training/index.js';
+import { attestationStatementFor } from '../sandbox/index.js';
 import { clipUpdate } from '../privacy-chain/clip-update.js';
 import { decryptStandardization, reconstructGlobal } from './encrypted-model.js';
 import { taskEncryption, type TaskEncryption } from './encryption-context.js';
@@ -56,7 +57,10 @@ export async function runTrainTask(ctx: TaskContext): Promise<void> {
     seed: seedFor(ctx.spec.training.seed, ctx.task.round, ctx.siteId),
     ...(ctx.spec.strategy.name === 'fedprox' ? { proximalMu: ctx.spec.strategy.mu ?? 0.01 } : {}),
   };
-  const trained = await trainLocal(architectureOf(ctx.spec), global, data, settings);
+  // The trainer is the untrusted part: it runs in the sandbox and sees only the prepared matrix.
+  const run = await ctx.sandbox.train({ arch: architectureOf(ctx.spec), settings, backend: 'wasm', globalWeights: global, data });
+  for (const b of run.breaches) ctx.log.warn({ job: ctx.task.jobId, round: ctx.task.round, breach: b }, 'sandbox budget exceeded (not fatal)');
+  const trained = run.result;
   const delta = new Float32Array(global.length);
   for (let i = 0; i < delta.length; i++) delta[i] = trained.weights[i]! - global[i]!;
   const clipNorm = ctx.spec.encryption?.clipNorm;
@@ -71,10 +75,18 @@ export async function runTrainTask(ctx: TaskContext): Promise<void> {
   } else {
     payload = encodeVector(clipped);
   }
+  // The attestation binds this round's nonce, the trainer and sandbox measurements, the model the
+  // round started from and the exact bytes about to leave.
+  const attestation = ctx.task.attestationNonce
+    ? await ctx.attester.attest(attestationStatementFor(ctx.sandbox, {
+      site: ctx.siteId, job: ctx.task.jobId, round: ctx.task.round, nonce: ctx.task.attestationNonce,
+      manifestDigest: ctx.task.modelSha256, updateSha256: sha256Hex(payload),
+    }))
+    : '';
   const receipt = await ctx.client.submitUpdate({
     siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round,
     submissionId: `${ctx.task.jobId}:${ctx.task.round}:${ctx.siteId}`,
-    numSamples: trained.numSamples, baseModelId: ctx.task.modelId, attestation: '',
+    numSamples: trained.numSamples, baseModelId: ctx.task.modelId, attestation,
   }, payload);
   await ctx.client.reportMetrics({
     siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round, phase: 'train', modelRound: ctx.task.round,

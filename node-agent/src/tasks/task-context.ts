@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { CoordinatorClient } from '../transport/client.js';
 import type { LocalDataset } from '../data/index.js';
 import type { JobKeyStore, WrappedJobKey } from '../custody/job-key-store.js';
+import type { TrainerSandbox } from '../sandbox/index.js';
+import type { Attester } from '@medfed/proto/attestation/index';
 
 export interface TaskContext {
   readonly client: CoordinatorClient;
@@ -16,6 +18,10 @@ export interface TaskContext {
   readonly stateDir: string;
   readonly keyStore: JobKeyStore;
   fetchWrappedKey(jobId: string): Promise<WrappedJobKey>;
+  /** Where the untrusted trainer runs (bubblewrap; an unsandboxed fallback only in development). */
+  readonly sandbox: TrainerSandbox;
+  /** Signs the attestation of an update with the node's attestation key. */
+  readonly attester: Attester;
 }
 
 /**

@@ -104,10 +104,10 @@ export class CoordinatorClient {
     });
   }
 
-  enroll(siteId: string, agentVersion: string, dataSchemaDigest: string, keyAgreementJwk?: object): Promise<EnrollResponse> {
+  enroll(siteId: string, agentVersion: string, dataSchemaDigest: string, keyAgreementJwk?: object, attestationJwk?: object): Promise<EnrollResponse> {
     return this.unary(this.client.enroll, FederationService.enroll.path, {
       siteId, agentVersion, dataSchemaDigest, keyAgreementJwkJson: keyAgreementJwk ? JSON.stringify(keyAgreementJwk) : '',
-      attestationJwkJson: '', witnessVkey: '',
+      attestationJwkJson: attestationJwk ? JSON.stringify(attestationJwk) : '', witnessVkey: '',
     });
   }
 

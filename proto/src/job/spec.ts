@@ -62,6 +62,11 @@ export interface JobSpec {
   readonly standardization: 'federated' | 'none';
   /** Absent in specs written before encryption existed: read as disabled. */
   readonly encryption?: EncryptionSettings;
+  /**
+   * Trainer build digests admitted for this job (through the supply-chain gate). When present,
+   * every update must carry an attestation naming one of them; production requires it.
+   */
+  readonly trainerAllowlist?: readonly string[];
 }
 
 /** Per-feature standardisation published by the coordinator from summed site statistics. */

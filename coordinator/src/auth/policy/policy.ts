@@ -82,6 +82,19 @@ export const POLICY: Policy = {
     { rule: 'jobs.read', transport: 'rest', operation: 'GET /v1/jobs/:id', target: 'job-param',
       access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward', 'clinician')] },
     { rule: 'jobs.stop', transport: 'rest', operation: 'POST /v1/jobs/:id/stop', access: any('admin', 'researcher') },
+    { rule: 'jobs.overview', transport: 'rest', operation: 'GET /v1/jobs/:id/overview', target: 'job-param',
+      access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward', 'clinician')] },
+    { rule: 'jobs.events', transport: 'rest', operation: 'GET /v1/jobs/:id/events', target: 'job-param',
+      access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward', 'clinician')] },
+    // ---- audit trail ----
+    { rule: 'audit.events', transport: 'rest', operation: 'GET /v1/audit/events', access: any('admin', 'auditor') },
+    // ---- operations: the dashboard's pages (no data in them), the API description, metrics ----
+    { rule: 'ui.redirect', transport: 'rest', operation: 'GET /ui', access: 'public' },
+    { rule: 'ui.page', transport: 'rest', operation: 'GET /ui/', access: 'public' },
+    { rule: 'ui.settings', transport: 'rest', operation: 'GET /ui/settings.json', access: 'public' },
+    { rule: 'ui.assets', transport: 'rest', operation: 'GET /ui/*', access: 'public' },
+    { rule: 'openapi.read', transport: 'rest', operation: 'GET /openapi.json', access: 'public' },
+    { rule: 'metrics.read', transport: 'rest', operation: 'GET /metrics', access: 'public' },
     // ---- administration ----
     { rule: 'admin.api-keys.create', transport: 'rest', operation: 'POST /v1/admin/api-keys', access: any('admin') },
     { rule: 'admin.api-keys.list', transport: 'rest', operation: 'GET /v1/admin/api-keys', access: any('admin', 'auditor') },

@@ -33,7 +33,7 @@ function toTask(a: TaskAssignment): Task {
     encryptionJson: a.encryption ? JSON.stringify(a.encryption) : '',
     modelChainJson: a.modelChain ? JSON.stringify(a.modelChain) : '',
     statsSumJson: a.statsSum ? JSON.stringify(a.statsSum) : '',
-    attestationNonce: '',
+    attestationNonce: a.attestationNonce ?? '',
   };
 }
 
@@ -54,7 +54,8 @@ export function federationService(engine: FederationEngine, log: Logger, identit
 
     enroll: unary('Enroll', async (req) => {
       const site = await engine.enroll(req.siteId, req.agentVersion.slice(0, 64), req.dataSchemaDigest.slice(0, 128),
-        parseJsonField(req.keyAgreementJwkJson, "key_agreement_jwk_json", 1024) as import("jose").JWK | null);
+        parseJsonField(req.keyAgreementJwkJson, "key_agreement_jwk_json", 1024) as import("jose").JWK | null,
+        parseJsonField(req.attestationJwkJson, 'attestation_jwk_json', 1024));
       return { siteId: site.id, coordinatorVersion: '0.1.0', serverTimeMs: Date.now() };
     }),
 
@@ -147,7 +148,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
           const h = part.value;
           header = {
             siteId: h.siteId, jobId: h.jobId, round: h.round, submissionId: h.submissionId,
-            numSamples: h.numSamples, byteSize: h.byteSize, sha256: h.sha256, baseModelId: h.baseModelId,
+            numSamples: h.numSamples, byteSize: h.byteSize, sha256: h.sha256, baseModelId: h.baseModelId, attestation: h.attestation.slice(0, 16_384),
           };
           admitted = engine.admitUpdate(header).catch((err) => { fail(err); });
           return;

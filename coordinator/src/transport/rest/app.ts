@@ -13,6 +13,10 @@ import { installRestAuth, type RegisteredRoute } from '../../auth/rest/auth-hook
 import { registerAuthRoutes } from '../../auth/rest/auth-routes.js';
 import { listScope, principalOf } from '../../auth/rest/request-context.js';
 import { toPublicErrorWithAuth } from '../../auth/public-error.js';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
+import { registerMetricsRoute } from './metrics.js';
+import { registerUi } from './ui.js';
+import { registerRunRoutes } from './runs.js';
 
 export interface RestDeps {
   readonly engine: FederationEngine;
@@ -61,6 +65,7 @@ export function buildRestApp(deps: RestDeps): RestApp {
       }
     },
   });
+  registerOpenApi(app); // before any route: it collects them as they are added
 
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number; code?: string }, req, reply) => {
     if (err.validation) {
@@ -79,6 +84,10 @@ export function buildRestApp(deps: RestDeps): RestApp {
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
   registerAuthRoutes(app, deps.auth);
+  registerOpenApiRoute(app, deps.auth);
+  registerMetricsRoute(app, deps);
+  registerUi(app, deps.auth);
+  registerRunRoutes(app, deps);
 
   app.register(async (api) => {
     api.get('/sites', { schema: { response: { 401: ErrorBody } } }, async (req) => {
