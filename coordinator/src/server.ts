@@ -27,6 +27,7 @@ import { openDatabase } from './storage/open.js';
 import type { Db } from './storage/db.js';
 import { startGrpcServer } from './transport/grpc/server.js';
 import { buildRestApp } from './transport/rest/app.js';
+import { metricsFor } from './transport/rest/metrics.js';
 
 export interface RunningCoordinator {
   readonly rest: string;
@@ -111,8 +112,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
       skewSeconds: config.auth.clockSkewSeconds,
       rotateAfterSeconds: config.auth.signingKeyRotationDays * 86_400,
     });
+    const metrics = metricsFor(engine, db);
     const onDecision: OnDecision = (decision) => {
       hooks.onDecision?.(decision);
+      metrics.observeDecision(decision);
       // The audit trail keeps every deny and every allow on a protected operation; allows of open
       // operations (health probes, the key set) would only bury the rest.
       if (decision.effect === 'allow' && decision.reason === OPEN_OPERATION) return;

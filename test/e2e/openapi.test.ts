@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { openApiPath as toOpenApiPath } from '../../coordinator/src/transport/rest/openapi.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
 
 type Operation = {
@@ -7,8 +8,6 @@ type Operation = {
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
 };
 
-/** Fastify's `/v1/jobs/:id` and `/ui/*` as OpenAPI writes them. */
-const toOpenApiPath = (url: string) => url.replace(/:([A-Za-z_]+)/g, '{$1}').replace(/\*$/, '{*}');
 
 describe('operational routes: /openapi.json and /metrics', () => {
   let t: TestCoordinator;
@@ -56,11 +55,11 @@ describe('operational routes: /openapi.json and /metrics', () => {
     const res = await fetch(`${t.coordinator.rest}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
-    expect(text).toMatch(/medfed_authz_denials_total\{transport="rest",rule="authenticate",code="AUTH_CREDENTIAL_MISSING"\} [1-9]/);
+    expect(text).toMatch(/medfed_authz_denials_total\{transport="rest",rule="jobs.list",code="AUTH_CREDENTIAL_MISSING"\} [1-9]/);
     expect(text).toMatch(/medfed_tokens_issued_total\{grant="api_key",outcome="refused"\} 1/);
     const seen = /medfed_site_last_seen_timestamp_seconds\{site="site-m"\} (\d+)/.exec(text);
     expect(Math.abs(Number(seen?.[1]) - Date.now() / 1000)).toBeLessThan(60);
-    expect(text).toContain('medfed_aggregation_seconds_bucket');
+    expect(text).toContain('# TYPE medfed_aggregation_seconds histogram');
     expect(text).toMatch(/medfed_submission_bytes 0/);
   });
 

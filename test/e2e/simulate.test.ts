@@ -7,7 +7,7 @@ import { freshDatabase, type TestDb } from '../../coordinator/test/support/datab
 import { runCli } from '../support/cli.js';
 
 interface SimulateJson {
-  sites: number; test_size: number;
+  sites: number; test_size: number; train_size: number; encrypted: boolean;
   rounds: { round: number; loss: number; accuracy: number }[];
   federated: { accuracy: number; loss: number };
   centralized: { accuracy: number; loss: number };
@@ -24,6 +24,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('medfed simulate', () => {
+  const encryptedRuns = new Map<string, SimulateJson>();
   let dir: string;
   let cohort: string;
 
@@ -48,7 +49,9 @@ describe('medfed simulate', () => {
     expect(lines).toHaveLength(1); // exactly one JSON object on stdout
     const result = JSON.parse(lines[0]!) as SimulateJson;
     expect(result.sites).toBe(3);
-    expect(result.test_size).toBe(600);
+    expect(result.encrypted).toBe(true); // encryption is the default
+    expect(result.test_size + result.train_size).toBe(3000);
+    expect(Math.abs(result.test_size - 600)).toBeLessThanOrEqual(3); // a stratified 20% (rounded per class)
     expect(result.rounds.map((r) => r.round)).toEqual([1, 2, 3, 4, 5]);
     for (const r of result.rounds) {
       expect(r.accuracy).toBeGreaterThanOrEqual(0);
@@ -57,6 +60,18 @@ describe('medfed simulate', () => {
     expect(result.federated.accuracy).toBe(result.rounds.at(-1)!.accuracy);
     expect(result.centralized.accuracy).toBeGreaterThan(0.6); // the data carry signal; a broken baseline would not
     expect(result.centralized.accuracy - result.federated.accuracy).toBeLessThanOrEqual(bound);
+    encryptedRuns.set(partition, result);
+  }, 180_000);
+
+  it('reaches the same accuracy encrypted as with --plaintext on the same seed (within 1 point)', async () => {
+    const encrypted = encryptedRuns.get('iid');
+    expect(encrypted).toBeDefined();
+    const run = await runCli(['simulate', '--data', cohort, '--label', 'risk', '--sites', '3', '--partition', 'iid',
+      '--rounds', '5', '--seed', '3', '--json', '--plaintext']);
+    expect(run.code).toBe(0);
+    const plain = JSON.parse(run.stdout) as SimulateJson;
+    expect(plain.encrypted).toBe(false);
+    expect(Math.abs(encrypted!.federated.accuracy - plain.federated.accuracy)).toBeLessThanOrEqual(0.01);
   }, 180_000);
 
   describe('a CSV with string labels and an identifier column', () => {

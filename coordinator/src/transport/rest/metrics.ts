@@ -24,7 +24,7 @@ export class CoordinatorMetrics {
 
   constructor(engine: FederationEngine, db: Db) {
     const registry = this.registry;
-    collectDefaultMetrics({ register: registry, prefix: 'medfed_process_' });
+    collectDefaultMetrics({ register: registry, prefix: 'medfed_' });
     this.aggregation = new Histogram({
       name: 'medfed_aggregation_seconds', help: 'Time to aggregate one round (engine timing event round-closed)',
       labelNames: ['encrypted'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [registry],

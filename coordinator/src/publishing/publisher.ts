@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import type { ModelBundleParts } from '@medfed/proto/bundle/index';
+import { signManifest, type ManifestJwks } from '@medfed/proto/manifest/index';
+import type { ModelRow } from '../federation/rows.js';
+import type { Db, Queryable } from '../storage/db.js';
+import type { TransparencyLog } from '../tlog/transparency-log.js';
+import { buildManifest } from './build-manifest.js';
+import { PublishingError } from './errors.js';
+import type { ManifestKeys } from './keys.js';
+
+export interface ModelPublisherOptions {
+  readonly db: Db;
+  readonly tlog: TransparencyLog;
+  readonly keys: ManifestKeys;
+  readonly now?: () => Date;
+}
+
+/** One published artifact: its manifest and where it sits in the log. */
+export interface PublishedManifest {
+  readonly modelId: string;
+  readonly jobId: string;
+  readonly round: number;
+  readonly kind: string;
+  readonly jws: string;
+  /** SHA-256 (hex) of the JWS. */
+  readonly digest: string;
+  readonly leafIndex: number;
+}
+
+interface ManifestRow {
+  model_id: string; job_id: string; round: number; kind: string; jws: string; digest: string; leaf_index: string | number | null;
+}
+
+const toPublished = (r: ManifestRow, leafIndex: number): PublishedManifest => ({
+  modelId: r.model_id, jobId: r.job_id, round: r.round, kind: r.kind, jws: r.jws, digest: r.digest, leafIndex,
+});
+
+/**
+ * Signs a manifest for every artifact the engine stores, in the transaction that stores it, and
+ * appends the manifests to the transparency log after they commit. The append happens outside the
+ * engine's transaction because the log group-commits on its own connection (and embedded PGlite has
+ * only one); a manifest whose append was interrupted by a crash is appended on the next flush, and
+ * no artifact is served before its manifest is in the log.
+ */
+export class ModelPublisher {
+  readonly tlog: TransparencyLog;
+  readonly #db: Db;
+  readonly #keys: ManifestKeys;
+  readonly #now: () => Date;
+  #flushing: Promise<number> = Promise.resolve(0);
+
+  constructor(options: ModelPublisherOptions) {
+    this.#db = options.db;
+    this.tlog = options.tlog;
+    this.#keys = options.keys;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Every manifest key, retired ones included. */
+  jwks(): ManifestJwks {
+    return this.#keys.jwks;
+  }
+
+  /** The log's checkpoint verifier key, as sites pin it. */
+  get checkpointKey(): string {
+    return this.tlog.verifierKey;
+  }
+
+  /** The engine's hook: called inside the transaction that inserts `model`'s row. */
+  async onModelStored(tx: Queryable, model: ModelRow): Promise<void> {
+    const { rows } = await tx.query<{ chain_seq: number; digest: string }>(
+      'SELECT chain_seq, digest FROM model_manifests WHERE job_id = $1 ORDER BY chain_seq DESC LIMIT 1', [model.job_id]);
+    const previous = rows[0] ?? null;
+    const manifest = await buildManifest(tx, model, previous?.digest ?? null, this.#now());
+    const jws = await signManifest(manifest, this.#keys.signer);
+    const digest = createHash('sha256').update(jws, 'ascii').digest('hex');
+    await tx.query(
+      `INSERT INTO model_manifests (model_id, job_id, chain_seq, round, kind, jws, digest) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [model.id, model.job_id, previous ? previous.chain_seq + 1 : 0, model.round, model.kind, jws, digest]);
+  }
+
+  /** Appends every committed manifest that is not in the log yet, in chain order; one flush at a time. */
+  flushPending(): Promise<number> {
+    const run = this.#flushing.catch(() => 0).then(() => this.#flush());
+    this.#flushing = run;
+    return run;
+  }
+
+  async #flush(): Promise<number> {
+    const { rows } = await this.#db.query<ManifestRow>(
+      'SELECT * FROM model_manifests WHERE leaf_index IS NULL ORDER BY created_at, job_id, chain_seq');
+    for (const r of rows) {
+      // A crash between the append and the update leaves the leaf in the log: find it, never append twice.
+      const index = (await this.tlog.findLeaf(r.jws)) ?? (await this.tlog.append(r.jws));
+      await this.#db.query('UPDATE model_manifests SET leaf_index = $2 WHERE model_id = $1', [r.model_id, index]);
+    }
+    return rows.length;
+  }
+
+  /** The manifest of a stored artifact, appended to the log first if it is still pending. */
+  async manifestOf(modelId: string): Promise<PublishedManifest> {
+    let row = await this.#row(modelId);
+    if (row.leaf_index === null) {
+      await this.flushPending();
+      row = await this.#row(modelId);
+    }
+    if (row.leaf_index === null) throw new PublishingError('PUBLISH_MANIFEST_MISSING', `the manifest of ${modelId} could not be appended to the transparency log`);
+    return toPublished(row, Number(row.leaf_index));
+  }
+
+  /** The SHA-256 of a model's manifest JWS (what an attestation names as the input model), or null. */
+  async manifestDigestOf(modelId: string): Promise<string | null> {
+    const { rows } = await this.#db.query<{ digest: string }>('SELECT digest FROM model_manifests WHERE model_id = $1', [modelId]);
+    return rows[0]?.digest ?? null;
+  }
+
+  /** Everything `writeModelBundle` needs for a stored artifact whose bytes are `model`. */
+  async bundleParts(modelId: string, model: Uint8Array): Promise<ModelBundleParts> {
+    const { jws } = await this.manifestOf(modelId);
+    return this.tlog.bundleParts({ model, manifestJws: jws, jwks: this.jwks() });
+  }
+
+  async #row(modelId: string): Promise<ManifestRow> {
+    const { rows } = await this.#db.query<ManifestRow>('SELECT * FROM model_manifests WHERE model_id = $1', [modelId]);
+    if (!rows[0]) throw new PublishingError('PUBLISH_MANIFEST_MISSING', `model ${modelId} has no signed manifest; it was stored before manifests were introduced and is not distributed`);
+    return rows[0];
+  }
+}
