@@ -135,7 +135,7 @@ export class NodeAgent {
       const siteId = this.config.siteId;
       const ctx: TaskContext = {
         client, siteId, dataset: this.dataset!, log: this.log, task, spec, standardization,
-        stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!, sandbox: this.sandbox!, attester: this.attester!,
+        stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!, sandbox: this.sandbox!, attester: this.attester!, privacy: this.config.privacy,
         fetchWrappedKey: async (jobId) => {
           const k = await client.fetchJobKey(siteId, jobId);
           return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, jwe: k.wrappedKey };

@@ -42,7 +42,7 @@ describe('medfed simulate', () => {
     ['dirichlet:0.5', 0.05],
   ])('on a %s split, federated accuracy stays within the bound of the centralised baseline', async (partition, bound) => {
     const run = await runCli(['simulate', '--data', cohort, '--label', 'risk', '--sites', '3', '--partition', partition,
-      '--rounds', '5', '--seed', '3', '--json']);
+      '--seed', '3', '--json']);
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
@@ -52,7 +52,7 @@ describe('medfed simulate', () => {
     expect(result.encrypted).toBe(true); // encryption is the default
     expect(result.test_size + result.train_size).toBe(3000);
     expect(Math.abs(result.test_size - 600)).toBeLessThanOrEqual(3); // a stratified 20% (rounded per class)
-    expect(result.rounds.map((r) => r.round)).toEqual([1, 2, 3, 4, 5]);
+    expect(result.rounds.map((r) => r.round)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1)); // the default: 30 rounds
     for (const r of result.rounds) {
       expect(r.accuracy).toBeGreaterThanOrEqual(0);
       expect(r.accuracy).toBeLessThanOrEqual(1);
@@ -67,7 +67,7 @@ describe('medfed simulate', () => {
     const encrypted = encryptedRuns.get('iid');
     expect(encrypted).toBeDefined();
     const run = await runCli(['simulate', '--data', cohort, '--label', 'risk', '--sites', '3', '--partition', 'iid',
-      '--rounds', '5', '--seed', '3', '--json', '--plaintext']);
+      '--seed', '3', '--json', '--plaintext']);
     expect(run.code).toBe(0);
     const plain = JSON.parse(run.stdout) as SimulateJson;
     expect(plain.encrypted).toBe(false);

@@ -31,6 +31,12 @@ export const JobSpecSchema = Type.Object({
   sites: Type.Array(SiteId, { minItems: 1, maxItems: 10_000 }),
   evaluators: Type.Optional(Type.Array(SiteId, { maxItems: 100 })),
   standardization: Type.Union([Type.Literal('federated'), Type.Literal('none')], { default: 'federated' }),
+  dp: Type.Optional(Type.Object({
+    noiseMultiplier: Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
+    clipNorm: Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
+    sampleRate: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+    delta: Type.Number({ exclusiveMinimum: 0, maximum: 0.01 }),
+  }, { additionalProperties: false })),
   trainerAllowlist: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-f]{64}$' }), { maxItems: 100 })),
   encryption: Type.Object({
     enabled: Type.Boolean({ default: true }),

@@ -24,6 +24,12 @@ export const AgentConfigSchema = Type.Object({
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   pollWaitMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 5_000 }),
   heartbeatSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 300, default: 5 }),
+  /** The site's privacy budget for its dataset: every DP release (training, statistics) is charged to it. */
+  privacy: Type.Object({
+    dataset: Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$', default: 'default' }),
+    budgetEpsilon: Type.Number({ minimum: 0, maximum: 1000, default: 10 }),
+    budgetDelta: Type.Number({ minimum: 0, maximum: 0.01, default: 1e-5 }),
+  }, { additionalProperties: false, default: {} }),
   /** Key custody for encrypted jobs. */
   custody: Type.Object({
     /** JSON file of the other sites' steward and key-agreement key thumbprints, exchanged out of band. */

@@ -3,6 +3,7 @@ import { prepareForJob } from '../data/index.js';
 import { evaluate } from '../training/index.js';
 import { attestationStatementFor } from '../sandbox/index.js';
 import { clipUpdate } from '../privacy-chain/clip-update.js';
+import { chargeTrainingRound } from '../privacy-chain/charge-dp.js';
 import { decryptStandardization, reconstructGlobal } from './encrypted-model.js';
 import { taskEncryption, type TaskEncryption } from './encryption-context.js';
 import { architectureOf, type TaskContext } from './task-context.js';
@@ -51,8 +52,15 @@ export async function runTrainTask(ctx: TaskContext): Promise<void> {
   const enc = taskEncryption(ctx.task);
   const { global, data } = await roundInputs(ctx, enc);
   await evaluateIncoming(ctx, global, data);
+  // The site's budget is charged before training; a round that would overspend is refused here.
+  const charge = await chargeTrainingRound({
+    stateDir: ctx.stateDir, dataset: ctx.privacy.dataset, budget: { epsilon: ctx.privacy.budgetEpsilon, delta: ctx.privacy.budgetDelta },
+    spec: ctx.spec, jobId: ctx.task.jobId, round: ctx.task.round,
+  });
+  if (charge) ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, ...charge }, 'privacy budget charged for this round (DP-SGD)');
   const settings = {
     ...ctx.spec.training,
+    ...(ctx.spec.dp ? { dp: { clipNorm: ctx.spec.dp.clipNorm, noiseMultiplier: ctx.spec.dp.noiseMultiplier, sampleRate: ctx.spec.dp.sampleRate } } : {}),
     // a fresh seed per site and round, so sites never replay one another's shuffles
     seed: seedFor(ctx.spec.training.seed, ctx.task.round, ctx.siteId),
     ...(ctx.spec.strategy.name === 'fedprox' ? { proximalMu: ctx.spec.strategy.mu ?? 0.01 } : {}),

@@ -22,6 +22,8 @@ export interface TaskContext {
   readonly sandbox: TrainerSandbox;
   /** Signs the attestation of an update with the node's attestation key. */
   readonly attester: Attester;
+  /** The site's own privacy budget (its policy has the last word over what a job asks). */
+  readonly privacy: { readonly dataset: string; readonly budgetEpsilon: number; readonly budgetDelta: number };
 }
 
 /**

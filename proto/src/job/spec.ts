@@ -67,6 +67,17 @@ export interface JobSpec {
    * every update must carry an attestation naming one of them; production requires it.
    */
   readonly trainerAllowlist?: readonly string[];
+  /**
+   * Record-level differential privacy (DP-SGD) at every site: per-example clipping to `clipNorm`,
+   * Gaussian noise of `noiseMultiplier * clipNorm`, Poisson sampling at `sampleRate` (each site
+   * derives its batch from it). Each site charges the round's RDP to its own budget before training.
+   */
+  readonly dp?: {
+    readonly noiseMultiplier: number;
+    readonly clipNorm: number;
+    readonly sampleRate: number;
+    readonly delta: number;
+  };
 }
 
 /** Per-feature standardisation published by the coordinator from summed site statistics. */
