@@ -10,6 +10,9 @@ import { register as registerAudit } from './commands/audit.js';
 import { register as registerGate } from './commands/gate.js';
 import { register as registerPrivacy } from './commands/privacy.js';
 import { register as registerMask } from './commands/mask.js';
+import { register as registerRuns } from './commands/runs.js';
+import { register as registerAgentInit } from './commands/agent-init.js';
+import { register as registerPreflight } from './commands/preflight.js';
 import { register as registerAdmin } from './commands/admin.js';
 import { register as registerDevCa } from './commands/dev-ca.js';
 
@@ -23,6 +26,7 @@ const program = new Command('medfed')
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDemo, registerSimulate, registerCoordinator, registerAgent, registerModel, registerAudit,
   registerGate, registerPrivacy, registerMask, registerAdmin, registerDevCa,
+  registerRuns, registerAgentInit, registerPreflight, // the last two add to `agent`: after registerAgent
 ];
 for (const register of COMMANDS) register(program);
 

@@ -12,6 +12,9 @@ import { decisionToAuditEvent } from './auth/decision-to-audit.js';
 import { authHandlers } from './auth/grpc/auth-handlers.js';
 import { authInterceptor } from './auth/grpc/interceptor.js';
 import { AuditWriter } from './audit/writer.js';
+import { AuditAnchorer } from './audit/anchorer.js';
+import { startPublishing } from './publishing/start-publishing.js';
+import type { ModelPublisher } from './publishing/publisher.js';
 import { appendInTransaction } from './audit/store/append.js';
 import type { AuditRecorder } from './federation/audit-recorder.js';
 import { FileBlobStore } from './blobs/file-blob-store.js';
@@ -36,6 +39,10 @@ export interface RunningCoordinator {
   readonly db: Db;
   readonly blobs: BlobStore;
   readonly auth: AuthService;
+  /** Manifests, the transparency log and its keys (what sites pin: publisher.jwks(), publisher.checkpointKey). */
+  readonly publisher: ModelPublisher;
+  /** Anchors the audit chain head in the transparency log. */
+  readonly anchorer: AuditAnchorer;
   /** A current admin access token (Bearer), renewed in the background: for in-process callers. */
   readonly adminToken: string;
   /** The bootstrap admin API key (null when it was revoked); exchange it at POST /v1/auth/token. */
@@ -101,9 +108,15 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
       append: async (event) => { await audit.append(event); },
     };
     const blobs = new FileBlobStore(join(dataDir, 'blobs'));
+    const publisher = await startPublishing(db, blobs, dataDir);
     const engine = new FederationEngine(db, blobs, {
-      maxUpdateBytes: config.maxUpdateBytes, audit: recorder, env: config.env, nonces: new SqlNonceStore(db),
+      maxUpdateBytes: config.maxUpdateBytes, audit: recorder, env: config.env, nonces: new SqlNonceStore(db), publisher,
     });
+    // Manifests are logged once the transaction that stored their artifact has committed.
+    engine.events.on('changed', () => void publisher.flushPending().catch((err: unknown) => log.warn({ err }, 'manifests not yet appended to the transparency log')));
+    const anchorer = new AuditAnchorer({ db, appendLeaf: (leaf) => publisher.tlog.appendLeaf(leaf), onError: (err) => log.warn({ err }, 'audit chain head not anchored') });
+    anchorer.start();
+    closers.push(() => anchorer.stop());
     engine.events.on('error', (err) => log.error({ err }, 'round progression failed'));
     engine.events.on('timing', (t: Record<string, unknown>) => log.info({ timing: t }, `${String(t.phase)} timing`));
 
@@ -129,7 +142,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     closers.push(() => adminTokens.stop());
 
     const rest = buildRestApp({
-      engine, db, log, auth, bodyLimit: config.bodyLimitBytes,
+      engine, db, log, auth, bodyLimit: config.bodyLimitBytes, publishing: { publisher, anchorer },
       https: tls ? { key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requireClientCert } : undefined,
     });
     const grpcServer = await startGrpcServer(engine, log, {
@@ -155,7 +168,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     return {
       rest: restUrl,
       grpc: grpcServer.address,
-      engine, db, blobs, auth,
+      engine, db, blobs, auth, publisher, anchorer,
       get adminToken() { return adminTokens.current(); },
       adminKey: bootstrap.key,
       adminKeyFile: bootstrap.file,

@@ -22,6 +22,7 @@ import { JobKeyStore } from './custody/job-key-store.js';
 import { createTrainerSandbox, type TrainerSandbox } from './sandbox/index.js';
 import { createSoftwareAttester, loadOrCreateAttestationKey, publicAttestationJwk, type Attester } from '@medfed/proto/attestation/index';
 import type { PinnedSite } from '@medfed/proto';
+import { createModelVerifier, type ModelVerifier } from './verification/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -45,6 +46,7 @@ export class NodeAgent {
   private sandbox: TrainerSandbox | null = null;
   private attester: Attester | null = null;
   private attestationJwk: object | null = null;
+  private verifier: ModelVerifier | null = null;
 
   constructor(config: AgentConfig, log: Logger) {
     this.config = config;
@@ -68,6 +70,12 @@ export class NodeAgent {
     this.log.info({ sandboxed: this.sandbox.sandboxed, trainerDigest: this.sandbox.trainerDigest }, this.sandbox.sandboxed
       ? 'trainer sandbox ready (bubblewrap: no network, read-only inputs, resource limits)'
       : 'trainer runs UNSANDBOXED (development); a production coordinator refuses its updates');
+    // Verification before load: pinned anchors (required in production), the saved log view, the witness key.
+    this.verifier = await createModelVerifier({
+      env: this.config.env, siteId: this.config.siteId, stateDir: resolve(this.config.stateDir), trust: this.config.trust,
+      submitCosignature: async (cosigned) => { await this.client?.submitCosignature(this.config.siteId, cosigned); },
+      onWarning: (message, err) => this.log.warn({ err }, message),
+    });
     const dataset = await loadDataset(this.config.data.csv, {
       label: this.config.data.label,
       ...(this.config.data.schema ? { schemaPath: this.config.data.schema } : {}),
@@ -92,6 +100,7 @@ export class NodeAgent {
     }
     const address = this.config.coordinator.grpc;
     this.client = new CoordinatorClient(address, channelCredentials(address, this.config.coordinator.tls), enrolled);
+    this.client.verifier = this.verifier;
     await this.retrying('enroll', () => this.client!.enroll(this.config.siteId, AGENT_VERSION, this.schemaDigest(), this.siteKeys!.keyAgreement.publicJwk, this.attestationJwk ?? undefined));
     this.log.info({ site: this.config.siteId, coordinator: this.config.coordinator.grpc }, 'enrolled');
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.config.heartbeatSeconds * 1000);

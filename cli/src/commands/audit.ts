@@ -11,6 +11,7 @@ import {
 } from '@medfed/proto/audit/index';
 import { exportAuditBundle, normalizeExportFilter } from '@medfed/coordinator/audit/index';
 import { openDatabase } from '@medfed/coordinator/storage/index';
+import { auditTlogVerifier } from '@medfed/coordinator/publishing/index';
 import { ExitCode } from '../exit-codes.js';
 
 /**
@@ -56,6 +57,7 @@ export interface AuditExportCliOptions {
 
 export interface AuditVerifyCliOptions {
   readonly jwks?: string;
+  readonly logKey?: string;
   readonly json?: boolean;
 }
 
@@ -89,6 +91,7 @@ export function register(program: Command, io: AuditIo = processIo): void {
     .description('verify a bundle offline: chain continuity, hashes, sequence numbers, anchors, file digests, signatures; exit 7 names the first bad event')
     .argument('<bundle>', 'the .tar.gz bundle')
     .option('--jwks <file>', "the coordinator's published JWKS to trust (default: the bundle's own jwks.json, which proves integrity, not origin)")
+    .option('--log-key <file>', "the transparency log's pinned verifier key (<origin>+<hex id>+<base64>); default: the key the bundle's checkpoints.json names, which proves consistency, not origin")
     .option('--json', 'print the full verification report as JSON')
     .exitOverride(onCommanderExit)
     .action(async (bundle: string, opts: AuditVerifyCliOptions) => {
@@ -275,10 +278,20 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
       return ExitCode.CONFIG;
     }
   }
-  // The transparency-log verifier is not wired yet: checkpoints and proofs are reported as not checked.
-  const report = await verifyAuditBundle(file, jwks ? { jwks } : {});
+  let logKey: string | undefined;
+  if (opts.logKey) {
+    try {
+      logKey = (await readFile(opts.logKey, 'utf8')).trim();
+    } catch (err) {
+      io.stderr(`medfed audit verify: --log-key ${opts.logKey} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+      return ExitCode.CONFIG;
+    }
+  }
+  // Checkpoints and proofs: the anchors' leaves must be included under a checkpoint signed by the log key.
+  const verifyTlog = auditTlogVerifier(logKey ? { checkpointVerifierKey: logKey } : {});
+  const report = await verifyAuditBundle(file, { ...(jwks ? { jwks } : {}), verifyTlog });
   if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-  else io.stdout(formatReport(file, report));
+  else io.stdout(formatReport(file, report, logKey));
   if (!report.ok) {
     const first = report.firstBadEvent ?? report.problems[0]!;
     io.stderr(`medfed audit verify: FAILED: ${report.firstBadEvent ? 'first bad event: ' : ''}${describeProblem(first)}\n`);
@@ -287,14 +300,14 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
   return ExitCode.OK;
 }
 
-function formatReport(file: string, r: BundleVerifyReport): string {
+function formatReport(file: string, r: BundleVerifyReport, logKey: string | undefined): string {
   const c = r.chain;
   const lines = [`medfed audit verify ${file}`];
   lines.push(`  chain        ${r.firstBadEvent ? 'FAILED' : c ? 'ok' : 'missing'}${c && c.firstSeq !== null ? `: seq ${c.firstSeq}..${c.lastSeq} (${c.entries} entries, ${c.hashOnly} hash-only)` : c ? ': empty range' : ''}`);
   lines.push(`  signature    ${CHECK_LABELS[r.signature]} (${r.keySource === 'pinned' ? 'keys from --jwks' : "keys from the bundle's jwks.json; pass --jwks to pin the coordinator's keys"})`);
   lines.push(`  truncation   ${r.truncation === 'absent' ? 'none' : CHECK_LABELS[r.truncation]}`);
   lines.push(`  anchors      ${r.anchors} in range${r.firstBadEvent?.code === 'AUDIT_ANCHOR_MISMATCH' ? ' (MISMATCH)' : r.chain ? ', all matched' : ''}`);
-  lines.push(`  tlog proofs  ${CHECK_LABELS[r.tlog]}${r.tlog === 'unchecked' ? ' (no transparency-log verifier is wired into this build)' : ''}`);
+  lines.push(`  tlog proofs  ${CHECK_LABELS[r.tlog]}${r.tlog === 'verified' && !logKey ? " (log key from the bundle's checkpoints.json; pass --log-key to pin it)" : ''}`);
   for (const p of r.problems) lines.push(`  problem      ${describeProblem(p)}`);
   lines.push(r.ok ? 'OK' : 'FAILED');
   return `${lines.join('\n')}\n`;

@@ -1,13 +1,22 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, type CommanderError } from 'commander';
 import { MedfedError } from '@medfed/proto';
-import { BUNDLE_FILES, verifyModelBundle, type VerifiedModelBundle, type VerifyModelBundleOptions } from '@medfed/proto/bundle/index';
-import { parseJwks, type ManifestJwks } from '@medfed/proto/manifest/index';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import {
+  BUNDLE_FILES, parseInclusionProof, verifyModelArtifact, verifyModelBundle, writeModelBundle, type VerifiedModelBundle, type VerifyModelBundleOptions,
+} from '@medfed/proto/bundle/index';
+import { MODEL_ARTIFACT_KINDS, parseJwks, type ManifestJwks } from '@medfed/proto/manifest/index';
 import { toBase64 } from '@medfed/proto/tlog/index';
 import { ExitCode } from '../exit-codes.js';
+import { RestClient, type RestCredential } from '../federation/rest-client.js';
 
 /**
+ * `medfed model export`: writes the offline bundle of a published artifact, fetched over REST from a
+ * running coordinator (GET /v1/jobs/:id/artifacts...). Exit 0 written, 2 usage, 3 an unreadable
+ * key or CA file, 5 coordinator unreachable, 6 credential refused, 1 anything else.
+ *
  * `medfed model verify DIR`: checks an offline model bundle (model.bin, manifest.jws,
  * checkpoint.txt, inclusion-proof.json, jwks.json, checkpoint.vkey) before anyone loads the model.
  * Exit 0 verified, 7 refused (the code of the failed check is printed), 2 usage, 3 an unreadable
@@ -46,8 +55,41 @@ class ConfigError extends Error {}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+export interface ModelExportCliOptions {
+  readonly job?: string;
+  readonly round?: string;
+  readonly kind?: string;
+  readonly release?: string;
+  readonly out?: string;
+  readonly coordinator?: string;
+  readonly keyFile?: string;
+  readonly token?: string;
+  readonly ca?: string;
+  readonly overwrite?: boolean;
+}
+
 export function register(program: Command, io: ModelIo = processIo): void {
-  const model = program.command('model').description('verify model bundles before loading them');
+  const model = program.command('model').description('export and verify model bundles before loading them');
+  model
+    .command('export')
+    .description('write the offline bundle of a published model (model.bin, manifest.jws, checkpoint.txt, inclusion-proof.json, jwks.json, checkpoint.vkey) from a running coordinator')
+    .option('--job <id>', 'the job (with --round)')
+    .option('--round <n>', 'the round of the artifact')
+    .option('--kind <kind>', 'which artifact of that round: weights (plaintext model), update-sum (encrypted round sum) or stats-sum; default: the only one, or the model')
+    .option('--release <id>', 'a released (decrypted) model: needs the release workflow, not served by this coordinator yet')
+    .option('--out <dir>', 'bundle directory to create (required; must be empty)')
+    .option('--coordinator <url>', "the coordinator's REST URL (default MEDFED_COORDINATOR_URL or http://127.0.0.1:8080)")
+    .option('--key-file <file>', 'file holding an API key (default: MEDFED_API_KEY, MEDFED_API_KEY_FILE, or <MEDFED_DATA_DIR|./medfed-data>/admin-api-key)')
+    .option('--token <token>', 'a bearer token instead of an API key (default: $MEDFED_TOKEN)')
+    .option('--ca <file>', 'PEM CA of an https coordinator')
+    .option('--overwrite', 'replace the files of an existing bundle')
+    .exitOverride((error: CommanderError) => {
+      io.exit(error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
+      throw error;
+    })
+    .action(async (opts: ModelExportCliOptions) => {
+      io.exit(await runModelExport(opts, io));
+    });
   model
     .command('verify')
     .description('verify an offline model bundle: manifest signature, model digest, log inclusion, checkpoint signature, cosignatures, consistency')
@@ -69,6 +111,124 @@ export function register(program: Command, io: ModelIo = processIo): void {
     .action(async (dir: string, opts: ModelVerifyCliOptions) => {
       io.exit(await runModelVerify(dir, opts, io));
     });
+}
+
+/** Runs `medfed model export`; resolves with the exit code. */
+export async function runModelExport(opts: ModelExportCliOptions, io: ModelIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    if (opts.release !== undefined) {
+      throw new UsageError('--release: released (decrypted) models come from the release workflow, which this coordinator does not serve yet; export the encrypted round sum with --job, --round and --kind update-sum');
+    }
+    if (!opts.job || opts.round === undefined) throw new UsageError('--job and --round are required');
+    if (!/^\d{1,7}$/.test(opts.round)) throw new UsageError(`--round must be a non-negative integer, not ${JSON.stringify(opts.round)}`);
+    if (opts.kind !== undefined && !['weights', 'update-sum', 'stats-sum'].includes(opts.kind)) throw new UsageError(`--kind must be weights, update-sum or stats-sum, not ${JSON.stringify(opts.kind)}`);
+    if (!opts.out) throw new UsageError('--out DIR is required');
+    const base = opts.coordinator ?? env['MEDFED_COORDINATOR_URL'] ?? 'http://127.0.0.1:8080';
+    if (!/^https?:\/\/[^/]+/.test(base)) throw new UsageError(`--coordinator ${base} is not an http(s) URL`);
+    const ca = opts.ca === undefined ? undefined : await readFile(opts.ca).catch((err: NodeJS.ErrnoException) => { throw new ConfigError(`--ca ${opts.ca} cannot be read: ${err.code ?? err.message}`); });
+    const credential = await restCredential(opts, env);
+    const written = await exportModelBundle({ coordinator: base, credential, ca, job: opts.job, round: Number(opts.round), kind: opts.kind, out: opts.out, overwrite: opts.overwrite === true });
+    io.stdout(`wrote ${opts.out}: ${written.kind} of job ${opts.job} round ${opts.round} (${written.byteSize} bytes, SHA-256 ${written.sha256})${written.encrypted ? '; it is ENCRYPTED under the job key: the release workflow turns it into a plaintext model' : ''}\ncheck it with: medfed model verify ${opts.out} --job ${opts.job} --round ${opts.round}\n`);
+    return ExitCode.OK;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`medfed model export: ${err.message}\n`);
+      return ExitCode.USAGE;
+    }
+    if (err instanceof ConfigError) {
+      io.stderr(`medfed model export: ${err.message}\n`);
+      return ExitCode.CONFIG;
+    }
+    const code = (err as { code?: unknown; exitCode?: unknown }).code;
+    io.stderr(`medfed model export: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}\n`);
+    const exit = (err as { exitCode?: unknown }).exitCode;
+    return typeof exit === 'number' ? exit : ExitCode.FAILURE;
+  }
+}
+
+interface ArtifactSummary { modelId: string; round: number; kind: string; sha256: string; byteSize: number; encrypted: boolean }
+interface ArtifactEvidence extends ArtifactSummary {
+  manifestJws: string; checkpoint: string; inclusionProof: unknown; jwks: unknown; checkpointKey: string;
+}
+
+export interface ModelExportRequest {
+  readonly coordinator: string;
+  readonly credential: RestCredential;
+  readonly ca?: Buffer | undefined;
+  readonly job: string;
+  readonly round: number;
+  readonly kind?: string | undefined;
+  readonly out: string;
+  readonly overwrite?: boolean;
+}
+
+/**
+ * Fetches a published artifact's evidence and bytes and writes the offline bundle. The bytes are
+ * checked against the manifest before anything is written, so a bundle on disk was verifiable when
+ * it was made (with the coordinator's own keys; `medfed model verify` pins them).
+ */
+export async function exportModelBundle(req: ModelExportRequest): Promise<ArtifactSummary> {
+  const rest = new RestClient(req.coordinator, req.credential, { ca: req.ca });
+  const job = encodeURIComponent(req.job);
+  const { artifacts } = await rest.call<{ artifacts: ArtifactSummary[] }>('GET', `/v1/jobs/${job}/artifacts?round=${req.round}${req.kind ? `&kind=${req.kind}` : ''}`);
+  const chosen = artifacts.length === 1 ? artifacts[0] : artifacts.find((a) => a.kind === 'weights' || a.kind === 'update-sum');
+  if (!chosen) {
+    throw new MedfedError('PUBLISH_ARTIFACT_UNKNOWN', artifacts.length === 0
+      ? `job ${req.job} has no artifact of round ${req.round}${req.kind ? ` and kind ${req.kind}` : ''}`
+      : `job ${req.job} round ${req.round} has ${artifacts.map((a) => a.kind).join(' and ')}: choose one with --kind`);
+  }
+  const evidence = await rest.call<ArtifactEvidence>('GET', `/v1/jobs/${job}/artifacts/${encodeURIComponent(chosen.modelId)}/evidence`);
+  const model = await fetchBytes(req, rest, `/v1/jobs/${job}/artifacts/${encodeURIComponent(chosen.modelId)}/blob`);
+  const parts = {
+    model, manifestJws: evidence.manifestJws, checkpoint: evidence.checkpoint,
+    inclusionProof: parseInclusionProof(evidence.inclusionProof), jwks: parseJwks(evidence.jwks), checkpointVerifierKey: evidence.checkpointKey,
+  };
+  await verifyModelArtifact({
+    bytes: model, manifestJws: parts.manifestJws, checkpoint: parts.checkpoint, inclusionProof: parts.inclusionProof,
+    trustedKeys: parts.jwks, checkpointVerifierKey: parts.checkpointVerifierKey,
+    expected: { job: req.job, round: req.round, kinds: MODEL_ARTIFACT_KINDS },
+  });
+  await writeModelBundle(req.out, parts, { overwrite: req.overwrite === true });
+  return chosen;
+}
+
+async function fetchBytes(req: ModelExportRequest, rest: RestClient, path: string): Promise<Buffer> {
+  const url = new URL(`${new URL(req.coordinator).pathname.replace(/\/$/, '')}${path}`, req.coordinator);
+  const token = await rest.accessToken();
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const r = request(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/octet-stream' }, ...(url.protocol === 'https:' && req.ca ? { ca: req.ca } : {}), timeout: 10 * 60_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (res.statusCode !== 200) {
+          let detail = body.toString('utf8').slice(0, 300);
+          try {
+            const e = JSON.parse(detail) as { code?: string; message?: string };
+            detail = `${e.code}: ${e.message}`;
+          } catch { /* not JSON */ }
+          return reject(new MedfedError('PUBLISH_DOWNLOAD_FAILED', `GET ${path} answered ${res.statusCode}: ${detail}`));
+        }
+        resolve(body);
+      });
+      res.on('error', reject);
+    });
+    r.on('timeout', () => r.destroy(new Error('timed out')));
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+/** An API key (as `medfed admin` reads it) or a bearer token. */
+async function restCredential(opts: ModelExportCliOptions, env: NodeJS.ProcessEnv): Promise<RestCredential> {
+  const token = opts.token ?? env['MEDFED_TOKEN'];
+  if (token) return { token };
+  if (env['MEDFED_API_KEY'] && !opts.keyFile) return { apiKey: env['MEDFED_API_KEY'].trim() };
+  const file = opts.keyFile ?? env['MEDFED_API_KEY_FILE'] ?? join(env['MEDFED_DATA_DIR'] ?? './medfed-data', 'admin-api-key');
+  const st = await stat(file).catch((err: NodeJS.ErrnoException) => { throw new ConfigError(`the API key file ${file} cannot be read (${err.code ?? err.message}); give --key-file, MEDFED_API_KEY or --token`); });
+  if ((st.mode & 0o077) !== 0) throw new ConfigError(`${file} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 on it`);
+  return { apiKey: (await readFile(file, 'utf8')).trim() };
 }
 
 /** Runs `medfed model verify`; resolves with the exit code. */

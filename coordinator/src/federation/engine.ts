@@ -16,8 +16,10 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { acceptKeyMaterial, acceptSignature, currentKeys, encryptedSettings, fracBitsFor, keyTaskFor, startCeremony, type KeyTask } from './key-ceremony.js';
 import { checkEncryptedUpload, sumEncrypted } from './encrypted-aggregation.js';
 import { verifyAttestation, type NonceStore } from '../attestation/index.js';
+import { evaluateTrainerAdmission, type TrainerAdmissionRequest } from './trainer-admission.js';
 import { parseAttestationPublicJwk, type AttestationPublicJwk } from '@medfed/proto/attestation/index';
 import { SYSTEM_ACTOR, siteActor, type Actor, type AuditRecorder } from './audit-recorder.js';
+import type { ModelPublisher } from '../publishing/publisher.js';
 
 export interface TaskAssignment {
   jobId: string;
@@ -88,6 +90,8 @@ export interface EngineOptions {
   readonly env?: 'development' | 'production';
   /** Issues and consumes the per-round attestation nonces. */
   readonly nonces: NonceStore;
+  /** Signs and logs a manifest for every stored artifact, in the transaction that stores it. */
+  readonly publisher?: ModelPublisher;
 }
 
 /**
@@ -105,6 +109,8 @@ export class FederationEngine {
   private readonly audit: AuditRecorder;
   private readonly env: 'development' | 'production';
   private readonly nonces: NonceStore;
+  /** Manifests and log evidence of the artifacts (null: a development engine without publishing). */
+  readonly publisher: ModelPublisher | null;
 
   constructor(db: Db, blobs: BlobStore, options: EngineOptions) {
     this.db = db;
@@ -112,6 +118,7 @@ export class FederationEngine {
     this.audit = options.audit;
     this.env = options.env ?? 'development';
     this.nonces = options.nonces;
+    this.publisher = options.publisher ?? null;
     this.now = options.now ?? (() => new Date());
     this.maxUpdateBytes = options.maxUpdateBytes ?? 512 * 1024 * 1024;
     this.events.setMaxListeners(0);
@@ -681,7 +688,8 @@ export class FederationEngine {
    * real sandbox. A failed verdict is audited and refused with its own code.
    */
   private async checkAttestation(job: JobRow, round: RoundRow, header: UpdateHeader, digest: string): Promise<{ measurement: string; kid: string; rule: string } | null> {
-    const allowlist = job.spec.trainerAllowlist ?? [];
+    const { rows: admitted } = await this.db.query<{ measurement: string }>('SELECT measurement FROM job_trainers WHERE job_id = $1', [job.id]);
+    const allowlist = [...(job.spec.trainerAllowlist ?? []), ...admitted.map((a) => a.measurement)];
     if (allowlist.length === 0) return null; // development job without attestation (production refuses such jobs at creation)
     const site = await this.site(header.siteId);
     const input = round.input_model_id ? await this.model(job.id, round.input_model_id) : null;
@@ -689,7 +697,7 @@ export class FederationEngine {
       const v = await verifyAttestation(header.attestation ?? '', {
         nodeKeys: new Map([[site.id, site.attestation_jwk ? [site.attestation_jwk as unknown as AttestationPublicJwk] : []]]),
         allowlist,
-        expected: { site: site.id, job: job.id, round: round.round, updateSha256: digest, manifestDigest: input?.sha256 ?? '' },
+        expected: { site: site.id, job: job.id, round: round.round, updateSha256: digest, manifestDigest: input ? ((await this.publisher?.manifestDigestOf(input.id)) ?? input.sha256) : '' },
         nonces: this.nonces,
         env: this.env,
         now: this.now(),
@@ -703,6 +711,32 @@ export class FederationEngine {
       });
       throw err;
     }
+  }
+
+  /**
+   * Adds a trainer build to a job's allowlist only if the supply-chain gate allows (or warns
+   * about) it in this coordinator's environment; a `stop` is refused with every trigger, and
+   * either way the decision is audited.
+   */
+  async admitTrainer(jobId: string, req: TrainerAdmissionRequest, by: Actor) {
+    const job = await this.job(jobId);
+    const { measurement, decision } = await evaluateTrainerAdmission(req, this.env);
+    const triggers = decision.triggers.filter((t) => !t.exemptedBy).map((t) => `${t.gate}/${t.trigger}: ${t.message}`);
+    if (decision.decision === 'stop') {
+      await this.audit.append({
+        actor: by.actor, role: by.role, site: by.site ?? null, request_id: by.requestId ?? null, action: 'trainer.admit',
+        resource: `job:${job.id}`, outcome: 'denied', rule: 'gate:stop', details: { job: job.id, sha256: measurement, reason: 'GATE_STOP' },
+      });
+      throw new FederationError('TRAINER_REFUSED', `the supply-chain gate stopped this trainer build: ${triggers.join('; ')}`, { triggers: decision.triggers });
+    }
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO job_trainers (job_id, measurement, artifact_digest, decision, admitted_by) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (job_id, measurement) DO UPDATE SET decision = $4, admitted_at = now()`,
+        [job.id, measurement, decision.artifactDigest, JSON.stringify(decision), by.actor]);
+      await this.record(tx, by, 'trainer.admit', `job:${job.id}`, 'success', { job: job.id, sha256: measurement }, `gate:${decision.decision}`);
+    });
+    return { measurement, decision: decision.decision, triggers };
   }
 
   // ---- encrypted jobs ----------------------------------------------------------------------
@@ -887,6 +921,7 @@ export class FederationEngine {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [m.id, m.job_id, m.round, m.param_count, m.byte_size, m.sha256, m.blob_key, m.encrypted, m.kind, m.total_weight,
         m.contributors ? JSON.stringify(m.contributors) : null]);
+    await this.publisher?.onModelStored(tx, m);
   }
 
   private changed(): void {

@@ -20,6 +20,7 @@ export const FEDERATION_ERRORS = {
   UPDATE_DIGEST_MISMATCH: { http: 400, grpc: GrpcStatus.DATA_LOSS, summary: 'The update bytes do not match the announced SHA-256.' },
   UPDATE_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, summary: 'The update is larger than the round allows.' },
   UPDATE_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The update content is not a valid vector for this round.' },
+  TRAINER_REFUSED: { http: 422, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The supply-chain gate stopped the trainer build.' },
   METRICS_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The metrics report is invalid for this round.' },
   INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL, summary: 'An internal error occurred.' },
 } as const satisfies ErrorTable;

@@ -51,7 +51,7 @@ export function auditTlogVerifier(options: { readonly checkpointVerifierKey?: st
     for (const leaf of leaves) {
       const proof = p.inclusion.find((x) => x?.leaf_index === leaf.leafIndex);
       if (!proof || !Array.isArray(proof.hashes)) return malformed(`no inclusion proof for anchor leaf ${leaf.leafIndex}`);
-      const hashes = proof.hashes.map((h, i) => fromHex(String(h)) ?? malformed(`hash ${i} of the proof of leaf ${leaf.leafIndex} is not hex`));
+      const hashes = (proof.hashes as readonly unknown[]).map((h: unknown, i: number) => fromHex(String(h)) ?? malformed(`hash ${i} of the proof of leaf ${leaf.leafIndex} is not hex`));
       verifyInclusion(leaf.leafIndex, checkpoint.size, hashLeaf(leaf.bytes), hashes, checkpoint.rootHash);
     }
   };

@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { ModelBundleParts } from '@medfed/proto/bundle/index';
 import { signManifest, type ManifestJwks } from '@medfed/proto/manifest/index';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { ModelRow } from '../federation/rows.js';
 import type { Db, Queryable } from '../storage/db.js';
-import type { TransparencyLog } from '../tlog/transparency-log.js';
+import type { StoredCheckpoint, TransparencyLog } from '../tlog/transparency-log.js';
+import { acceptCosignature, registerWitnessKey } from './witness-keys.js';
 import { buildManifest } from './build-manifest.js';
 import { PublishingError } from './errors.js';
 import type { ManifestKeys } from './keys.js';
 
 export interface ModelPublisherOptions {
   readonly db: Db;
+  readonly blobs: BlobStore;
   readonly tlog: TransparencyLog;
   readonly keys: ManifestKeys;
   readonly now?: () => Date;
@@ -45,12 +48,15 @@ const toPublished = (r: ManifestRow, leafIndex: number): PublishedManifest => ({
 export class ModelPublisher {
   readonly tlog: TransparencyLog;
   readonly #db: Db;
+  readonly #blobs: BlobStore;
   readonly #keys: ManifestKeys;
   readonly #now: () => Date;
   #flushing: Promise<number> = Promise.resolve(0);
+  #queued: Promise<number> | null = null;
 
   constructor(options: ModelPublisherOptions) {
     this.#db = options.db;
+    this.#blobs = options.blobs;
     this.tlog = options.tlog;
     this.#keys = options.keys;
     this.#now = options.now ?? (() => new Date());
@@ -60,6 +66,12 @@ export class ModelPublisher {
   jwks(): ManifestJwks {
     return this.#keys.jwks;
   }
+
+  /**
+   * Signs an audit bundle's manifest.json with the manifest key (the audit bundle format's signer).
+   * The JWS header names its own typ, so it can never pass for a model manifest.
+   */
+  readonly signAuditManifest = (payload: Uint8Array): Promise<string> => this.#keys.signer.sign(payload, { typ: 'medfed-audit-manifest+jws' });
 
   /** The log's checkpoint verifier key, as sites pin it. */
   get checkpointKey(): string {
@@ -79,11 +91,19 @@ export class ModelPublisher {
       [model.id, model.job_id, previous ? previous.chain_seq + 1 : 0, model.round, model.kind, jws, digest]);
   }
 
-  /** Appends every committed manifest that is not in the log yet, in chain order; one flush at a time. */
+  /**
+   * Appends every committed manifest that is not in the log yet, in chain order; one flush at a
+   * time, and calls that arrive while one waits share it (the engine asks after every change).
+   */
   flushPending(): Promise<number> {
-    const run = this.#flushing.catch(() => 0).then(() => this.#flush());
-    this.#flushing = run;
-    return run;
+    if (this.#queued) return this.#queued;
+    const queued = this.#flushing.catch(() => 0).then(() => {
+      this.#queued = null;
+      return this.#flush();
+    });
+    this.#queued = queued;
+    this.#flushing = queued;
+    return queued;
   }
 
   async #flush(): Promise<number> {
@@ -112,6 +132,25 @@ export class ModelPublisher {
   async manifestDigestOf(modelId: string): Promise<string | null> {
     const { rows } = await this.#db.query<{ digest: string }>('SELECT digest FROM model_manifests WHERE model_id = $1', [modelId]);
     return rows[0]?.digest ?? null;
+  }
+
+  /**
+   * The stored bytes exactly as they are, without the coordinator's own digest check: what a site
+   * downloads is verified there against the signed manifest, and a site that refuses reports the
+   * refusal with its code. (The engine's modelBytes refuses a mismatch for its own aggregation.)
+   */
+  storedBytes(model: ModelRow): Promise<Buffer> {
+    return this.#blobs.get(model.blob_key);
+  }
+
+  /** Stores the witness verifier key a site sent at Enroll. */
+  registerWitnessKey(siteId: string, vkey: string): Promise<void> {
+    return registerWitnessKey(this.#db, siteId, vkey);
+  }
+
+  /** Merges a site's verified cosignature into the stored checkpoint. */
+  acceptCosignature(siteId: string, cosigned: string): Promise<StoredCheckpoint> {
+    return acceptCosignature(this.#db, this.tlog, siteId, cosigned);
   }
 
   /** Everything `writeModelBundle` needs for a stored artifact whose bytes are `model`. */

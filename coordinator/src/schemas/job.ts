@@ -56,3 +56,12 @@ export const RegisterSiteSchema = Type.Object({
   id: SiteId,
   displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 }, { additionalProperties: false });
+
+export const AdmitTrainerSchema = Type.Object({
+  artifactPath: Type.String({ minLength: 1, maxLength: 4096 }),
+  listing: Type.String({ minLength: 1, maxLength: 1024 * 1024 }),
+  vulnReportPath: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  sbomPath: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  signaturePath: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  trustedKeyPaths: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 16 })),
+}, { additionalProperties: false });

@@ -37,6 +37,14 @@ export const AgentConfigSchema = Type.Object({
     /** Development only: approve a job's site list without a steward (labelled in every log line). */
     autoApproveSiteLists: Type.Boolean({ default: false }),
   }, { additionalProperties: false, default: {} }),
+  /**
+   * What downloaded models are verified against (docs/transparency-log.md): the coordinator's
+   * manifest JWKS file and its log's checkpoint verifier key. Required in production.
+   */
+  trust: Type.Object({
+    manifestJwks: Type.Optional(Type.String({ minLength: 1 })),
+    checkpointKey: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false });
 
 export type AgentConfig = Static<typeof AgentConfigSchema>;

@@ -6,6 +6,7 @@ import {
 import { standardizationFromSums } from '../data/index.js';
 import type { ChainLink, TaskEncryption } from './encryption-context.js';
 import type { TaskContext } from './task-context.js';
+import { expectedArtifact } from '../verification/expected.js';
 
 async function jobKey(ctx: TaskContext, enc: TaskEncryption) {
   return ctx.keyStore.get(ctx.task.jobId, enc.settings.epoch, enc.settings.paramSet, enc.settings.keyId,
@@ -13,7 +14,7 @@ async function jobKey(ctx: TaskContext, enc: TaskEncryption) {
 }
 
 async function download(ctx: TaskContext, link: ChainLink): Promise<Buffer> {
-  return (await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, link.modelId, link.sha256)).bytes;
+  return (await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, link.modelId, link.sha256, expectedArtifact(link))).bytes;
 }
 
 /**

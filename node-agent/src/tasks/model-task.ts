@@ -7,6 +7,7 @@ import { chargeTrainingRound } from '../privacy-chain/charge-dp.js';
 import { decryptStandardization, reconstructGlobal } from './encrypted-model.js';
 import { taskEncryption, type TaskEncryption } from './encryption-context.js';
 import { architectureOf, type TaskContext } from './task-context.js';
+import { expectedArtifact } from '../verification/expected.js';
 
 function seedFor(base: number, round: number, siteId: string): number {
   let h = 0;
@@ -18,7 +19,7 @@ function seedFor(base: number, round: number, siteId: string): number {
 async function roundInputs(ctx: TaskContext, enc: TaskEncryption | null) {
   const p = parameterCount(ctx.spec.features.length, ctx.spec.model.hidden, ctx.spec.classes.length);
   if (!enc) {
-    const { header, bytes } = await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, ctx.task.modelId, ctx.task.modelSha256);
+    const { header, bytes } = await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, ctx.task.modelId, ctx.task.modelSha256, expectedArtifact({ round: ctx.task.modelRound, kind: 'weights' }));
     if (header.encrypted) throw new MedfedError('TASK_INVALID', 'a plaintext task named an encrypted model');
     return { global: decodeVector(bytes, 'float32', header.paramCount), data: prepareForJob(ctx.dataset, ctx.spec, ctx.standardization) };
   }
@@ -88,7 +89,7 @@ export async function runTrainTask(ctx: TaskContext): Promise<void> {
   const attestation = ctx.task.attestationNonce
     ? await ctx.attester.attest(attestationStatementFor(ctx.sandbox, {
       site: ctx.siteId, job: ctx.task.jobId, round: ctx.task.round, nonce: ctx.task.attestationNonce,
-      manifestDigest: ctx.task.modelSha256, updateSha256: sha256Hex(payload),
+      manifestDigest: ctx.client.verifier?.manifestDigestOf(ctx.task.modelId) ?? ctx.task.modelSha256, updateSha256: sha256Hex(payload),
     }))
     : '';
   const receipt = await ctx.client.submitUpdate({

@@ -7,6 +7,9 @@ import {
 } from '@medfed/proto';
 import type { AgentIdentity, AgentKey } from '../identity/identity-files.js';
 import { NodeCredentials } from '../identity/node-credentials.js';
+import { TrustError } from '../verification/errors.js';
+import type { ExpectedDownload } from '../verification/expected.js';
+import type { ModelVerifier } from '../verification/model-verifier.js';
 
 /** A refusal from the coordinator, with its stable code (from the `medfed-code` trailer). */
 export class CoordinatorError extends MedfedError {
@@ -36,6 +39,8 @@ type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOption
 export class CoordinatorClient {
   private readonly client: InstanceType<typeof FederationClient>;
   private readonly auth: NodeCredentials | null;
+  /** Verification before load (the agent sets it); without one, downloads are only hashed. */
+  verifier: ModelVerifier | null = null;
 
   constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), identity?: { identity: AgentIdentity; key: AgentKey }) {
     this.client = new FederationClient(address, credentials, {
@@ -107,7 +112,7 @@ export class CoordinatorClient {
   enroll(siteId: string, agentVersion: string, dataSchemaDigest: string, keyAgreementJwk?: object, attestationJwk?: object): Promise<EnrollResponse> {
     return this.unary(this.client.enroll, FederationService.enroll.path, {
       siteId, agentVersion, dataSchemaDigest, keyAgreementJwkJson: keyAgreementJwk ? JSON.stringify(keyAgreementJwk) : '',
-      attestationJwkJson: attestationJwk ? JSON.stringify(attestationJwk) : '', witnessVkey: '',
+      attestationJwkJson: attestationJwk ? JSON.stringify(attestationJwk) : '', witnessVkey: this.verifier?.witnessVkey ?? '',
     });
   }
 
@@ -137,11 +142,19 @@ export class CoordinatorClient {
     return this.unary(this.client.reportMetrics, FederationService.reportMetrics.path, req);
   }
 
-  /** Downloads a model and checks its bytes against the header's and the task's digest before returning them. */
-  async downloadModel(siteId: string, jobId: string, modelId: string, expectedSha256: string): Promise<{ header: ModelHeader; bytes: Buffer }> {
+  /**
+   * Downloads a model and, before returning its bytes, verifies them: with a verifier, against the
+   * signed manifest and the log for `expected` (job, round, kind, blob), then against the header's
+   * and the task's digest.
+   */
+  async downloadModel(siteId: string, jobId: string, modelId: string, expectedSha256: string, expected?: ExpectedDownload): Promise<{ header: ModelHeader; bytes: Buffer }> {
+    const verifier = this.verifier;
+    if (verifier?.verifying && !expected) {
+      throw new TrustError('TRUST_EXPECTATION_MISSING', `the download of model ${modelId} does not say which round and kind it must be; refusing to load it unverified`);
+    }
     const md = await this.metadata(FederationService.downloadModel.path, this.streamValidityMs());
-    return new Promise((resolve, reject) => {
-      const stream = this.client.downloadModel({ siteId, jobId, modelId, knownTreeSize: 0 }, md, { deadline: Date.now() + 10 * 60_000 });
+    const { header, bytes } = await new Promise<{ header: ModelHeader; bytes: Buffer }>((resolve, reject) => {
+      const stream = this.client.downloadModel({ siteId, jobId, modelId, knownTreeSize: verifier?.knownTreeSize() ?? 0 }, md, { deadline: Date.now() + 10 * 60_000 });
       let header: ModelHeader | undefined;
       const parts: Buffer[] = [];
       let size = 0;
@@ -160,15 +173,21 @@ export class CoordinatorClient {
       stream.on('error', (err: grpc.ServiceError) => reject(this.refused(err)));
       stream.on('end', () => {
         if (!header) return reject(new MedfedError('MODEL_HEADER_MISSING', `model ${modelId} arrived without a header`));
-        const bytes = Buffer.concat(parts, size);
-        const digest = createHash('sha256').update(bytes).digest('hex');
-        if (bytes.byteLength !== header.byteSize || digest !== header.sha256 || digest !== expectedSha256) {
-          return reject(new MedfedError('MODEL_DIGEST_MISMATCH',
-            `model ${modelId} bytes hash to ${digest}; the task announced ${expectedSha256}; refusing to load it`));
-        }
-        resolve({ header, bytes });
+        resolve({ header, bytes: Buffer.concat(parts, size) });
       });
     });
+    // The signed manifest first, so a refusal names the check that failed; then the announced digests.
+    if (verifier && expected) await verifier.verify(header, bytes, { ...expected, job: expected.job ?? jobId });
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (bytes.byteLength !== header.byteSize || digest !== header.sha256 || digest !== expectedSha256) {
+      throw new MedfedError('MODEL_DIGEST_MISMATCH', `model ${modelId} bytes hash to ${digest}; the task announced ${expectedSha256}; refusing to load it`);
+    }
+    return { header, bytes };
+  }
+
+  /** SubmitCosignature: this site's witness cosignature of a checkpoint it verified. */
+  submitCosignature(siteId: string, cosignedCheckpoint: string): Promise<unknown> {
+    return this.unary(this.client.submitCosignature, FederationService.submitCosignature.path, { siteId, cosignedCheckpoint });
   }
 
   /** Streams an update as a header then bounded data chunks; resolves with the coordinator's receipt. */

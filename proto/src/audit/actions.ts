@@ -19,6 +19,7 @@ export interface AuditActionSpec {
 export const AUDIT_ACTIONS = {
   'auth.token.issue': { category: 'authentication', summary: 'An access token was issued (or the request for one refused)', details: ['scope', 'expires_at', 'key_id', 'reason'] },
   'auth.session.logoff': { category: 'authentication', summary: 'A session ended: explicit or automatic logoff after inactivity', details: ['reason', 'idle_seconds'] },
+  'trainer.admit': { category: 'configuration', summary: "A trainer build was admitted to a job's allowlist through the supply-chain gate (or refused)", details: ['job', 'sha256', 'reason'] },
   'site.register': { category: 'enrollment', summary: 'An operator registered a site (or the registration was refused)', details: ['reason'] },
   'site.enroll': { category: 'enrollment', summary: 'A site enrolled (or its enrollment was refused)', details: ['key_id', 'client_version', 'reason'] },
   'site.suspend': { category: 'enrollment', summary: 'A site was suspended or reinstated', details: ['reason'] },

@@ -53,7 +53,7 @@ export const REST_NOT_FOUND = '* (no route)';
  * with every change; decisions record it. docs/auth.md prints this table.
  */
 export const POLICY: Policy = {
-  version: 1,
+  version: 2,
   entries: [
     // ---- open: health, the key set, and the token endpoint (which checks its own credentials) ----
     { rule: 'health.read', transport: 'rest', operation: 'GET /healthz', access: 'public' },
@@ -82,6 +82,7 @@ export const POLICY: Policy = {
     { rule: 'jobs.read', transport: 'rest', operation: 'GET /v1/jobs/:id', target: 'job-param',
       access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward', 'clinician')] },
     { rule: 'jobs.stop', transport: 'rest', operation: 'POST /v1/jobs/:id/stop', access: any('admin', 'researcher') },
+    { rule: 'jobs.admit-trainer', transport: 'rest', operation: 'POST /v1/jobs/:id/trainers', access: any('admin') },
     { rule: 'jobs.overview', transport: 'rest', operation: 'GET /v1/jobs/:id/overview', target: 'job-param',
       access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward', 'clinician')] },
     { rule: 'jobs.events', transport: 'rest', operation: 'GET /v1/jobs/:id/events', target: 'job-param',
@@ -95,6 +96,18 @@ export const POLICY: Policy = {
     { rule: 'ui.assets', transport: 'rest', operation: 'GET /ui/*', access: 'public' },
     { rule: 'openapi.read', transport: 'rest', operation: 'GET /openapi.json', access: 'public' },
     { rule: 'metrics.read', transport: 'rest', operation: 'GET /metrics', access: 'public' },
+    // ---- published artifacts and the transparency log ----
+    { rule: 'artifacts.list', transport: 'rest', operation: 'GET /v1/jobs/:id/artifacts', target: 'job-param',
+      access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward')] },
+    { rule: 'artifacts.evidence', transport: 'rest', operation: 'GET /v1/jobs/:id/artifacts/:model/evidence', target: 'job-param',
+      access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward')] },
+    { rule: 'artifacts.blob', transport: 'rest', operation: 'GET /v1/jobs/:id/artifacts/:model/blob', target: 'job-param',
+      access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward')] },
+    { rule: 'log.checkpoint', transport: 'rest', operation: 'GET /v1/log/checkpoint', access: any('admin', 'site-steward', 'researcher', 'auditor') },
+    { rule: 'log.proof.inclusion', transport: 'rest', operation: 'GET /v1/log/proofs/inclusion', access: any('admin', 'site-steward', 'researcher', 'auditor') },
+    { rule: 'log.proof.consistency', transport: 'rest', operation: 'GET /v1/log/proofs/consistency', access: any('admin', 'site-steward', 'researcher', 'auditor') },
+    // ---- the audit trail ----
+    { rule: 'audit.export', transport: 'rest', operation: 'GET /v1/audit/export', access: any('auditor') },
     // ---- administration ----
     { rule: 'admin.api-keys.create', transport: 'rest', operation: 'POST /v1/admin/api-keys', access: any('admin') },
     { rule: 'admin.api-keys.list', transport: 'rest', operation: 'GET /v1/admin/api-keys', access: any('admin', 'auditor') },

@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import { chunksOf, TaskKind, type FederationServer, type ModelChunk, type Task, type UpdateChunk } from '@medfed/proto';
+import { chunksOf, sha256Hex, TaskKind, type FederationServer, type ModelChunk, type Task, type UpdateChunk } from '@medfed/proto';
 import type { Logger } from 'pino';
 import type { FederationEngine, TaskAssignment, UpdateHeader } from '../../federation/engine.js';
 import { FederationError } from '../../federation/errors.js';
 import { toPublicError } from '../errors.js';
+import { downloadEvidence } from '../../publishing/download-evidence.js';
 
 const DUTY_KIND = { stats: TaskKind.TASK_KIND_STATS, train: TaskKind.TASK_KIND_TRAIN, evaluate: TaskKind.TASK_KIND_EVALUATE } as const;
 const MAX_WAIT_MS = 30_000;
@@ -56,6 +57,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
       const site = await engine.enroll(req.siteId, req.agentVersion.slice(0, 64), req.dataSchemaDigest.slice(0, 128),
         parseJsonField(req.keyAgreementJwkJson, "key_agreement_jwk_json", 1024) as import("jose").JWK | null,
         parseJsonField(req.attestationJwkJson, 'attestation_jwk_json', 1024));
+      await engine.publisher?.registerWitnessKey(req.siteId, req.witnessVkey.slice(0, 1024));
       return { siteId: site.id, coordinatorVersion: '0.1.0', serverTimeMs: Date.now() };
     }),
 
@@ -72,8 +74,11 @@ export function federationService(engine: FederationEngine, log: Logger, identit
       return {};
     }),
 
-    submitCosignature: unary('SubmitCosignature', async () => {
-      throw new FederationError('VALIDATION_FAILED', 'this coordinator does not collect witness cosignatures');
+    submitCosignature: unary('SubmitCosignature', async (req) => {
+      if (!engine.publisher) throw new FederationError('VALIDATION_FAILED', 'this coordinator does not collect witness cosignatures');
+      await engine.activeSite(req.siteId);
+      await engine.publisher.acceptCosignature(req.siteId, req.cosignedCheckpoint);
+      return {};
     }),
 
     fetchJobKey: unary('FetchJobKey', async (req) => {
@@ -104,7 +109,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
       }
     }),
 
-    downloadModel(call: grpc.ServerWritableStream<{ siteId: string; jobId: string; modelId: string }, ModelChunk>) {
+    downloadModel(call: grpc.ServerWritableStream<{ siteId: string; jobId: string; modelId: string; knownTreeSize: number }, ModelChunk>) {
       void (async () => {
         const { siteId, jobId, modelId } = call.request;
         await engine.activeSite(siteId);
@@ -113,11 +118,17 @@ export function federationService(engine: FederationEngine, log: Logger, identit
           throw new FederationError('SITE_NOT_IN_JOB', `site ${siteId} does not take part in job ${jobId}`);
         }
         const model = await engine.model(jobId, modelId);
-        const bytes = await engine.modelBytes(model);
+        // With publishing, the header carries the signed manifest and the log evidence, and the bytes
+        // go out as stored: the site verifies them against the manifest before loading anything.
+        const publisher = engine.publisher;
+        const evidence = publisher
+          ? await downloadEvidence(publisher, model.id, call.request.knownTreeSize)
+          : { manifestJws: '', checkpoint: '', leafIndex: 0, treeSize: 0, inclusionProof: [], consistencyProof: [] };
+        const bytes = publisher ? await publisher.storedBytes(model) : await engine.modelBytes(model);
+        if (publisher && sha256Hex(bytes) !== model.sha256) log.error({ model: model.id, site: siteId }, 'stored model does not match its recorded digest; the site will refuse it');
         call.write({ part: { $case: 'header', value: {
           modelId: model.id, jobId, round: model.round, byteSize: model.byte_size, sha256: model.sha256,
-          paramCount: model.param_count, encrypted: model.encrypted,
-          manifestJws: '', checkpoint: '', leafIndex: 0, treeSize: 0, inclusionProof: [], consistencyProof: [],
+          paramCount: model.param_count, encrypted: model.encrypted, ...evidence,
         } } });
         for (const chunk of chunksOf(bytes)) {
           if (!call.write({ part: { $case: 'data', value: Buffer.from(chunk) } })) {

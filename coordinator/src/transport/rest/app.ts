@@ -5,7 +5,7 @@ import { FederationError } from '../../federation/errors.js';
 import type { Actor } from '../../federation/audit-recorder.js';
 import type { FederationEngine } from '../../federation/engine.js';
 import { describeJob } from '../../federation/job-view.js';
-import { CreateJobSchema, RegisterSiteSchema } from '../../schemas/job.js';
+import { AdmitTrainerSchema, CreateJobSchema, RegisterSiteSchema } from '../../schemas/job.js';
 import { validated } from '../../schemas/validate.js';
 import type { Db } from '../../storage/db.js';
 import type { AuthService } from '../../auth/auth-service.js';
@@ -13,6 +13,10 @@ import { installRestAuth, type RegisteredRoute } from '../../auth/rest/auth-hook
 import { registerAuthRoutes } from '../../auth/rest/auth-routes.js';
 import { listScope, principalOf } from '../../auth/rest/request-context.js';
 import { toPublicErrorWithAuth } from '../../auth/public-error.js';
+import type { PublishingRouteDeps } from './routes/publishing-deps.js';
+import { registerLogRoutes } from './routes/log-routes.js';
+import { registerArtifactRoutes } from './routes/artifact-routes.js';
+import { registerAuditExportRoute } from './routes/audit-export-route.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import { registerMetricsRoute } from './metrics.js';
 import { registerUi } from './ui.js';
@@ -27,6 +31,8 @@ export interface RestDeps {
   readonly bodyLimit: number;
   /** TLS (PEM); without it the app serves plain HTTP (loopback development only, enforced by server.ts). */
   readonly https?: { readonly key: Buffer; readonly cert: Buffer; readonly ca?: Buffer; readonly requestCert?: boolean } | undefined;
+  /** Signed model distribution, the transparency log and the audit export (absent: those routes are not served). */
+  readonly publishing?: Omit<PublishingRouteDeps, 'engine' | 'db'> | undefined;
 }
 
 export type RestApp = FastifyInstance & { readonly registeredRoutes: () => readonly RegisteredRoute[] };
@@ -84,6 +90,9 @@ export function buildRestApp(deps: RestDeps): RestApp {
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
   registerAuthRoutes(app, deps.auth);
+  if (deps.publishing) registerLogRoutes(app, { ...deps, ...deps.publishing });
+  if (deps.publishing) registerArtifactRoutes(app, { ...deps, ...deps.publishing });
+  if (deps.publishing) registerAuditExportRoute(app, { ...deps, ...deps.publishing });
   registerOpenApiRoute(app, deps.auth);
   registerMetricsRoute(app, deps);
   registerUi(app, deps.auth);
@@ -125,6 +134,12 @@ export function buildRestApp(deps: RestDeps): RestApp {
     api.get('/jobs/:id', { schema: { params: IdParams } }, async (req) => {
       const { id } = req.params as { id: string };
       return describeJob(deps.engine, deps.db, id);
+    });
+
+    api.post('/jobs/:id/trainers', { schema: { params: IdParams } }, async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const body = validated(AdmitTrainerSchema, req.body, 'trainer admission');
+      return reply.status(201).send(await deps.engine.admitTrainer(id, body, actorOf(req)));
     });
 
     api.post('/jobs/:id/stop', { schema: { params: IdParams } }, async (req) => {

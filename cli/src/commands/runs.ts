@@ -1,0 +1,239 @@
+import { readFile, stat } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { RestClient } from '../federation/rest-client.js';
+import { CliError, reportAndExit } from '../fail.js';
+import { ExitCode } from '../exit-codes.js';
+
+/**
+ * `medfed runs ls | show ID | logs [-f] ID | stop ID` against a running coordinator. Quiet by default:
+ * one compact block per closed round and a final summary; `--format json` prints JSON (one object, or
+ * one per line for `logs`); bars only when stdout is a terminal, plain lines otherwise.
+ */
+interface Connection {
+  coordinator?: string;
+  keyFile?: string;
+  ca?: string;
+  format: 'text' | 'json';
+}
+
+interface Overview {
+  job: { id: string; name: string; owner: string; status: string; failure: string | null; createdAt: string; currentRound: number;
+    totalRounds: number; roundsDone: number; waiting: { summary: string } | null;
+    rounds: { round: number; kind: string; status: string; failure: string | null; contributors: number; closedAt: string | null }[] };
+  figures: { round: number; loss: number; accuracy: number; numSamples: number; source: string }[];
+  sites: { id: string; online: boolean; secondsSinceSeen: number | null; samples: number | null; latest: { loss: number; accuracy: number } | null }[];
+  failures: { site: string; round: number; error: string; log: string }[];
+  privacy: { budgets: { name: string; epsilon: number; spent: number }[] } | null;
+  models: { round: number; sha256: string }[] | null;
+}
+
+const DEFAULT_COORDINATOR = 'http://127.0.0.1:8080';
+
+function parseFormat(value: string): 'text' | 'json' {
+  if (value !== 'text' && value !== 'json') throw new InvalidArgumentError('must be text or json');
+  return value;
+}
+
+function parseJobId(value: string): string {
+  if (!/^[A-Za-z0-9._:-]{1,200}$/.test(value)) throw new InvalidArgumentError('must be a job id as `medfed runs ls` prints it');
+  return value;
+}
+
+/** MEDFED_API_KEY, or a key file (MEDFED_API_KEY_FILE, or the bootstrap admin key); a file readable by others is refused. */
+async function apiKey(opts: Connection): Promise<string> {
+  if (process.env.MEDFED_API_KEY) return process.env.MEDFED_API_KEY.trim();
+  const file = opts.keyFile ?? process.env.MEDFED_API_KEY_FILE ?? join(process.env.MEDFED_DATA_DIR ?? './medfed-data', 'admin-api-key');
+  const s = await stat(file).catch(() => null);
+  if (!s) throw new CliError('AUTH_KEY_FILE_UNREADABLE', `cannot read the API key file ${file}; give --key-file or MEDFED_API_KEY`, ExitCode.AUTH);
+  if ((s.mode & 0o077) !== 0) {
+    throw new CliError('AUTH_KEY_FILE_EXPOSED', `${file} is readable by group or others (mode ${(s.mode & 0o777).toString(8)}); run chmod 600 on it`, ExitCode.AUTH);
+  }
+  return (await readFile(file, 'utf8')).trim();
+}
+
+async function connect(opts: Connection): Promise<{ client: RestClient; base: string; ca: Buffer | undefined }> {
+  const base = (opts.coordinator ?? process.env.MEDFED_COORDINATOR_URL ?? DEFAULT_COORDINATOR).replace(/\/$/, '');
+  if (!/^https?:\/\/[^/]+/.test(base)) throw new CliError('USAGE_COORDINATOR_URL', `--coordinator ${base} is not an http(s) URL such as https://coordinator.example:8443`, ExitCode.USAGE);
+  const ca = opts.ca ? await readFile(opts.ca).catch((err: NodeJS.ErrnoException) => {
+    throw new CliError('CONFIG_CA_UNREADABLE', `cannot read --ca ${opts.ca} (${err.code ?? err.message})`, ExitCode.CONFIG);
+  }) : undefined;
+  return { client: new RestClient(base, { apiKey: await apiKey(opts) }, { ca }), base, ca };
+}
+
+// ---- rendering ---------------------------------------------------------------------------
+
+const tty = () => process.stdout.isTTY === true;
+const bar = (done: number, total: number, width = 12) => {
+  const filled = total > 0 ? Math.round((Math.min(done, total) / total) * width) : 0;
+  return tty() ? `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${done}/${total}` : `${done}/${total}`;
+};
+const fixed = (v: number | undefined, d: number) => (v === undefined ? '-' : v.toFixed(d));
+
+function roundBlock(o: Overview, round: Overview['job']['rounds'][number]): string {
+  const f = o.figures.find((x) => x.round === round.round);
+  const head = `round ${round.round} (${round.kind}) ${round.status}: ${round.contributors} contribution(s)`;
+  const figure = f ? `  loss ${fixed(f.loss, 4)}  accuracy ${fixed(f.accuracy, 3)}  n ${f.numSamples} (${f.source})` : '';
+  const fails = o.failures.filter((x) => x.round === round.round).map((x) => `\n  failed: ${x.site}: ${x.error} (log: ${x.log})`).join('');
+  return `${head}${figure}${round.failure ? `\n  ${round.failure}` : ''}${fails}`;
+}
+
+function summary(o: Overview) {
+  const digest = o.models?.at(-1)?.sha256 ?? null;
+  const spent = o.privacy?.budgets.length ? o.privacy.budgets.map((b) => `${b.name} ${b.spent.toFixed(3)}/${b.epsilon.toFixed(3)}`).join(', ') : null;
+  return { outcome: o.job.status, failure: o.job.failure, roundsDone: o.job.roundsDone, totalRounds: o.job.totalRounds, modelSha256: digest,
+    epsilonSpent: spent, exports: [] as string[] };
+}
+
+function summaryText(o: Overview): string {
+  const s = summary(o);
+  return [`outcome: ${s.outcome}${s.failure ? ` (${s.failure})` : ''}`, `rounds: ${bar(s.roundsDone, s.totalRounds)}`,
+    `model: ${s.modelSha256 ?? 'not visible to this role'}`, `epsilon spent: ${s.epsilonSpent ?? 'not recorded'}`,
+    `exports: ${s.exports.length ? s.exports.join(', ') : 'none'}`].join('\n');
+}
+
+function showText(o: Overview): string {
+  const j = o.job;
+  const lines = [`${j.name} (${j.id})  ${j.status}  rounds ${bar(j.roundsDone, j.totalRounds)}  owner ${j.owner}`];
+  if (j.waiting && j.status === 'running') lines.push(`round ${j.currentRound}: ${j.waiting.summary}`);
+  for (const s of o.sites) {
+    lines.push(`  ${s.id.padEnd(16)} ${s.online ? 'online ' : 'offline'} ${s.secondsSinceSeen === null ? 'never seen' : `${s.secondsSinceSeen}s ago`}`
+      + `  samples ${s.samples ?? '-'}  loss ${fixed(s.latest?.loss, 4)}  accuracy ${fixed(s.latest?.accuracy, 3)}`);
+  }
+  for (const f of o.failures) lines.push(`  failed: ${f.site} round ${f.round}: ${f.error} (log: ${f.log})`);
+  if (j.status !== 'running') lines.push(summaryText(o));
+  return lines.join('\n');
+}
+
+// ---- the event stream --------------------------------------------------------------------
+
+/** Reads `GET /v1/jobs/:id/events` and calls `onOverview` per snapshot; resolves on `end`, rejects on a refusal. */
+async function follow(ctx: Awaited<ReturnType<typeof connect>>, id: string, onOverview: (o: Overview) => void): Promise<void> {
+  for (;;) {
+    const token = await ctx.client.accessToken();
+    const url = new URL(`${ctx.base}/v1/jobs/${encodeURIComponent(id)}/events`);
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = request(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, ...(ctx.ca ? { ca: ctx.ca } : {}) }, resolve);
+      req.on('error', (err) => reject(new CliError('COORDINATOR_UNAVAILABLE', `cannot reach ${url.origin}: ${err.message}`, ExitCode.UNREACHABLE)));
+      req.end();
+    });
+    if (res.statusCode !== 200) {
+      const body = await new Promise<string>((r) => { let b = ''; res.on('data', (c: Buffer) => { b += c.toString(); }); res.on('end', () => r(b)); });
+      const p = (() => { try { return JSON.parse(body) as { code?: string; message?: string }; } catch { return {}; } })();
+      throw new CliError(p.code ?? `HTTP_${res.statusCode}`, p.message ?? `HTTP ${res.statusCode}`, res.statusCode === 401 || res.statusCode === 403 ? ExitCode.AUTH : ExitCode.FAILURE);
+    }
+    let buf = '';
+    let ended = false;
+    for await (const chunk of res) {
+      buf += (chunk as Buffer).toString('utf8');
+      let cut: number;
+      while ((cut = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, cut);
+        buf = buf.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        if (event === 'overview') onOverview(JSON.parse(data) as Overview);
+        if (event === 'end') ended = true;
+      }
+    }
+    if (ended) return;
+    // `reauth` (the token expired) or a dropped connection: reconnect with a fresh token.
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Prints each round once, when it closes or fails; `json`: one line per round, then the summary. */
+function roundPrinter(format: 'text' | 'json') {
+  const printed = new Set<number>();
+  let lastWaiting = '';
+  return (o: Overview) => {
+    for (const r of o.job.rounds) {
+      if (printed.has(r.round) || (r.status !== 'closed' && r.status !== 'failed')) continue;
+      printed.add(r.round);
+      const f = o.figures.find((x) => x.round === r.round) ?? null;
+      process.stdout.write(format === 'json'
+        ? `${JSON.stringify({ event: 'round', round: r.round, kind: r.kind, status: r.status, contributors: r.contributors, figure: f,
+          failures: o.failures.filter((x) => x.round === r.round) })}\n`
+        : `${roundBlock(o, r)}\n`);
+    }
+    const waiting = o.job.status === 'running' && o.job.waiting ? `round ${o.job.currentRound}: ${o.job.waiting.summary}` : '';
+    // Only a terminal gets the live "waiting on" line; logs and pipes stay quiet and line-based.
+    if (format === 'text' && tty() && waiting && waiting.replace(/\d+ s ago/g, '') !== lastWaiting.replace(/\d+ s ago/g, '')) process.stdout.write(`  ${waiting}\n`);
+    lastWaiting = waiting;
+  };
+}
+
+// ---- commands ----------------------------------------------------------------------------
+
+function withConnection(cmd: Command): Command {
+  return cmd
+    .option('--coordinator <url>', `the coordinator's REST URL (default MEDFED_COORDINATOR_URL or ${DEFAULT_COORDINATOR})`)
+    .option('--key-file <file>', 'file holding an API key (default: MEDFED_API_KEY, MEDFED_API_KEY_FILE, or <MEDFED_DATA_DIR|./medfed-data>/admin-api-key)')
+    .option('--ca <file>', 'CA certificate (PEM) that signs the coordinator\'s TLS certificate')
+    .option('--format <format>', 'text or json', parseFormat, 'text');
+}
+
+function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await fn(...args);
+      process.exit(ExitCode.OK);
+    } catch (err) {
+      reportAndExit(err);
+    }
+  };
+}
+
+export function register(program: Command): void {
+  const runs = program.command('runs').description('list, inspect, follow and stop federated training runs on a running coordinator');
+
+  withConnection(runs.command('ls').description('list runs: name, status, rounds done/total, created, owner'))
+    .action(action(async (opts: Connection) => {
+      const { client } = await connect(opts);
+      const { jobs } = await client.call<{ jobs: { id: string; name: string; status: string; currentRound: number; totalRounds: number; createdAt: string; owner: string }[] }>('GET', '/v1/jobs');
+      if (opts.format === 'json') return void process.stdout.write(`${JSON.stringify({ runs: jobs })}\n`);
+      if (jobs.length === 0) return void process.stdout.write('no runs\n');
+      for (const j of jobs) {
+        const done = j.status === 'completed' ? j.totalRounds : Math.max(0, Math.min(j.currentRound - 1, j.totalRounds));
+        process.stdout.write(`${j.id}  ${j.name}  ${j.status}  ${bar(done, j.totalRounds)}  ${new Date(j.createdAt).toISOString()}  ${j.owner}\n`);
+      }
+    }));
+
+  withConnection(runs.command('show').description('one run: progress, what the current round waits for, sites, failures').argument('<id>', 'run (job) id', parseJobId))
+    .action(action(async (id: string, opts: Connection) => {
+      const { client } = await connect(opts);
+      const o = await client.call<Overview>('GET', `/v1/jobs/${encodeURIComponent(id)}/overview`);
+      process.stdout.write(opts.format === 'json' ? `${JSON.stringify(o)}\n` : `${showText(o)}\n`);
+    }));
+
+  withConnection(runs.command('logs').description('one block per round of a run; with -f, follow it live until it ends, then print the summary')
+    .argument('<id>', 'run (job) id', parseJobId)
+    .option('-f, --follow', 'keep printing rounds as they close until the run ends'))
+    .action(action(async (id: string, opts: Connection & { follow?: boolean }) => {
+      const ctx = await connect(opts);
+      const print = roundPrinter(opts.format);
+      let last: Overview | null = null;
+      if (opts.follow) {
+        await follow(ctx, id, (o) => { last = o; print(o); });
+      } else {
+        last = await ctx.client.call<Overview>('GET', `/v1/jobs/${encodeURIComponent(id)}/overview`);
+        print(last);
+      }
+      const o = last as Overview | null;
+      if (!o) return;
+      if (opts.format === 'json') process.stdout.write(`${JSON.stringify({ event: 'summary', ...summary(o) })}\n`);
+      else if (o.job.status !== 'running') process.stdout.write(`${summaryText(o)}\n`);
+      if (o.job.status === 'failed') process.exit(ExitCode.FAILURE);
+    }));
+
+  withConnection(runs.command('stop').description('stop a run (admin, researcher)').argument('<id>', 'run (job) id', parseJobId)
+    .option('--reason <text>', 'why; recorded in the audit trail'))
+    .action(action(async (id: string, opts: Connection & { reason?: string }) => {
+      const { client } = await connect(opts);
+      const r = await client.call<{ id: string; status: string }>('POST', `/v1/jobs/${encodeURIComponent(id)}/stop`, opts.reason ? { reason: opts.reason } : {});
+      process.stdout.write(opts.format === 'json' ? `${JSON.stringify(r)}\n` : `${r.id} ${r.status}\n`);
+    }));
+}

@@ -1,0 +1,364 @@
+// medfed dashboard: plain ES module, no libraries, no inline scripts (the page's CSP forbids them).
+// The token lives in memory only: a reload asks for the key again.
+import { lineChart } from './chart.js';
+
+const $ = (id) => document.getElementById(id);
+const VIEWS = ['login-view', 'runs-view', 'run-view', 'audit-view'];
+/** Which roles see which navigation entries; the server enforces the same (and filters the data). */
+const NAV_ROLES = { audit: ['admin', 'auditor'], export: ['auditor'] };
+
+const session = { token: null, expiresAt: 0, lifetime: 0, who: null, idleMs: 900_000, lastActivity: Date.now() };
+let stream = null;
+let runsTimer = null;
+let lastOverview = null;
+let auditNext = null;
+
+// ---- session -------------------------------------------------------------------------------
+
+async function loadSettings() {
+  const s = await fetch('/ui/settings.json').then((r) => r.json()).catch(() => ({ idleSeconds: 900 }));
+  const requested = Number(new URLSearchParams(location.search).get('idle'));
+  // The URL may shorten the idle period (a shared workstation), never lengthen it.
+  const seconds = requested > 0 ? Math.min(requested, s.idleSeconds) : s.idleSeconds;
+  session.idleMs = seconds * 1000;
+}
+
+function setToken(answer) {
+  session.token = answer.access_token;
+  session.lifetime = answer.expires_in * 1000;
+  session.expiresAt = Date.now() + session.lifetime;
+}
+
+async function login(apiKey) {
+  const res = await fetch('/v1/auth/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: apiKey }) });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? 'login refused'}`);
+  setToken(body);
+  session.lastActivity = Date.now();
+  session.who = await api('/v1/auth/whoami');
+}
+
+/** Ends the session here and at the coordinator; `why` is shown on the login page. */
+async function logoff(why) {
+  const token = session.token;
+  session.token = null;
+  session.who = null;
+  stopStream();
+  clearInterval(runsTimer);
+  if (token) fetch('/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' }).catch(() => {});
+  $('login-notice').textContent = why ?? '';
+  location.hash = '#/login';
+  render();
+}
+
+async function refreshToken() {
+  const res = await fetch('/v1/auth/token', { method: 'POST', headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ refresh: true }) });
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({}));
+    await logoff(`Logged off: the session ended (${body.code ?? res.status}). Log in again.`);
+    return false;
+  }
+  setToken(await res.json());
+  return true;
+}
+
+/** Automatic logoff: idle for the configured period, or a token that could not be renewed in time. */
+function watchSession() {
+  for (const ev of ['pointerdown', 'keydown', 'wheel', 'touchstart']) {
+    addEventListener(ev, () => { session.lastActivity = Date.now(); }, { passive: true });
+  }
+  setInterval(async () => {
+    if (!session.token) return;
+    const now = Date.now();
+    if (now - session.lastActivity >= session.idleMs) return logoff('Logged off after inactivity. Log in again.');
+    if (now >= session.expiresAt) return logoff('Logged off: the access token expired. Log in again.');
+    // Renew only for an active viewer, so an unattended screen never keeps a session alive.
+    if (session.expiresAt - now < Math.max(30_000, session.lifetime / 3)) await refreshToken();
+  }, 1000);
+}
+
+async function api(path, init = {}) {
+  const res = await fetch(path, { ...init, headers: { accept: 'application/json', authorization: `Bearer ${session.token}`, ...(init.headers ?? {}) } });
+  const body = await res.json().catch(() => ({}));
+  if (res.status === 401) {
+    await logoff(`Logged off: ${body.message ?? 'the session ended'}. Log in again.`);
+    throw new Error(body.code ?? 'AUTH');
+  }
+  if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? 'request failed'}`);
+  return body;
+}
+
+// ---- routing -------------------------------------------------------------------------------
+
+function show(view) {
+  for (const v of VIEWS) $(v).hidden = v !== view;
+}
+
+function render() {
+  const who = session.who;
+  $('nav').hidden = !who;
+  $('logout').hidden = !who;
+  $('who').textContent = who ? `${who.role}${who.site ? ` at ${who.site}` : ''} (${who.sub})` : '';
+  $('nav-audit').hidden = !who || !NAV_ROLES.audit.includes(who.role);
+  stopStream();
+  clearInterval(runsTimer);
+  if (!who) return show('login-view');
+  const [, page, id] = location.hash.split('/');
+  if (page === 'runs' && id) return openRun(decodeURIComponent(id));
+  if (page === 'audit' && NAV_ROLES.audit.includes(who.role)) return openAudit();
+  if (page !== 'runs') { location.hash = '#/runs'; return; }
+  openRuns();
+}
+
+// ---- runs ----------------------------------------------------------------------------------
+
+const fmtTime = (t) => (t ? new Date(t).toLocaleString() : '');
+const el = (tag, text, cls) => {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+};
+const row = (cells) => {
+  const tr = document.createElement('tr');
+  for (const c of cells) tr.append(c instanceof Node ? wrapCell(c) : el('td', c));
+  return tr;
+};
+const wrapCell = (node) => { const td = document.createElement('td'); td.append(node); return td; };
+
+function progressOf(done, total, label) {
+  const p = document.createElement('progress');
+  p.max = Math.max(1, total);
+  p.value = Math.min(done, total);
+  p.setAttribute('aria-label', label);
+  const span = el('span', ` ${done}/${total}`);
+  const frag = document.createElement('span');
+  frag.append(p, span);
+  return frag;
+}
+
+async function openRuns() {
+  show('runs-view');
+  const draw = async () => {
+    const { jobs } = await api('/v1/jobs');
+    const body = $('runs-table').querySelector('tbody');
+    body.replaceChildren(...jobs.map((j) => {
+      const a = el('a', j.name);
+      a.href = `#/runs/${encodeURIComponent(j.id)}`;
+      const done = j.status === 'completed' ? j.totalRounds : Math.max(0, Math.min(j.currentRound - 1, j.totalRounds));
+      return row([a, el('span', j.status, `status status-${j.status}`), progressOf(done, j.totalRounds, `rounds of ${j.name}`), fmtTime(j.createdAt), j.owner]);
+    }));
+    $('runs-empty').hidden = jobs.length > 0;
+  };
+  await draw().catch((e) => { $('runs-empty').hidden = false; $('runs-empty').textContent = e.message; });
+  runsTimer = setInterval(() => void draw().catch(() => {}), 5000);
+}
+
+function renderRun(o) {
+  lastOverview = o;
+  const j = o.job;
+  $('run-title').textContent = j.name;
+  const st = $('run-status');
+  st.textContent = j.status;
+  st.className = `status status-${j.status}`;
+  $('run-progress').max = Math.max(1, j.totalRounds);
+  $('run-progress').value = j.roundsDone;
+  $('run-progress-label').textContent = `Rounds ${j.roundsDone}/${j.totalRounds}`;
+  const current = j.rounds.find((r) => r.round === j.currentRound);
+  $('run-waiting').textContent = j.status !== 'running'
+    ? (j.failure ? `Finished: ${j.status}. ${j.failure}` : `Finished: ${j.status}.`)
+    : `Round ${j.currentRound}${current ? ` (${current.kind})` : ''}: ${j.waiting ? j.waiting.summary : 'aggregating'}`;
+
+  // failures: site, error, where its log is
+  const fails = [...o.failures];
+  if (j.failure && fails.length === 0) fails.push({ site: 'coordinator', round: j.currentRound, error: j.failure, log: 'the coordinator log (stderr, JSON lines)' });
+  $('failure-panel').hidden = fails.length === 0;
+  $('failure-list').replaceChildren(...fails.map((f) => {
+    const li = el('li');
+    li.append(el('strong', f.site), el('span', ` (round ${f.round}): ${f.error}. `), el('span', `Log: ${f.log}`, 'mono'));
+    return li;
+  }));
+
+  // sites
+  $('sites-table').querySelector('tbody').replaceChildren(...o.sites.map((s) => {
+    const online = el('span', s.online ? `online, ${s.secondsSinceSeen} s ago` : (s.secondsSinceSeen === null ? 'never seen' : `offline, last seen ${s.secondsSinceSeen} s ago`), s.online ? 'online' : 'offline');
+    const task = s.task.state ? `${s.task.state}${s.task.round !== null ? ` (round ${s.task.round})` : ''}` : '';
+    return row([el('span', `${s.id}${s.role === 'evaluator' ? ' (evaluator)' : ''}`), online, task, s.samples ?? '',
+      s.latest ? s.latest.loss.toFixed(4) : '', s.latest ? s.latest.accuracy.toFixed(3) : '',
+      el('span', s.dataSchemaDigest ? s.dataSchemaDigest.slice(0, 16) : 'not reported', 'mono'), s.agentVersion ?? '', s.attestation]);
+  }));
+
+  drawCharts(o);
+  renderPrivacy(o.privacy);
+  renderModels(o.models);
+}
+
+function drawCharts(o) {
+  const perSite = $('per-site-toggle').checked;
+  const evals = o.metrics.filter((m) => m.phase === 'eval' && m.modelRound >= 1);
+  const sites = [...new Set(evals.map((m) => m.site))].sort();
+  const siteSeries = (site, key) => ({ name: site, points: evals.filter((m) => m.site === site).map((m) => [m.modelRound, m[key]]) });
+  const aggregate = (key) => ({ name: 'aggregate', aggregate: true, points: o.figures.map((f) => [f.round, f[key]]) });
+  const charts = [];
+  for (const [key, label] of [['loss', 'Loss'], ['accuracy', 'Accuracy']]) {
+    if (perSite) {
+      for (const s of sites) charts.push(lineChart({ title: `${label}: ${s}`, series: [siteSeries(s, key)], maxX: o.job.totalRounds, yFrom0: key === 'accuracy' }));
+    } else {
+      charts.push(lineChart({ title: `${label} per round`, series: [aggregate(key), ...sites.map((s) => siteSeries(s, key))], maxX: o.job.totalRounds, yFrom0: key === 'accuracy' }));
+    }
+  }
+  const hasData = o.figures.length > 0 || evals.length > 0;
+  $('charts-empty').hidden = hasData;
+  $('charts').replaceChildren(...(hasData ? charts : []));
+}
+
+function renderPrivacy(p) {
+  $('privacy-panel').hidden = p === null;
+  if (!p) return;
+  const facts = [
+    ['Encryption', p.encryption.enabled ? `on (${p.encryption.paramSet ?? 'parameters pending'})` : 'off'],
+    ['Key epoch', p.encryption.keyEpoch === null ? (p.encryption.enabled ? 'no key yet (ceremony pending)' : 'not applicable') : `${p.encryption.keyEpoch} (${p.encryption.keyStatus})`],
+    ['Clipping norm', p.clipNorm === null ? 'not set for this run' : String(p.clipNorm)],
+    ['Noise multiplier', p.noiseMultiplier === null ? 'no differential-privacy noise recorded for this run' : String(p.noiseMultiplier)],
+  ];
+  $('privacy-list').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
+  $('budgets-empty').hidden = p.budgets.length > 0;
+  $('budgets-table').hidden = p.budgets.length === 0;
+  $('budgets-table').querySelector('tbody').replaceChildren(...p.budgets.map((b) => row([b.name, b.spent.toFixed(3), b.epsilon.toFixed(3)])));
+}
+
+function renderModels(models) {
+  $('models-panel').hidden = models === null;
+  if (!models) return;
+  $('models-empty').hidden = models.length > 0;
+  $('models-table').hidden = models.length === 0;
+  const na = (v, none) => (v === null || v === undefined ? none : String(v.verdict ?? v));
+  $('models-table').querySelector('tbody').replaceChildren(...models.map((m) => row([
+    m.round, el('span', m.sha256, 'mono'), na(m.signature, 'not signed'), na(m.logInclusion, 'not logged'),
+    na(m.release, 'not released'), m.approvals.length ? m.approvals.join(', ') : 'none'])));
+}
+
+function stopStream() {
+  if (stream) stream.abort();
+  stream = null;
+}
+
+/** Live updates: server-sent events read with fetch (so the token travels in a header, never in the URL). */
+async function follow(jobId) {
+  stopStream();
+  const ctrl = new AbortController();
+  stream = ctrl;
+  $('run-live').textContent = 'live';
+  while (stream === ctrl && session.token) {
+    let ended = false;
+    try {
+      const res = await fetch(`/v1/jobs/${encodeURIComponent(jobId)}/events`, { headers: { authorization: `Bearer ${session.token}`, accept: 'text/event-stream' }, signal: ctrl.signal });
+      if (res.status === 401) { await logoff('Logged off: the session ended. Log in again.'); return; }
+      if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let cut;
+        while ((cut = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, cut);
+          buf = buf.slice(cut + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (event === 'overview') renderRun(JSON.parse(data));
+          if (event === 'end') ended = true;
+        }
+      }
+    } catch (e) {
+      if (ctrl.signal.aborted) return;
+    }
+    if (ended) { $('run-live').textContent = 'finished'; stream = null; return; }
+    await new Promise((r) => setTimeout(r, 1000)); // reconnect (a reauth, or a dropped connection)
+  }
+}
+
+async function openRun(id) {
+  show('run-view');
+  lastOverview = null;
+  try {
+    renderRun(await api(`/v1/jobs/${encodeURIComponent(id)}/overview`));
+    if (lastOverview.job.status === 'running') void follow(id);
+    else $('run-live').textContent = '';
+  } catch (e) {
+    $('run-waiting').textContent = e.message;
+  }
+}
+
+// ---- audit ---------------------------------------------------------------------------------
+
+function auditQuery() {
+  const q = new URLSearchParams();
+  for (const [k, v] of new FormData($('audit-form'))) {
+    if (!v) continue;
+    q.set(k, k === 'from' || k === 'to' ? new Date(String(v)).toISOString() : String(v));
+  }
+  return q;
+}
+
+async function loadAudit(append) {
+  const q = auditQuery();
+  if (append && auditNext) q.set('before', String(auditNext));
+  const { events, next } = await api(`/v1/audit/events?${q}`);
+  auditNext = next;
+  const rows = events.map((e) => row([e.seq, fmtTime(e.at), e.actor, e.role, e.site ?? '', e.action, e.outcome, e.resource ?? '']));
+  const body = $('audit-table').querySelector('tbody');
+  if (append) body.append(...rows); else body.replaceChildren(...rows);
+  $('audit-empty').hidden = body.children.length > 0;
+  $('audit-more').hidden = next === null;
+}
+
+async function exportAudit() {
+  const status = $('audit-export-status');
+  status.textContent = 'Preparing the export...';
+  const q = auditQuery();
+  for (const k of ['actor', 'role', 'action', 'outcome']) q.delete(k); // the bundle covers a time range and site
+  const res = await fetch(`/v1/audit/export?${q}`, { headers: { authorization: `Bearer ${session.token}` } });
+  if (!res.ok) {
+    const body = await res.json().catch(() => ({}));
+    status.textContent = `Export refused: ${body.code ?? res.status} ${body.message ?? ''}`;
+    return;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = el('a', 'Download the audit bundle');
+  a.href = url;
+  a.download = `medfed-audit-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.tar`;
+  status.replaceChildren(a);
+}
+
+function openAudit() {
+  show('audit-view');
+  $('audit-export').hidden = !NAV_ROLES.export.includes(session.who.role);
+  void loadAudit(false).catch((e) => { $('audit-empty').hidden = false; $('audit-empty').textContent = e.message; });
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('login-error').textContent = '';
+  try {
+    await login($('api-key').value.trim());
+    $('api-key').value = '';
+    $('login-notice').textContent = '';
+    if (!location.hash || location.hash === '#/login') location.hash = '#/runs';
+    render();
+  } catch (e) {
+    $('login-error').textContent = `Login refused: ${e.message}`;
+  }
+});
+$('logout').addEventListener('click', () => void logoff('Logged out.'));
+$('per-site-toggle').addEventListener('change', () => { if (lastOverview) drawCharts(lastOverview); });
+$('audit-form').addEventListener('submit', (ev) => { ev.preventDefault(); void loadAudit(false).catch(() => {}); });
+$('audit-more').addEventListener('click', () => void loadAudit(true).catch(() => {}));
+$('audit-export').addEventListener('click', () => void exportAudit().catch((e) => { $('audit-export-status').textContent = e.message; }));
+addEventListener('hashchange', render);
+await loadSettings();
+watchSession();
+render();

@@ -1,0 +1,34 @@
+import { TrustError } from './errors.js';
+import { ModelVerifier } from './model-verifier.js';
+import { loadTrustAnchors, type TrustSettings } from './trust-anchors.js';
+import { loadOrCreateWitnessKey, loadVerifierState } from './verifier-state.js';
+
+export interface CreateVerifierOptions {
+  readonly env: 'development' | 'production';
+  readonly siteId: string;
+  readonly stateDir: string;
+  readonly trust?: TrustSettings | undefined;
+  readonly submitCosignature?: (cosigned: string) => Promise<void>;
+  readonly onWarning: (message: string, err?: unknown) => void;
+}
+
+/**
+ * The agent's verifier from its config: pinned anchors are required in production; in development
+ * without them the agent runs, but says loudly that models are not verified against a signed manifest.
+ */
+export async function createModelVerifier(options: CreateVerifierOptions): Promise<ModelVerifier> {
+  const anchors = await loadTrustAnchors(options.trust);
+  if (!anchors && options.env === 'production') {
+    throw new TrustError('TRUST_ANCHORS_MISSING', "a production agent needs the coordinator's pinned keys: set trust.manifestJwks (its JWKS file) and trust.checkpointKey (its log verifier key)");
+  }
+  if (!anchors) {
+    options.onWarning('MODEL VERIFICATION IS OFF: no trust.manifestJwks / trust.checkpointKey are configured, so downloaded models are only hashed, not checked against a signed manifest and the transparency log (development only; a production agent refuses to start like this)');
+  }
+  return new ModelVerifier({
+    anchors,
+    state: await loadVerifierState(options.stateDir),
+    witness: await loadOrCreateWitnessKey(options.stateDir, options.siteId),
+    ...(options.submitCosignature ? { submitCosignature: options.submitCosignature } : {}),
+    onWarning: options.onWarning,
+  });
+}

@@ -1,0 +1,6 @@
+export { TRUST_ERRORS, TrustError, type TrustErrorCode } from './errors.js';
+export { expectedArtifact, type ExpectedDownload, type ChainKind } from './expected.js';
+export { loadTrustAnchors, type TrustAnchors, type TrustSettings } from './trust-anchors.js';
+export { loadVerifierState, loadOrCreateWitnessKey, type VerifierState } from './verifier-state.js';
+export { ModelVerifier, type ModelVerifierOptions } from './model-verifier.js';
+export { createModelVerifier, type CreateVerifierOptions } from './create-verifier.js';

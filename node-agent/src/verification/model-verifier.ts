@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import type { ModelHeader } from '@medfed/proto';
+import { verifyModelArtifact, type VerifiedModelArtifact } from '@medfed/proto/bundle/index';
+import { formatVerifierKey, NOTE_KEY_TYPE, parseCheckpoint, toBase64, Witness, type NoteSigner } from '@medfed/proto/tlog/index';
+import { fromHex } from '@medfed/proto/tlog/index';
+import { TrustError } from './errors.js';
+import type { ExpectedDownload } from './expected.js';
+import type { TrustAnchors } from './trust-anchors.js';
+import { saveCheckpoint, saveManifestDigest, type VerifierState } from './verifier-state.js';
+
+export interface ModelVerifierOptions {
+  /** Pinned anchors; null: development without them, bytes are only hashed (said loudly at start). */
+  readonly anchors: TrustAnchors | null;
+  readonly state: VerifierState;
+  readonly witness: NoteSigner;
+  /** Sends this agent's cosignature of a checkpoint it verified (SubmitCosignature). */
+  readonly submitCosignature?: (cosigned: string) => Promise<void>;
+  readonly onWarning?: (message: string, err?: unknown) => void;
+}
+
+/**
+ * Verification before load, at the site: every downloaded model is checked against the pinned
+ * manifest keys and log key (signature, job, round, kind, blob digest of the exact bytes,
+ * checkpoint, inclusion, consistency with the last checkpoint this agent saw). Each refusal throws
+ * with the code of the failed check. A checkpoint that verified and extends the previous one is
+ * saved, co-signed with the agent's witness key and sent back to the coordinator.
+ */
+export class ModelVerifier {
+  readonly #options: ModelVerifierOptions;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ModelVerifierOptions) {
+    this.#options = options;
+  }
+
+  /** The verifier key of this agent's witness (sent at Enroll). */
+  get witnessVkey(): string {
+    return formatVerifierKey(this.#options.witness.name, NOTE_KEY_TYPE.COSIGNATURE_V1, this.#options.witness.publicKey);
+  }
+
+  get verifying(): boolean {
+    return this.#options.anchors !== null;
+  }
+
+  /** The size of the last checkpoint this agent accepted (the consistency proof starts there). */
+  knownTreeSize(): number {
+    const note = this.#options.state.checkpoint;
+    if (!note) return 0;
+    try {
+      return parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** SHA-256 of the manifest JWS of a model this agent downloaded (what its attestation names). */
+  manifestDigestOf(modelId: string): string | null {
+    return this.#options.state.manifests[modelId] ?? null;
+  }
+
+  /** Verifies one download; one at a time, so the saved checkpoint only moves forward. */
+  verify(header: ModelHeader, bytes: Uint8Array, expected: ExpectedDownload & { readonly job: string }): Promise<VerifiedModelArtifact | null> {
+    const run = this.#queue.catch(() => undefined).then(() => this.#verify(header, bytes, expected));
+    this.#queue = run;
+    return run;
+  }
+
+  async #verify(header: ModelHeader, bytes: Uint8Array, expected: ExpectedDownload & { readonly job: string }): Promise<VerifiedModelArtifact | null> {
+    const { anchors, state } = this.#options;
+    if (!anchors) {
+      // Development without pinned anchors: nothing to verify against; keep the manifest digest only.
+      if (header.manifestJws) await saveManifestDigest(state, header.modelId, createHash('sha256').update(header.manifestJws, 'ascii').digest('hex'));
+      return null;
+    }
+    if (!header.manifestJws || !header.checkpoint) {
+      throw new TrustError('TRUST_EVIDENCE_MISSING', `model ${header.modelId} arrived without a signed manifest and checkpoint; refusing to load it`);
+    }
+    const previous = state.checkpoint ?? undefined;
+    const verified = await verifyModelArtifact({
+      bytes,
+      manifestJws: header.manifestJws,
+      checkpoint: header.checkpoint,
+      inclusionProof: { leaf_index: Number(header.leafIndex), tree_size: Number(header.treeSize), hashes: header.inclusionProof },
+      trustedKeys: anchors.jwks,
+      checkpointVerifierKey: anchors.checkpointKey,
+      expected: { job: expected.job, round: expected.round, kinds: expected.kinds, blob: expected.blob },
+      ...(previous !== undefined ? { previousCheckpoint: previous, consistencyProof: header.consistencyProof } : {}),
+    });
+    await saveManifestDigest(state, header.modelId, verified.manifestDigest);
+    if (verified.checkpoint.size > this.knownTreeSize() || previous === undefined) {
+      await saveCheckpoint(state, verified.checkpointNote);
+      await this.#cosign(verified, previous, header.consistencyProof);
+    }
+    return verified;
+  }
+
+  /** Witness duty: cosign the checkpoint just verified as extending the previous one, and send it. */
+  async #cosign(verified: VerifiedModelArtifact, previous: string | undefined, proof: readonly string[]): Promise<void> {
+    const { anchors, witness, submitCosignature, onWarning } = this.#options;
+    try {
+      const before = previous ? parseCheckpoint(previous.slice(0, previous.indexOf('\n\n') + 1)) : null;
+      const w = new Witness({
+        signer: witness,
+        logs: [anchors!.checkpointKey],
+        ...(before && before.size > 0 ? { state: { [before.origin]: { size: before.size, rootHash: toBase64(before.rootHash) } } } : {}),
+      });
+      const cosigned = await w.cosign(verified.checkpointNote, proof.map((h) => fromHex(h) ?? new Uint8Array(0)));
+      await submitCosignature?.(cosigned);
+    } catch (err) {
+      onWarning?.('checkpoint verified but its cosignature could not be sent', err);
+    }
+  }
+}
