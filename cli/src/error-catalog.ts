@@ -12,6 +12,7 @@ import { MASKING_ERRORS } from '@medfed/node-agent/masking/index';
 import { GATE_ERRORS } from '@medfed/gate';
 import { SIMULATE_ERRORS } from './simulate/errors.js';
 import { ExitCode } from './exit-codes.js';
+import { PREFLIGHT_CHECKS } from './commands/preflight.js';
 
 /** Every stable error code medfed answers with, grouped by area: the source of docs/errors.md. */
 export const ERROR_CATALOG: ReadonlyArray<{ area: string; table: ErrorTable }> = [
@@ -65,6 +66,12 @@ export function renderErrorsDoc(): string {
     ...Object.entries(ExitCode).map(([name, code]) => `| ${code} | ${name} | ${EXIT_CODE_MEANING[name as keyof typeof ExitCode]} |`),
     '',
     '`medfed gate evaluate` has its own published codes: 0 allow, 1 warn, 2 stop (and every failure, usage errors included).',
+    '',
+    '`medfed agent preflight` exits with the code of the first failing check:',
+    '',
+    '| exit code | code | check | fix |',
+    '|---|---|---|---|',
+    ...Object.values(PREFLIGHT_CHECKS).map((c) => `| ${c.exit} | \`${c.code}\` | ${c.title} | ${c.fix.replaceAll('|', '\\|')} |`),
     '',
   ];
   for (const { area, table } of ERROR_CATALOG) {

@@ -42,7 +42,7 @@ describe('medfed simulate', () => {
     ['dirichlet:0.5', 0.05],
   ])('on a %s split, federated accuracy stays within the bound of the centralised baseline', async (partition, bound) => {
     const run = await runCli(['simulate', '--data', cohort, '--label', 'risk', '--sites', '3', '--partition', partition,
-      '--seed', '3', '--json']);
+      '--seed', '3', '--json'], { timeoutMs: 400_000 });
     expect(run.stderr).not.toMatch(/error/i);
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
@@ -61,18 +61,18 @@ describe('medfed simulate', () => {
     expect(result.centralized.accuracy).toBeGreaterThan(0.6); // the data carry signal; a broken baseline would not
     expect(result.centralized.accuracy - result.federated.accuracy).toBeLessThanOrEqual(bound);
     encryptedRuns.set(partition, result);
-  }, 180_000);
+  }, 450_000);
 
   it('reaches the same accuracy encrypted as with --plaintext on the same seed (within 1 point)', async () => {
     const encrypted = encryptedRuns.get('iid');
     expect(encrypted).toBeDefined();
     const run = await runCli(['simulate', '--data', cohort, '--label', 'risk', '--sites', '3', '--partition', 'iid',
-      '--seed', '3', '--json', '--plaintext']);
+      '--seed', '3', '--json', '--plaintext'], { timeoutMs: 400_000 });
     expect(run.code).toBe(0);
     const plain = JSON.parse(run.stdout) as SimulateJson;
     expect(plain.encrypted).toBe(false);
     expect(Math.abs(encrypted!.federated.accuracy - plain.federated.accuracy)).toBeLessThanOrEqual(0.01);
-  }, 180_000);
+  }, 450_000);
 
   describe('a CSV with string labels and an identifier column', () => {
     let db: TestDb;

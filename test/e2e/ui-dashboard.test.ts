@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { encodeVector, FederationClient, parameterCount, TaskKind, type JobSpec } from '@medfed/proto';
 import { CoordinatorClient } from '@medfed/node-agent/transport/client';
+import { runCli } from '../support/cli.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
 
 /**
@@ -279,6 +280,10 @@ describe('the dashboard at /ui/ in headless Chromium', () => {
     const rows = await page.$$eval('#audit-table tbody tr', (trs) => trs.length);
     expect(rows).toBe(3); // site-b uploaded in each of the 3 training rounds
     await page.screenshot({ path: join(ARTIFACTS, '06-audit-filtered.png'), fullPage: true });
+    // The export (GET /v1/audit/export) is fetched with the auditor's token and offered as a download.
+    await page.click('#audit-export');
+    await page.waitForSelector('#audit-export-status a[download]', { timeout: 20_000 });
+    expect(await page.getAttribute('#audit-export-status a', 'href')).toMatch(/^blob:/);
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.close();
   });
@@ -305,7 +310,30 @@ describe('the dashboard at /ui/ in headless Chromium', () => {
     await page.close();
   });
 
-  it('logs off by itself after the idle period and ends the session at the coordinator', async () => {
+  it('medfed runs ls / show / logs -f read the same run (JSON and plain lines when stdout is not a terminal)', async () => {
+    const env = { MEDFED_API_KEY: keys.admin };
+    const conn = ['--coordinator', t.coordinator.rest];
+    const [ls, show, logs] = await Promise.all([
+      runCli(['runs', 'ls', '--format', 'json', ...conn], { env }),
+      runCli(['runs', 'show', jobId, ...conn], { env }),
+      runCli(['runs', 'logs', '-f', jobId, ...conn], { env }),
+    ]);
+    expect(ls.code).toBe(0);
+    expect((JSON.parse(ls.stdout) as { runs: { id: string; status: string }[] }).runs).toEqual([expect.objectContaining({ id: jobId, status: 'completed' })]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/sepsis-risk .* completed {2}rounds 3\/3/);
+    expect(show.stdout).toContain('failed: site-c round 2: trainer process killed (SIGKILL) during upload (log: /var/log/medfed/site-c.log)');
+    expect(logs.code).toBe(0);
+    const lines = logs.stdout.split('\n');
+    expect(lines.filter((l) => /^round \d+ \(train\) closed/.test(l))).toHaveLength(3);
+    expect(logs.stdout).toMatch(/outcome: completed\nrounds: 3\/3\nmodel: [0-9a-f]{64}\nepsilon spent: not recorded\nexports: none/);
+    expect(logs.stdout).not.toMatch(/[█░]/); // no bars in a pipe
+    const denied = await runCli(['runs', 'ls', ...conn], { env: { MEDFED_API_KEY: 'mfk_nope_nope' } });
+    expect(denied.code).toBe(6);
+    expect(denied.stderr).toMatch(/medfed: error AUTH_/);
+  });
+
+  it('logs off by itself after the idle period', async () => {
     const page = await browser.newPage();
     await login(page, t.coordinator.rest, keys.auditor, '?idle=2');
     await page.waitForSelector('#login-view:not([hidden])', { timeout: 8_000 });

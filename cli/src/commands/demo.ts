@@ -3,7 +3,13 @@ import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadDataset } from '@medfed/node-agent/data/index';
 import { CLINICAL_LABEL, generateClinicalDataset, writeCsv } from '../simulate/index.js';
-import { runLocalFederation } from '../federation/local-federation.js';
+import { runLocalFederation, type FinishedRun } from '../federation/local-federation.js';
+import { RestClient } from '../federation/rest-client.js';
+import { exportModelBundle, runModelVerify } from './model.js';
+import { runAuditVerify } from './audit.js';
+import { createWriteStream } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { pipeline } from 'node:stream/promises';
 import { RECOMMENDED_ROUNDS } from '../simulate/defaults.js';
 import { jobTemplate } from '../federation/job-template.js';
 import { writeSiteFiles } from '../federation/site-files.js';
@@ -40,6 +46,61 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
+/** Collects a command's output instead of printing it, and its exit code. */
+function captured() {
+  const out = { text: '', code: -1 };
+  const io = { stdout: (t: string) => { out.text += t; }, stderr: (t: string) => { out.text += t; }, exit: (c: number) => { out.code = c; }, env: {}, fetch };
+  return { out, io };
+}
+
+/** GET a REST path with a bearer token into a file (the demo's coordinator uses a development CA). */
+function download(base: string, path: string, token: string, ca: Buffer, file: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const req = httpsRequest(new URL(path, base), { headers: { authorization: `Bearer ${token}` }, ca }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return reject(new CliError('DEMO_EXPORT_FAILED', `GET ${path} answered ${res.statusCode}`, ExitCode.FAILURE));
+      }
+      pipeline(res, createWriteStream(file)).then(resolvePromise, reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * The demo's last steps, while its coordinator still runs: the final model's offline bundle
+ * (for an encrypted job the last encrypted round sum) and an audit export of the whole run, each
+ * verified as a site or an auditor would, against the pinned keys.
+ */
+async function exportAndVerify(out: string, run: FinishedRun, rounds: number, encrypted: boolean): Promise<string[]> {
+  const lines: string[] = [];
+  const jwks = join(out, 'trust', 'manifest-jwks.json');
+  const logKey = join(out, 'trust', 'checkpoint.vkey');
+  const modelDir = join(out, 'model');
+  const apiKey = run.coordinator.adminKey!;
+  const exported = await exportModelBundle({
+    coordinator: run.coordinator.rest, credential: { apiKey }, ca: run.ca, job: run.jobId, round: rounds, kind: encrypted ? 'update-sum' : 'weights', out: modelDir,
+  });
+  const model = captured();
+  model.out.code = await runModelVerify(modelDir, { job: run.jobId, round: String(rounds), jwks, logKey, witnessKey: [] }, model.io);
+  lines.push(`model bundle: ${relative(process.cwd(), modelDir) || '.'}/ (${exported.kind}, round ${rounds})`);
+  lines.push(`  medfed model verify: ${model.out.code === 0 ? model.out.text.split('\n')[0] : `REFUSED: ${model.out.text.trim()}`}`);
+  if (encrypted) lines.push('  this final model is the ENCRYPTED sum of the last round (BFV, under the sites\' key): the release workflow decrypts it into a plaintext model');
+  const { apiKey: auditorKey } = await run.rest.createApiKey({ name: 'demo-auditor', role: 'auditor', expiresInDays: 1 });
+  const auditor = new RestClient(run.coordinator.rest, { apiKey: auditorKey }, { ca: run.ca });
+  const auditFile = join(out, 'audit.tar.gz');
+  await run.coordinator.anchorer.anchorNow();
+  await download(run.coordinator.rest, '/v1/audit/export', await auditor.accessToken(), run.ca, auditFile);
+  const audit = captured();
+  audit.out.code = await runAuditVerify(auditFile, { logKey }, audit.io);
+  const verdict = audit.out.text.trim().split('\n');
+  lines.push(`audit export: ${relative(process.cwd(), auditFile)}`);
+  lines.push(`  medfed audit verify: ${verdict[verdict.length - 1]}${audit.out.code === 0 ? ` (${verdict.filter((l) => /chain|signature|tlog/.test(l)).map((l) => l.trim().replace(/\s+/g, ' ')).join('; ')})` : ''}`);
+  if (model.out.code !== 0 || audit.out.code !== 0) throw new CliError('DEMO_VERIFY_FAILED', lines.join('\n'), ExitCode.VERIFY_FAILED);
+  return lines;
+}
+
 export function register(program: Command): void {
   program.command('demo')
     .description('an embedded coordinator and 3 hospital agents on this machine, trained on a synthetic clinical cohort')
@@ -69,9 +130,11 @@ export function register(program: Command): void {
           + `features: ${job.features.join(', ')}; label: ${job.label} (${job.classes.join(' / ')})\n\n`);
         const progress = new RoundProgress();
         const started = Date.now();
+        const verdicts: string[] = [];
         const run = await runLocalFederation({
           workDir: out, sites: split.sites, label: CLINICAL_LABEL, spec: job, log, inMemoryDatabase: false,
           onUpdate: (v) => progress.update(v),
+          afterRun: async (finished) => { verdicts.push(...(await exportAndVerify(out, finished, opts.rounds, !opts.plaintext))); },
         });
         progress.finish();
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -79,6 +142,8 @@ export function register(program: Command): void {
         const finalModel = run.view.models.find((m) => m.round === opts.rounds);
         process.stdout.write(`\n${finalTable(run.view)}\n\n`);
         process.stdout.write(`outcome: ${run.view.status} in ${seconds} s; final model ${finalModel?.id} sha256 ${finalModel?.sha256}\n\n`);
+        for (const v of verdicts) process.stdout.write(`${v}\n`);
+        process.stdout.write('\n');
         process.stdout.write(`written under ${relative(process.cwd(), out) || '.'}/:\n`);
         const files = (await listFiles(out)).filter((f) => !f.includes(`${join('coordinator', 'db')}`) && !f.endsWith(MARKER));
         const groups = new Map<string, number>();

@@ -34,6 +34,17 @@ export interface LocalFederationOptions {
   readonly databaseUrl?: string | undefined;
   readonly onUpdate?: (view: JobView) => void;
   readonly timeoutMs?: number;
+  /** Runs once the job finished, while the coordinator still serves (exports, verification). */
+  readonly afterRun?: (run: FinishedRun) => Promise<void>;
+}
+
+/** What `afterRun` gets: the running coordinator, an admin REST client and the finished job. */
+export interface FinishedRun {
+  readonly coordinator: RunningCoordinator;
+  readonly rest: RestClient;
+  readonly jobId: string;
+  readonly view: JobView;
+  readonly ca: Buffer;
 }
 
 export interface LocalFederationResult {
@@ -82,6 +93,12 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
     }));
     // Custody keys per site, and the pins the stewards would exchange out of band: here the demo
     // plays that channel and auto-approves site lists with development steward identities.
+    // The trust anchors each agent pins: the coordinator's manifest keys and its log key. The demo
+    // plays the out-of-band channel here too.
+    const trustJwks = join(workDir, 'trust', 'manifest-jwks.json');
+    await mkdir(join(workDir, 'trust'), { recursive: true, mode: 0o700 });
+    await writeFile(trustJwks, `${JSON.stringify(coordinator.publisher.jwks(), null, 2)}\n`);
+    await writeFile(join(workDir, 'trust', 'checkpoint.vkey'), `${coordinator.publisher.checkpointKey}\n`);
     const pins = [];
     for (const site of opts.sites) pins.push(pinsOf(site.id, await ensureSiteKeys(join(workDir, 'sites', site.id, 'state'))));
     for (const site of opts.sites) {
@@ -100,6 +117,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
         pollWaitMs: 2000,
         heartbeatSeconds: 2,
         custody: { pinnedSites, autoApproveSiteLists: true },
+        trust: { manifestJwks: trustJwks, checkpointKey: coordinator.publisher.checkpointKey },
       }, null, 2));
       agentLogs[site.id] = logFile;
       const child = spawn(process.execPath, [MAIN, 'agent', 'start', '--config', configFile], {
@@ -159,6 +177,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
     if (view.status !== 'completed') {
       throw new CliError('RUN_FAILED', `job ${jobId} ${view.status}: ${view.failure ?? 'no reason recorded'} (agent logs: ${Object.values(agentLogs).join(', ')})`, ExitCode.FAILURE);
     }
+    await opts.afterRun?.({ coordinator, rest, jobId, view, ca });
     return {
       view,
       coordinator: { rest: coordinator.rest, grpc: coordinator.grpc, dataDir, adminTokenFile: coordinator.adminTokenFile, caFile: tls.caCert, log: coordinatorLog },

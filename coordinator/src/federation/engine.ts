@@ -498,6 +498,19 @@ export class FederationEngine {
 
   /** Records that a site failed its task (it explains why); the round goes on without it. */
   async reportFailure(siteId: string, jobId: string, round: number, detail: string): Promise<void> {
+    const job = await this.job(jobId);
+    if (!dutyOf(job.spec, siteId, 'evaluate')) throw new FederationError('SITE_NOT_IN_JOB', `site ${siteId} does not take part in job ${jobId}`);
+    const { rows: exists } = await this.db.query('SELECT 1 FROM rounds WHERE job_id = $1 AND round = $2', [jobId, round]);
+    if (exists.length === 0) throw new FederationError('ROUND_MISMATCH', `job ${jobId} has no round ${round}`);
+    if (detail.startsWith('SANDBOX_BREACH')) {
+      // The agent killed its trainer for a breach (network attempt, write outside scratch, limits):
+      // an anomaly for the compliance report, recorded before the round moves on.
+      const kind = /\b(memory|cpu|wall|network|write|read|fork|exit)\b/.exec(detail)?.[1]?.toUpperCase() ?? 'UNKNOWN';
+      await this.audit.append({
+        actor: siteId, role: 'node', site: siteId, action: 'sandbox.breach', resource: `job:${jobId}/round:${round}`,
+        outcome: 'failure', rule: 'sandbox:breach-is-fatal', details: { job: jobId, round, reason: `BREACH_${kind}` },
+      });
+    }
     await this.db.query(
       `INSERT INTO site_tasks (job_id, round, site_id, state, detail) VALUES ($1, $2, $3, 'failed', $4)
        ON CONFLICT (job_id, round, site_id) DO UPDATE SET state = 'failed', detail = $4, updated_at = now()

@@ -328,7 +328,7 @@ async function exportAudit() {
   const url = URL.createObjectURL(await res.blob());
   const a = el('a', 'Download the audit bundle');
   a.href = url;
-  a.download = `medfed-audit-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.tar`;
+  a.download = `medfed-audit-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.tar.gz`;
   status.replaceChildren(a);
 }
 

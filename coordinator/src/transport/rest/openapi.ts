@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Type, { type TSchema } from 'typebox';
-import { CreateJobSchema, RegisterSiteSchema } from '../../schemas/job.js';
+import { AdmitTrainerSchema, CreateJobSchema, RegisterSiteSchema } from '../../schemas/job.js';
 import type { AuthService } from '../../auth/auth-service.js';
 import { opsTokenRequirement, requireOpsToken } from './metrics.js';
 
@@ -28,7 +28,10 @@ interface Documented {
   readonly summary: string;
   readonly body?: TSchema;
   readonly params?: TSchema;
+  readonly query?: TSchema;
   readonly response: TSchema;
+  /** For a body that is not JSON (archives, model bytes). */
+  readonly contentType?: string;
   readonly status?: number;
 }
 
@@ -59,6 +62,38 @@ export const DOCUMENTED_ROUTES: Readonly<Record<string, Documented>> = {
   'GET /v1/jobs': { summary: 'Jobs (a site-bound role sees the jobs its site takes part in)', response: Type.Object({ jobs: Type.Array(Loose) }) },
   'POST /v1/jobs': { summary: 'Create a job; round 0 or 1 opens at once', status: 201, body: CreateJobSchema, response: Type.Object({ id: Type.String(), status: Type.String(), currentRound: Type.Integer() }) },
   'GET /v1/jobs/:id': { summary: 'Everything about a job, including what its current round waits for', params: IdParams, response: Loose },
+  'POST /v1/jobs/:id/trainers': {
+    summary: 'Admit a trainer build for a job through the supply-chain gate', status: 201, params: IdParams,
+    body: AdmitTrainerSchema, response: Loose,
+  },
+  'GET /v1/jobs/:id/artifacts': {
+    summary: 'Model versions of a job with their manifest digest and log leaf', params: IdParams,
+    query: Type.Object({ round: Type.Optional(Type.Integer({ minimum: 0 })), kind: Type.Optional(Type.String()) }),
+    response: Type.Object({ artifacts: Type.Array(Loose) }),
+  },
+  'GET /v1/jobs/:id/artifacts/:model/evidence': {
+    summary: 'Signed manifest, log checkpoint and inclusion proof of one model version',
+    params: Type.Object({ id: Type.String(), model: Type.String() }), response: Loose,
+  },
+  'GET /v1/jobs/:id/artifacts/:model/blob': {
+    summary: 'The model bytes (digest in x-medfed-sha256)', params: Type.Object({ id: Type.String(), model: Type.String() }),
+    response: Type.String({ contentEncoding: 'binary' }), contentType: 'application/octet-stream',
+  },
+  'GET /v1/log/checkpoint': { summary: 'The transparency log\'s latest signed checkpoint', response: Type.Object({ tree_size: Type.Integer(), checkpoint: Type.String(), log_key: Type.String() }) },
+  'GET /v1/log/proofs/inclusion': {
+    summary: 'Inclusion proof of a log leaf', query: Type.Object({ leaf_index: Type.Integer({ minimum: 0 }), tree_size: Type.Optional(Type.Integer({ minimum: 1 })) }),
+    response: Type.Object({ leaf_index: Type.Integer(), tree_size: Type.Integer(), hashes: Type.Array(Type.String()) }),
+  },
+  'GET /v1/log/proofs/consistency': {
+    summary: 'Consistency proof between two log sizes', query: Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Optional(Type.Integer({ minimum: 1 })) }),
+    response: Type.Object({ from: Type.Integer(), to: Type.Integer(), hashes: Type.Array(Type.String()) }),
+  },
+  'GET /v1/audit/export': {
+    summary: 'Signed audit bundle (tar.gz) for a time range, job or site, with transparency-log evidence (auditor)',
+    query: Type.Object({ from: Type.Optional(Type.String({ format: 'date-time' })), to: Type.Optional(Type.String({ format: 'date-time' })),
+      job: Type.Optional(Type.String()), site: Type.Optional(Type.String()) }),
+    response: Type.String({ contentEncoding: 'binary' }), contentType: 'application/gzip',
+  },
   'POST /v1/jobs/:id/stop': { summary: 'Stop a job', params: IdParams, body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }), response: Type.Object({ id: Type.String(), status: Type.String() }) },
 };
 
@@ -71,10 +106,13 @@ function documentRoute(method: string, url: string, schema: Record<string, unkno
   if (doc) {
     out.summary ??= doc.summary;
     if (doc.params && !out.params) out.params = doc.params;
+    if (doc.query && !out.querystring) out.querystring = doc.query;
     if (doc.body && !out.body && BODY_METHODS.has(method)) out.body = doc.body;
     const response = { ...((out.response as Record<string, unknown> | undefined) ?? {}) };
     const status = String(doc.status ?? 200);
-    if (!Object.keys(response).some((k) => k.startsWith('2'))) response[status] = doc.response;
+    if (!Object.keys(response).some((k) => k.startsWith('2'))) {
+      response[status] = doc.contentType ? { description: doc.summary, content: { [doc.contentType]: { schema: doc.response } } } : doc.response;
+    }
     out.response = response;
   }
   const response = (out.response as Record<string, unknown> | undefined) ?? {};

@@ -89,12 +89,27 @@ export async function jobOverview(deps: RunsRouteDeps, jobId: string, viewer: Pr
     sites,
     failures,
     privacy: can('privacy', viewer) ? await privacyOf(deps.db, view) : null,
-    models: can('models', viewer) ? view.models.map((m) => ({
-      id: m.id, round: m.round, sha256: m.sha256, byteSize: m.byteSize, encrypted: m.encrypted, createdAt: m.createdAt,
-      // Signing, log inclusion and release approval are reported here once models carry them.
-      signature: null, logInclusion: null, release: null, approvals: [] as string[],
-    })) : null,
+    models: can('models', viewer) ? await modelsOf(deps.db, view) : null,
   };
+}
+
+/**
+ * Model versions with what the coordinator recorded about them: a signed manifest (its digest) and
+ * its transparency-log leaf. The coordinator reports what it holds; an agent verifies the signature and
+ * proof itself before loading. Release state and approvals show as null/[] until releases are recorded.
+ */
+async function modelsOf(db: Db, view: JobView) {
+  const { rows } = await db.query<{ model_id: string; digest: string; leaf_index: string | number | null }>(
+    'SELECT model_id, digest, leaf_index FROM model_manifests WHERE job_id = $1', [view.id]);
+  return view.models.map((m) => {
+    const manifest = rows.find((r) => r.model_id === m.id);
+    return {
+      id: m.id, round: m.round, sha256: m.sha256, byteSize: m.byteSize, encrypted: m.encrypted, createdAt: m.createdAt,
+      signature: manifest ? `signed manifest ${manifest.digest.slice(0, 16)}` : null,
+      logInclusion: manifest && manifest.leaf_index !== null ? `log leaf ${Number(manifest.leaf_index)}` : null,
+      release: null, approvals: [] as string[],
+    };
+  });
 }
 
 export type JobOverview = Awaited<ReturnType<typeof jobOverview>>;
