@@ -11,6 +11,7 @@ import { DATA_ERRORS, PRIVACY_ERRORS, SANDBOX_ERRORS, TRAINING_ERRORS } from '@m
 import { MASKING_ERRORS } from '@medfed/node-agent/masking/index';
 import { GATE_ERRORS } from '@medfed/gate';
 import { SIMULATE_ERRORS } from './simulate/errors.js';
+import { TRUST_ERRORS } from '@medfed/node-agent/verification/index';
 import { ExitCode } from './exit-codes.js';
 import { PREFLIGHT_CHECKS } from './commands/preflight.js';
 
@@ -22,6 +23,7 @@ export const ERROR_CATALOG: ReadonlyArray<{ area: string; table: ErrorTable }> =
   { area: 'Manifests', table: MANIFEST_ERRORS },
   { area: 'Transparency log', table: TLOG_ERRORS },
   { area: 'Model bundles', table: BUNDLE_ERRORS },
+  { area: 'Model verification at the site (trust anchors)', table: TRUST_ERRORS },
   { area: 'Attestation format', table: ATTESTATION_ERRORS },
   { area: 'Attestation policy (coordinator)', table: ATTESTATION_POLICY_ERRORS },
   { area: 'Audit format and verification', table: AUDIT_ERRORS },

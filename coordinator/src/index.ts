@@ -11,3 +11,4 @@ export * from './strategies/index.js';
 export { TransparencyLog, SqlTreeStore } from './tlog/index.js';
 export * from './audit/index.js';
 export * from './attestation/index.js';
+export * from './publishing/index.js';

@@ -1,6 +1,7 @@
 import { HE_ERRORS, MedfedError, type ErrorSpec } from '@medfed/proto';
 import { AUTH_ERRORS } from '@medfed/proto/auth/index';
 import { ATTESTATION_POLICY_ERRORS } from '../attestation/errors.js';
+import { PUBLISHING_ERRORS } from '../publishing/errors.js';
 import { FEDERATION_ERRORS } from '../federation/errors.js';
 
 /**
@@ -12,6 +13,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorSpec>> = {
   ...HE_ERRORS,
   ...AUTH_ERRORS,
   ...ATTESTATION_POLICY_ERRORS,
+  ...PUBLISHING_ERRORS,
   NOT_FOUND: { http: 404, grpc: 5, summary: 'No such route.' },
   UNAUTHENTICATED: { http: 401, grpc: 16, summary: 'A valid credential is required.' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 8, summary: 'The request body exceeds the size limit.' },
