@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from './exit-codes.js';
+import { normalizeFormatFlag } from './format-option.js';
 import { register as registerCoordinator } from './commands/coordinator.js';
 import { register as registerAgent } from './commands/agent.js';
 import { register as registerDemo } from './commands/demo.js';
@@ -31,7 +32,7 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
 for (const register of COMMANDS) register(program);
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(normalizeFormatFlag(process.argv));
 } catch (err) {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(ExitCode.OK);
