@@ -2,13 +2,15 @@
  * `--format json|text` works on every command that prints data. Commands that predate it take
  * `--json` (a published flag of `medfed simulate`, `gate evaluate`, `privacy epsilon`, ...): for
  * those, `--format json` means `--json` and `--format text` is the default. Commands that declare
- * `--format` themselves (`medfed runs ...`) receive it unchanged.
+ * `--format` themselves (`medfed runs ...`, `medfed agent preflight`) receive it unchanged.
  */
-const NATIVE_FORMAT_COMMANDS = new Set(['runs']);
-
-export function normalizeFormatFlag(argv: readonly string[]): string[] {
-  const command = argv.slice(2).find((a) => !a.startsWith('-'));
-  if (command && NATIVE_FORMAT_COMMANDS.has(command)) return [...argv];
+export function normalizeFormatFlag(argv: readonly string[], declaresFormat: (commandPath: string[]) => boolean): string[] {
+  const words: string[] = [];
+  for (const a of argv.slice(2)) {
+    if (a.startsWith('-')) break;
+    words.push(a);
+  }
+  if (declaresFormat(words)) return [...argv];
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;

@@ -32,7 +32,15 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
 for (const register of COMMANDS) register(program);
 
 try {
-  await program.parseAsync(normalizeFormatFlag(process.argv));
+  await program.parseAsync(normalizeFormatFlag(process.argv, (path) => {
+    let cmd: Command | undefined = program;
+    for (const word of path) {
+      const next: Command | undefined = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+      if (!next) break;
+      cmd = next;
+    }
+    return cmd !== program && cmd.options.some((o) => o.long === '--format');
+  }));
 } catch (err) {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(ExitCode.OK);
