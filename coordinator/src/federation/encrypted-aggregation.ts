@@ -1,5 +1,5 @@
 import {
-  decodeEncryptedVector, EncryptedAccumulator, heContext, HeError, LIMB_MAX_ABS, LIMBS, MAX_LIMB_SITES, vectorHeader,
+  decodeEncryptedVector, EncryptedAccumulator, heContext, LIMB_MAX_ABS, LIMBS, MAX_LIMB_SITES, vectorHeader,
   type EncryptedSettingsForJob, type HeEncoding, type HeVectorHeader,
 } from '@medfed/proto';
 
@@ -46,4 +46,3 @@ export async function sumEncrypted(job: EncryptedSettingsForJob, kind: 'update' 
   }
 }
 
-export { HeError };

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import {
-  decodeVector, encodeVector, HeError, initialWeights, MIN_ENCRYPTED_SITES, parameterCount, sha256Hex, SHA256_HEX,
+  decodeVector, encodeVector, initialWeights, MIN_ENCRYPTED_SITES, parameterCount, sha256Hex, SHA256_HEX,
   type EncryptedSettingsForJob, type HePublicParams, type JobSpec, type Standardization,
 } from '@medfed/proto';
 import type { JWK } from 'jose';
@@ -10,7 +10,7 @@ import type { Db, Queryable } from '../storage/db.js';
 import { strategyFor } from '../strategies/registry.js';
 import type { Contribution } from '../strategies/strategy.js';
 import { FederationError } from './errors.js';
-import { dutyOf, expectedSites, featureStatsLength, type SiteDuty } from './participants.js';
+import { dutyOf, expectedSites, featureStatsLength, participantsOf, type SiteDuty } from './participants.js';
 import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } from './rows.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { acceptKeyMaterial, acceptSignature, currentKeys, encryptedSettings, fracBitsFor, keyTaskFor, startCeremony, type KeyTask } from './key-ceremony.js';
@@ -197,7 +197,7 @@ export class FederationEngine {
   async createJob(requested: JobSpec, owner: string, by: Actor = { actor: owner, role: 'admin' }): Promise<JobRow> {
     checkSpecConsistency(requested);
     const sites: SiteRow[] = [];
-    for (const siteId of [...requested.sites, ...(requested.evaluators ?? [])]) sites.push(await this.activeSite(siteId));
+    for (const siteId of participantsOf(requested)) sites.push(await this.activeSite(siteId));
     const spec = this.withEncryptionSettings(requested);
     const id = `job-${randomUUID()}`;
     const weights = initialWeights(spec.features.length, spec.model.hidden, spec.classes.length, spec.training.seed);
@@ -217,7 +217,7 @@ export class FederationEngine {
       await this.insertModel(tx, initial);
       const first = spec.standardization === 'federated' ? 0 : 1;
       await this.record(tx, by, 'job.create', `job:${id}`, 'success', {
-        job: id, rounds: spec.rounds, sites: [...spec.sites, ...(spec.evaluators ?? [])], encrypted: spec.encryption?.enabled === true, sha256: sha256Hex(JSON.stringify(spec)),
+        job: id, rounds: spec.rounds, sites: participantsOf(spec), encrypted: spec.encryption?.enabled === true, sha256: sha256Hex(JSON.stringify(spec)),
       });
       await this.openRound(tx, rows[0]!, first, first === 0 ? 'stats' : 'train', initial.id);
       this.changed();
@@ -318,9 +318,7 @@ export class FederationEngine {
         modelSha256: model?.sha256 ?? null,
         modelRound: model?.round ?? 0,
         deadline: row.deadline_at,
-        updateLength: duty === 'stats'
-          ? featureStatsLength(spec)
-          : parameterCount(spec.features.length, spec.model.hidden, spec.classes.length),
+        updateLength: duty === 'stats' ? featureStatsLength(spec) : this.paramCountOf(spec),
       };
     }
     return null;
@@ -368,8 +366,7 @@ export class FederationEngine {
       throw new FederationError('ROUND_MISMATCH',
         `update was computed from model ${header.baseModelId || '(none)'}, round ${round.round} starts from ${round.input_model_id}`);
     }
-    const expected = duty === 'stats' ? featureStatsLength(job.spec) * 8
-      : parameterCount(job.spec.features.length, job.spec.model.hidden, job.spec.classes.length) * 4;
+    const expected = duty === 'stats' ? featureStatsLength(job.spec) * 8 : this.paramCountOf(job.spec) * 4;
     if (!job.encrypted && header.byteSize !== expected) {
       throw new FederationError('UPDATE_SIZE_MISMATCH', `round ${round.round} expects ${expected} bytes, header announces ${header.byteSize}`);
     }
@@ -629,14 +626,21 @@ export class FederationEngine {
     this.changed();
   }
 
-  private async *contributions(job: JobRow, round: RoundRow, type: 'float32' | 'float64'): AsyncGenerator<Contribution> {
+  /** A round's stored uploads, one at a time (memory O(model)), each checked against its recorded digest. */
+  private async *storedContributions(job: JobRow, round: RoundRow): AsyncGenerator<{ row: ContributionRow; bytes: Buffer }> {
     const { rows } = await this.db.query<ContributionRow>(
       'SELECT * FROM contributions WHERE job_id = $1 AND round = $2 ORDER BY site_id', [job.id, round.round]);
-    for (const c of rows) {
-      const bytes = await this.blobs.get(c.blob_key);
-      if (sha256Hex(bytes) !== c.sha256) throw new FederationError('INTERNAL', `stored update ${c.id} does not match its digest`);
+    for (const row of rows) {
+      const bytes = await this.blobs.get(row.blob_key);
+      if (sha256Hex(bytes) !== row.sha256) throw new FederationError('INTERNAL', `stored update ${row.id} does not match its digest`);
+      yield { row, bytes };
+    }
+  }
+
+  private async *contributions(job: JobRow, round: RoundRow, type: 'float32' | 'float64'): AsyncGenerator<Contribution> {
+    for await (const { row, bytes } of this.storedContributions(job, round)) {
       const update = decodeVector(bytes, type, bytes.byteLength / (type === 'float32' ? 4 : 8));
-      yield { siteId: c.site_id, numSamples: c.num_samples, update };
+      yield { siteId: row.site_id, numSamples: row.num_samples, update };
     }
   }
 
@@ -659,7 +663,7 @@ export class FederationEngine {
       [job.id, round, kind, inputModelId, deadline]);
     await tx.query(`UPDATE jobs SET current_round = $2, updated_at = now() WHERE id = $1`, [job.id, round]);
     await this.record(tx, SYSTEM_ACTOR, 'round.open', `job:${job.id}/round:${round}`, 'success', {
-      job: job.id, round, kind, sites: [...job.spec.sites, ...(job.spec.evaluators ?? [])],
+      job: job.id, round, kind, sites: participantsOf(job.spec),
     });
   }
 
@@ -808,17 +812,8 @@ export class FederationEngine {
     return rows[0] ? { statsSum: link(rows[0]) } : {};
   }
 
-  private async encryptedUploads(job: JobRow, round: RoundRow): Promise<AsyncGenerator<{ siteId: string; bytes: Uint8Array }>> {
-    const { rows } = await this.db.query<ContributionRow>(
-      'SELECT * FROM contributions WHERE job_id = $1 AND round = $2 ORDER BY site_id', [job.id, round.round]);
-    const blobs = this.blobs;
-    return (async function* () {
-      for (const c of rows) {
-        const bytes = await blobs.get(c.blob_key);
-        if (sha256Hex(bytes) !== c.sha256) throw new FederationError('INTERNAL', `stored update ${c.id} does not match its digest`);
-        yield { siteId: c.site_id, bytes };
-      }
-    })();
+  private async *encryptedUploads(job: JobRow, round: RoundRow): AsyncGenerator<{ siteId: string; bytes: Uint8Array }> {
+    for await (const { row, bytes } of this.storedContributions(job, round)) yield { siteId: row.site_id, bytes };
   }
 
   private async storeSum(job: JobRow, round: number, kind: 'update-sum' | 'stats-sum', bytes: Uint8Array, contributors: string[], totalWeight: number | null): Promise<ModelRow> {
@@ -835,7 +830,7 @@ export class FederationEngine {
 
   private async closeEncryptedStatsRound(job: JobRow, round: RoundRow): Promise<void> {
     const settings = await this.encryptedSettingsOf(job);
-    const { bytes, contributors } = await sumEncrypted(settings, 'stats', featureStatsLength(job.spec), await this.encryptedUploads(job, round));
+    const { bytes, contributors } = await sumEncrypted(settings, 'stats', featureStatsLength(job.spec), this.encryptedUploads(job, round));
     const model = await this.storeSum(job, round.round, 'stats-sum', bytes, contributors, null);
     const { rows } = await this.db.query<{ site_id: string; num_samples: number }>(
       'SELECT site_id, num_samples FROM contributions WHERE job_id = $1 AND round = $2', [job.id, round.round]);
@@ -854,7 +849,7 @@ export class FederationEngine {
   private async closeEncryptedTrainRound(job: JobRow, round: RoundRow): Promise<void> {
     const aggregateStarted = performance.now();
     const settings = await this.encryptedSettingsOf(job);
-    const { bytes, contributors } = await sumEncrypted(settings, 'update', this.paramCountOf(job.spec), await this.encryptedUploads(job, round));
+    const { bytes, contributors } = await sumEncrypted(settings, 'update', this.paramCountOf(job.spec), this.encryptedUploads(job, round));
     const persistStarted = performance.now();
     const totalWeight = contributors.reduce((s, id) => s + this.weightOf(job, id), 0);
     const model = await this.storeSum(job, round.round, 'update-sum', bytes, contributors, totalWeight);
@@ -948,7 +943,7 @@ function checkSpecConsistency(spec: JobSpec): void {
   if (d1) throw new FederationError('JOB_SPEC_INVALID', `feature "${d1}" is listed twice`);
   const d2 = dup(spec.classes);
   if (d2) throw new FederationError('JOB_SPEC_INVALID', `class "${d2}" is listed twice`);
-  const d3 = dup([...spec.sites, ...(spec.evaluators ?? [])]);
+  const d3 = dup(participantsOf(spec));
   if (d3) throw new FederationError('JOB_SPEC_INVALID', `site "${d3}" is listed twice (a site either trains or evaluates)`);
   if (spec.features.includes(spec.label)) throw new FederationError('JOB_SPEC_INVALID', `the label "${spec.label}" cannot also be a feature`);
   if (spec.minSites > spec.sites.length) {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../storage/db.js';
 import type { FederationEngine } from './engine.js';
-import { expectedSites } from './participants.js';
+import { expectedSites, participantsOf } from './participants.js';
 import type { MetricRow } from './rows.js';
 
 export interface RoundFigure {
@@ -54,7 +54,7 @@ export async function describeJob(engine: FederationEngine, db: Queryable, jobId
   const { rows: models } = await db.query('SELECT id, round, sha256, byte_size, param_count, encrypted, created_at FROM models WHERE job_id = $1 ORDER BY round', [jobId]) as {
     rows: { id: string; round: number; sha256: string; byte_size: number; param_count: number; encrypted: boolean; created_at: Date }[] };
   const sites = await engine.listSites();
-  const participants = [...job.spec.sites, ...(job.spec.evaluators ?? [])];
+  const participants = participantsOf(job.spec);
   const now = Date.now();
   const current = rounds.find((r) => r.round === job.current_round);
   let waiting: { summary: string; waitingOn: string[] } | null = null;

@@ -2,6 +2,7 @@ import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from 'jose';
 import { getParamSet, laneLimit, type EncryptedSettingsForJob, type HePublicParams, type JobSpec, type SiteList } from '@medfed/proto';
 import type { Queryable } from '../storage/db.js';
 import { FederationError } from './errors.js';
+import { participantsOf } from './participants.js';
 import type { SiteRow } from './rows.js';
 
 /**
@@ -39,7 +40,7 @@ export function fracBitsFor(paramSet: string, clipNorm: number, maxSites: number
 }
 
 export async function startCeremony(tx: Queryable, jobId: string, spec: JobSpec, sites: readonly SiteRow[]): Promise<void> {
-  const participants = [...spec.sites, ...(spec.evaluators ?? [])];
+  const participants = participantsOf(spec);
   const keys: Record<string, JWK> = {};
   const entries = [];
   for (const id of participants) {

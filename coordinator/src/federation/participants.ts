@@ -12,9 +12,13 @@ export function dutyOf(spec: JobSpec, siteId: string, kind: RoundKind): SiteDuty
   return trainer || evaluator ? 'evaluate' : null;
 }
 
+/** Every site of a job: its training sites, then its evaluators. */
+export function participantsOf(spec: Pick<JobSpec, 'sites' | 'evaluators'>): string[] {
+  return [...spec.sites, ...(spec.evaluators ?? [])];
+}
+
 export function expectedSites(spec: JobSpec, kind: RoundKind): string[] {
-  const all = [...spec.sites, ...(spec.evaluators ?? [])];
-  return all.filter((s) => dutyOf(spec, s, kind) !== null);
+  return participantsOf(spec).filter((s) => dutyOf(spec, s, kind) !== null);
 }
 
 export function featureStatsLength(spec: JobSpec): number {

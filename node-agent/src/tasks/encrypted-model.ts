@@ -8,7 +8,8 @@ import type { ChainLink, TaskEncryption } from './encryption-context.js';
 import type { TaskContext } from './task-context.js';
 import { expectedArtifact } from '../verification/expected.js';
 
-async function jobKey(ctx: TaskContext, enc: TaskEncryption) {
+/** The job's HE key at this site (fetched and unwrapped once, then from the 0600 key file or memory). */
+export async function jobKey(ctx: TaskContext, enc: TaskEncryption) {
   return ctx.keyStore.get(ctx.task.jobId, enc.settings.epoch, enc.settings.paramSet, enc.settings.keyId,
     () => ctx.fetchWrappedKey(ctx.task.jobId));
 }

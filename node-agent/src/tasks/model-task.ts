@@ -4,7 +4,7 @@ import { evaluate } from '../training/index.js';
 import { attestationStatementFor } from '../sandbox/index.js';
 import { clipUpdate } from '../privacy-chain/clip-update.js';
 import { chargeTrainingRound } from '../privacy-chain/charge-dp.js';
-import { decryptStandardization, reconstructGlobal } from './encrypted-model.js';
+import { decryptStandardization, jobKey, reconstructGlobal } from './encrypted-model.js';
 import { taskEncryption, type TaskEncryption } from './encryption-context.js';
 import { architectureOf, type TaskContext } from './task-context.js';
 import { expectedArtifact } from '../verification/expected.js';
@@ -76,8 +76,7 @@ export async function runTrainTask(ctx: TaskContext): Promise<void> {
   const { clipped, norm, scaled } = clipNorm ? clipUpdate(delta, clipNorm) : { clipped: delta, norm: NaN, scaled: false };
   let payload: Uint8Array;
   if (enc) {
-    const { ctx: he, key } = await ctx.keyStore.get(ctx.task.jobId, enc.settings.epoch, enc.settings.paramSet, enc.settings.keyId,
-      () => ctx.fetchWrappedKey(ctx.task.jobId));
+    const { ctx: he, key } = await jobKey(ctx, enc);
     payload = encodeEncryptedVector(encryptUpdate(he, key, clipped, {
       weight: enc.settings.weight, clip: enc.settings.clipNorm, fracBits: enc.settings.fracBits, maxSites: enc.settings.maxSites,
     }));

@@ -1,6 +1,7 @@
 import { encodeEncryptedVector, encodeVector, encryptVectorExact, LIMB_MAX_ABS, MAX_LIMB_SITES, toLimbs } from '@medfed/proto';
 import { localFeatureStatistics } from '../data/index.js';
 import { taskEncryption } from './encryption-context.js';
+import { jobKey } from './encrypted-model.js';
 import type { TaskContext } from './task-context.js';
 
 /**
@@ -13,8 +14,7 @@ export async function runStatsTask(ctx: TaskContext): Promise<void> {
   const enc = taskEncryption(ctx.task);
   let payload: Uint8Array;
   if (enc) {
-    const { ctx: he, key } = await ctx.keyStore.get(ctx.task.jobId, enc.settings.epoch, enc.settings.paramSet, enc.settings.keyId,
-      () => ctx.fetchWrappedKey(ctx.task.jobId));
+    const { ctx: he, key } = await jobKey(ctx, enc);
     const vector = encryptVectorExact(he, key, toLimbs(stats), { maxAbs: LIMB_MAX_ABS, maxSites: Math.min(enc.settings.maxSites, MAX_LIMB_SITES) });
     payload = encodeEncryptedVector(vector);
   } else {

@@ -3,6 +3,7 @@ import { chunksOf, sha256Hex, TaskKind, type FederationServer, type ModelChunk, 
 import type { Logger } from 'pino';
 import type { FederationEngine, TaskAssignment, UpdateHeader } from '../../federation/engine.js';
 import { FederationError } from '../../federation/errors.js';
+import { participantsOf } from '../../federation/participants.js';
 import { toPublicError } from '../errors.js';
 import { downloadEvidence } from '../../publishing/download-evidence.js';
 
@@ -114,7 +115,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
         const { siteId, jobId, modelId } = call.request;
         await engine.activeSite(siteId);
         const job = await engine.job(jobId);
-        if (![...job.spec.sites, ...(job.spec.evaluators ?? [])].includes(siteId)) {
+        if (!participantsOf(job.spec).includes(siteId)) {
           throw new FederationError('SITE_NOT_IN_JOB', `site ${siteId} does not take part in job ${jobId}`);
         }
         const model = await engine.model(jobId, modelId);

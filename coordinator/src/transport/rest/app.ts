@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type
 import type { Logger } from 'pino';
 import Type from 'typebox';
 import { FederationError } from '../../federation/errors.js';
+import { participantsOf } from '../../federation/participants.js';
 import type { Actor } from '../../federation/audit-recorder.js';
 import type { FederationEngine } from '../../federation/engine.js';
 import { describeJob } from '../../federation/job-view.js';
@@ -65,7 +66,7 @@ export function buildRestApp(deps: RestDeps): RestApp {
     jobSites: async (jobId) => {
       try {
         const job = await deps.engine.job(jobId);
-        return [...job.spec.sites, ...(job.spec.evaluators ?? [])];
+        return participantsOf(job.spec);
       } catch {
         return null;
       }
@@ -119,7 +120,7 @@ export function buildRestApp(deps: RestDeps): RestApp {
     api.get('/jobs', async (req) => {
       const scope = listScope(req);
       const jobs = (await deps.engine.listJobs())
-        .filter((j) => scope === null || [...j.spec.sites, ...(j.spec.evaluators ?? [])].includes(scope));
+        .filter((j) => scope === null || participantsOf(j.spec).includes(scope));
       return { jobs: jobs.map((j) => ({ id: j.id, name: j.name, owner: j.owner, status: j.status, currentRound: j.current_round,
         totalRounds: j.total_rounds, createdAt: j.created_at, failure: j.failure })) };
     });
