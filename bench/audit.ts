@@ -9,13 +9,12 @@
 // in the same run: reading the same rows without doing anything (export), and gunzip + untar + line
 // count of the same bundle (verification).
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
+import { freshBenchDatabase } from './lib/bench-database.ts';
 import {
   canonicalJson, chainHashOfCanonical, eventJob, GENESIS_PREV_HASH, readTarGz, throwawaySigner, toAuditEvent, verifyAuditBundle,
 } from '@medfed/proto/audit/index';
@@ -106,13 +105,8 @@ async function prefill(db: ReturnType<typeof openPostgres>, n: number): Promise<
 
 async function main(): Promise<void> {
   const events = Number(arg('events') ?? 1_000_000);
-  const baseUrl = process.env['MEDFED_BENCH_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const name = `medfed_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
+  const benchDb = await freshBenchDatabase();
+  const url = new URL(benchDb.url);
   const dir = mkdtempSync(join(tmpdir(), 'medfed-bench-audit-'));
   const file = join(dir, 'bundle.tar.gz');
   try {
@@ -143,8 +137,7 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await benchDb.drop();
   }
 }
 

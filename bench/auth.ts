@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import * as grpc from '@grpc/grpc-js';
 import { createClientAssertion, createDpopProof } from '@medfed/proto/auth/index';
 import { enrollAgent, loadAgentIdentity } from '@medfed/node-agent/identity/index';
+import { optionalBenchDatabase } from './lib/bench-database.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -18,18 +19,6 @@ const arg = (name: string): string | undefined => (args.includes(name) ? args[ar
 const SECONDS = Number(arg('--seconds') ?? 4);
 const RATES = (arg('--rates') ?? '500,1000').split(',').map(Number);
 const root = new URL('..', import.meta.url).pathname;
-
-async function benchDatabase(): Promise<{ url?: string; drop: () => Promise<void> }> {
-  const admin = process.env.MEDFED_BENCH_PG;
-  if (!admin) return { drop: async () => {} };
-  const pg = (await import('pg')).default;
-  const name = `medfed_bench_auth_${process.pid}`;
-  const run = async (sql: string) => { const c = new pg.Client({ connectionString: admin }); await c.connect(); await c.query(sql); await c.end(); };
-  await run(`CREATE DATABASE ${name}`);
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
 
 async function startCoordinator(dataDir: string, databaseUrl: string | undefined) {
   const child = spawn(process.execPath, [join(root, 'cli/dist/main.js'), 'coordinator', 'start', '--rest-port', '0', '--grpc-port', '0',
@@ -76,7 +65,7 @@ function run(options: CannonOptions): Promise<CannonResult> {
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'medfed-bench-auth-'));
-const benchDb = await benchDatabase();
+const benchDb = await optionalBenchDatabase();
 const coord = await startCoordinator(dataDir, benchDb.url);
 try {
   const base = coord.rest;

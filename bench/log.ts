@@ -12,8 +12,7 @@
  *   5. inclusion and consistency proofs at the full size: generation (SQL) and verification.
  * Leaves are 64 synthetic bytes: proof cost does not depend on leaf size.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { freshBenchDatabase } from './lib/bench-database.ts';
 import { MerkleLog, generateNoteKey, hashLeaf, noteSigner, verifyConsistency, verifyInclusion } from '@medfed/proto/tlog/index';
 import { migrate, openPostgres } from '@medfed/coordinator/storage/index';
 import { SqlTreeStore, TransparencyLog } from '@medfed/coordinator/tlog/index';
@@ -84,15 +83,8 @@ async function measureProofs(merkle: MerkleLog, samples: number) {
   return { size, inclusionGenerate: summarise(inclGen), inclusionVerify: summarise(inclVerify), consistencyGenerate: summarise(consGen), consistencyVerify: summarise(consVerify) };
 }
 
-const adminUrl = process.env.MEDFED_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-const dbName = `medfed_bench_${randomBytes(5).toString('hex')}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-await admin.end();
-const url = new URL(adminUrl);
-url.pathname = `/${dbName}`;
-const db = openPostgres(url.toString(), { max: 4 });
+const benchDb = await freshBenchDatabase();
+const db = openPostgres(benchDb.url, { max: 4 });
 
 try {
   await migrate(db);
@@ -171,8 +163,5 @@ try {
   }
 } finally {
   await db.close();
-  const drop = new pg.Client({ connectionString: adminUrl });
-  await drop.connect();
-  await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await drop.end();
+  await benchDb.drop();
 }

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { optionalBenchDatabase } from './bench-database.ts';
 
 export type Timing = { phase: string; ms?: number; aggregateMs?: number; persistMs?: number; encrypted?: boolean };
 
@@ -22,22 +23,9 @@ export interface BenchCoordinator {
 
 const root = new URL('../..', import.meta.url).pathname;
 
-/** With MEDFED_BENCH_PG, a fresh database on that server, dropped afterwards. */
-async function benchDatabase(): Promise<{ url?: string; drop: () => Promise<void> }> {
-  const admin = process.env.MEDFED_BENCH_PG;
-  if (!admin) return { drop: async () => {} };
-  const pg = (await import('pg')).default;
-  const name = `medfed_bench_${process.pid}_${Date.now()}`;
-  const run = async (sql: string) => { const c = new pg.Client({ connectionString: admin }); await c.connect(); await c.query(sql); await c.end(); };
-  await run(`CREATE DATABASE ${name}`);
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
 export async function startBenchCoordinator(): Promise<BenchCoordinator> {
   const dataDir = await mkdtemp(join(tmpdir(), 'medfed-bench-'));
-  const db = await benchDatabase();
+  const db = await optionalBenchDatabase();
   // Benchmarks measure rounds, not credentials (bench/auth.ts does): agents call without tokens,
   // which a development coordinator on loopback allows when asked to.
   const configFile = join(dataDir, 'bench.json');
