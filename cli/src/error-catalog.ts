@@ -9,6 +9,8 @@ import { TLOG_ERRORS } from '@medfed/proto/tlog/index';
 import { ATTESTATION_POLICY_ERRORS, AUDIT_STORE_ERRORS, ERROR_TABLE } from '@medfed/coordinator';
 import { DATA_ERRORS, PRIVACY_ERRORS, SANDBOX_ERRORS, TRAINING_ERRORS } from '@medfed/node-agent';
 import { MASKING_ERRORS } from '@medfed/node-agent/masking/index';
+import { APPROVAL_ERRORS } from '@medfed/node-agent/approvals/index';
+import { QUERY_API_ERRORS } from '@medfed/node-agent/query-api/index';
 import { GATE_ERRORS } from '@medfed/gate';
 import { SIMULATE_ERRORS } from './simulate/errors.js';
 import { TRUST_ERRORS } from '@medfed/node-agent/verification/index';
@@ -33,6 +35,8 @@ export const ERROR_CATALOG: ReadonlyArray<{ area: string; table: ErrorTable }> =
   { area: 'Training sandbox', table: SANDBOX_ERRORS },
   { area: 'Privacy accounting', table: PRIVACY_ERRORS },
   { area: 'Field masking', table: MASKING_ERRORS },
+  { area: 'Job approval at the site', table: APPROVAL_ERRORS },
+  { area: 'Local query API (hospital side)', table: QUERY_API_ERRORS },
   { area: 'Supply-chain gate', table: GATE_ERRORS },
   { area: 'Simulation', table: SIMULATE_ERRORS },
 ];

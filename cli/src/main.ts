@@ -7,15 +7,20 @@ import { register as registerAgent } from './commands/agent.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerModel } from './commands/model.js';
+import { register as registerModelRelease } from './commands/release.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerGate } from './commands/gate.js';
 import { register as registerPrivacy } from './commands/privacy.js';
 import { register as registerMask } from './commands/mask.js';
 import { register as registerRuns } from './commands/runs.js';
+import { register as registerStats } from './commands/stats.js';
 import { register as registerAgentInit } from './commands/agent-init.js';
 import { register as registerPreflight } from './commands/preflight.js';
+import { register as registerAgentApprove } from './commands/agent-approve.js';
+import { register as registerAgentUsers } from './commands/agent-users.js';
 import { register as registerAdmin } from './commands/admin.js';
 import { register as registerDevCa } from './commands/dev-ca.js';
+import { register as registerKeys } from './commands/keys.js';
 
 const program = new Command('medfed')
   .description('medfed: federated learning and privacy coordinator for hospitals')
@@ -26,8 +31,10 @@ const program = new Command('medfed')
 /** Adding a command: one module with `register(program)`, one entry here. */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDemo, registerSimulate, registerCoordinator, registerAgent, registerModel, registerAudit,
-  registerGate, registerPrivacy, registerMask, registerAdmin, registerDevCa,
+  registerGate, registerPrivacy, registerMask, registerStats, registerAdmin, registerDevCa, registerKeys,
   registerRuns, registerAgentInit, registerPreflight, // the last two add to `agent`: after registerAgent
+  registerAgentApprove, registerAgentUsers, // these add to `agent` too
+  registerModelRelease, // adds `release` to `model`: after registerModel
 ];
 for (const register of COMMANDS) register(program);
 

@@ -8,19 +8,20 @@ import { AdminTokenSource } from './auth/admin-token-source.js';
 import { AuthService } from './auth/auth-service.js';
 import { ensureBootstrapAdminKey } from './auth/bootstrap-admin.js';
 import { OPEN_OPERATION, type OnDecision } from './auth/decision.js';
-import { decisionToAuditEvent } from './auth/decision-to-audit.js';
+import { decisionToAuditEvent, recordsOpenOperation } from './auth/decision-to-audit.js';
 import { authHandlers } from './auth/grpc/auth-handlers.js';
 import { authInterceptor } from './auth/grpc/interceptor.js';
 import { AuditWriter } from './audit/writer.js';
+import { RequestEvents } from './audit/request-events.js';
 import { AuditAnchorer } from './audit/anchorer.js';
 import { startPublishing } from './publishing/start-publishing.js';
 import type { ModelPublisher } from './publishing/publisher.js';
-import { appendInTransaction } from './audit/store/append.js';
 import type { AuditRecorder } from './federation/audit-recorder.js';
 import { FileBlobStore } from './blobs/file-blob-store.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import type { CoordinatorConfig } from './config/schema.js';
 import { FederationEngine } from './federation/engine.js';
+import { ReleaseService } from './releases/release-service.js';
 import { SqlNonceStore } from './attestation/index.js';
 import { FileSigningKeyStore } from './keys/file-signing-key-store.js';
 import { TokenKeyRing } from './keys/key-ring.js';
@@ -103,15 +104,15 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
   try {
     const audit = new AuditWriter(db);
     closers.push(() => audit.close());
-    const recorder: AuditRecorder = {
-      inTransaction: async (tx, event) => { await appendInTransaction(tx, event); },
-      append: async (event) => { await audit.append(event); },
-    };
+    // One event per request: the action's own event carries the request id and the deciding rule.
+    const requestEvents = new RequestEvents(db, audit);
+    const recorder: AuditRecorder = requestEvents.recorder();
     const blobs = new FileBlobStore(join(dataDir, 'blobs'));
     const publisher = await startPublishing(db, blobs, dataDir);
     const engine = new FederationEngine(db, blobs, {
       maxUpdateBytes: config.maxUpdateBytes, audit: recorder, env: config.env, nonces: new SqlNonceStore(db), publisher,
     });
+    const releases = new ReleaseService({ db, blobs, engine, audit: recorder, env: config.env });
     // Manifests are logged once the transaction that stored their artifact has committed.
     engine.events.on('changed', () => void publisher.flushPending().catch((err: unknown) => log.warn({ err }, 'manifests not yet appended to the transparency log')));
     const anchorer = new AuditAnchorer({ db, appendLeaf: (leaf) => publisher.tlog.appendLeaf(leaf), onError: (err) => log.warn({ err }, 'audit chain head not anchored') });
@@ -129,9 +130,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     const onDecision: OnDecision = (decision) => {
       hooks.onDecision?.(decision);
       metrics.observeDecision(decision);
-      // The audit trail keeps every deny and every allow on a protected operation; allows of open
-      // operations (health probes, the key set) would only bury the rest.
-      if (decision.effect === 'allow' && decision.reason === OPEN_OPERATION) return;
+      // The audit trail keeps every deny and every allow on a protected operation, and every request
+      // for a credential; other allows of open operations (health probes, the key set) would only bury the rest.
+      if (decision.effect === 'allow' && decision.reason === OPEN_OPERATION && !recordsOpenOperation(decision.rule)) return;
+      if (requestEvents.claimDecision(decision.requestId, decision.effect, decisionToAuditEvent(decision))) return;
       audit.append(decisionToAuditEvent(decision)).catch((err: unknown) => log.warn({ err, rule: decision.rule }, 'authorization decision not recorded in the audit trail'));
     };
     const auth = new AuthService({ db, ring, settings: config.auth, log, onDecision });
@@ -142,7 +144,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     closers.push(() => adminTokens.stop());
 
     const rest = buildRestApp({
-      engine, db, log, auth, bodyLimit: config.bodyLimitBytes, publishing: { publisher, anchorer },
+      engine, db, log, auth, bodyLimit: config.bodyLimitBytes, publishing: { publisher, anchorer }, requestEvents, releases,
+      auditRetentionDays: config.audit.retentionDays,
       https: tls ? { key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requireClientCert } : undefined,
     });
     const grpcServer = await startGrpcServer(engine, log, {
@@ -150,8 +153,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
       credentials: tls
         ? grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], tls.requireClientCert)
         : grpc.ServerCredentials.createInsecure(),
-      interceptors: [authInterceptor(auth)],
+      interceptors: [authInterceptor(auth, requestEvents)],
       identity: authHandlers(auth, log),
+      releases: { db, admit: (s) => releases.admit(s), submit: (s, p) => releases.submit(s, p) },
       checkMethods: (paths) => {
         const missing = paths.filter((p) => !auth.policyEntry('grpc', p));
         if (missing.length > 0) throw new MedfedError('AUTH_NO_POLICY', `gRPC methods without a policy entry: ${missing.join(', ')}`);

@@ -1,5 +1,5 @@
-import { readArtifact } from './artifact/read-artifact.js';
-import type { ArtifactInventory } from './artifact/inventory.js';
+import { readArtifactWithFileDigests } from './artifact/read-artifact.js';
+import type { ArtifactInventory, ArtifactSource } from './artifact/inventory.js';
 import { applyExemptions, type UnexemptedTrigger } from './apply-exemptions.js';
 import { decide } from './decide.js';
 import { GateError } from './errors.js';
@@ -14,14 +14,22 @@ import { findSensitiveFiles, wantsContent } from './sensitive/find-sensitive-fil
 import { loadPublicKey, type TrustedKey, type TrustedKeySource } from './signature/load-public-key.js';
 import { parseSignature } from './signature/parse-signature.js';
 import { verifyDigestSignature, type SignatureCheck } from './signature/verify-signature.js';
+import { isSha256Digest } from './artifact/digest-format.js';
 import { parseVulnReport } from './vulns/parse-vuln-report.js';
 import type { VulnReport } from './vulns/vuln-report.js';
+
+export interface VerifiedSignature {
+  /** `sha256:<hex>` of the signed file's bytes. */
+  readonly subjectDigest: string;
+  /** Which trusted key signed it (shown in place of a key fingerprint). */
+  readonly keyFingerprint: string;
+}
 
 export interface EvaluateGateOptions {
   /** A loaded policy, a policy file path, or omitted for gate/policies/default.yaml. */
   readonly policy?: GatePolicy | string;
-  /** Directory path, tarball path, or tarball bytes. */
-  readonly artifact: string | Uint8Array;
+  /** Directory path, tarball path, tarball bytes, or files in memory (`{ files: [{ path, bytes }] }`, read as a directory). */
+  readonly artifact: ArtifactSource;
   /** Trivy, Grype or npm audit JSON: path or bytes. */
   readonly vulnReport?: InputSource;
   /** CycloneDX JSON: path or bytes. */
@@ -30,6 +38,14 @@ export interface EvaluateGateOptions {
   readonly signature?: InputSource;
   /** PEM SPKI public keys: PEM text, path, bytes or KeyObject. */
   readonly trustedKeys?: readonly TrustedKeySource[];
+  /**
+   * A signature the caller already verified by other means, instead of `signature`: a trusted key
+   * (named by `keyFingerprint`) signed `subjectDigest`, the SHA-256 of one regular file of the
+   * artifact. The signature gate counts it as valid only when a file of the artifact hashes to that
+   * digest. The agent uses it for a model: the manifest's JWS, verified against pinned keys, signs
+   * the SHA-256 of the model blob.
+   */
+  readonly verifiedSignature?: VerifiedSignature;
   readonly env: GateEnvironment;
   /** The instant exemptions are judged at. */
   readonly now?: Date;
@@ -59,15 +75,18 @@ export async function evaluateGate(options: EvaluateGateOptions): Promise<GateDe
     refuse('policy', policy.identity.source, new GateError('GATE_ENV_INVALID', `policy ${policy.identity.source} has no rules for environment ${env}; add environments.${env}.rules`));
   }
 
-  const artifactName = typeof options.artifact === 'string' ? options.artifact : 'artifact bytes';
-  const artifact = await attempt(() => readArtifact(options.artifact, { wantContent: wantsContent }), (error) => refuse('artifact', artifactName, error));
+  const artifactName = typeof options.artifact === 'string' ? options.artifact : options.artifact instanceof Uint8Array ? 'artifact bytes' : 'artifact files';
+  const read = await attempt(() => readArtifactWithFileDigests(options.artifact, { wantContent: wantsContent }), (error) => refuse('artifact', artifactName, error));
+  const artifact = read?.inventory ?? null;
   const subjectDigest = artifact?.digest ?? 'unreadable artifact';
 
   const vulnReport = await loadOptional(options.vulnReport, 'vulnerability report', async (bytes, what) => bindReport(parseVulnReport(bytes, what), artifact, what), (subject, error) =>
     refuse('vuln_report', subject, error),
   );
   const sbom = await loadOptional(options.sbom, 'SBOM', async (bytes, what) => parseCycloneDx(bytes, what), (subject, error) => refuse('sbom', subject, error));
-  const signature = await loadSignature(options, artifact, (trigger, subject, error) => refuse(trigger, subject, error));
+  const signature = options.verifiedSignature !== undefined
+    ? checkVerifiedSignature(options, read?.fileDigests ?? null, (subject, error) => refuse('signature', subject, error))
+    : await loadSignature(options, artifact, (trigger, subject, error) => refuse(trigger, subject, error));
 
   const context: GateContext = {
     artifact,
@@ -122,6 +141,27 @@ function bindReport(report: VulnReport, artifact: ArtifactInventory | null, what
     'GATE_VULN_REPORT_DIGEST_MISMATCH',
     `${what} describes ${report.claimedDigests.join(', ')}, not this artifact (${[...identities].join(', ')}); scan this artifact's digest`,
   );
+}
+
+/** A caller-verified signature counts only for a file that is part of this artifact, byte for byte. */
+function checkVerifiedSignature(
+  options: EvaluateGateOptions,
+  fileDigests: ReadonlyMap<string, string> | null,
+  refuse: (subject: string, error: unknown) => void,
+): Loaded<SignatureCheck> {
+  const verified = options.verifiedSignature!;
+  if (options.signature !== undefined) {
+    refuse('signature', new GateError('GATE_USAGE', 'give either a signature to check or a signature already verified, not both'));
+    return { state: 'failed' };
+  }
+  if (!isSha256Digest(verified.subjectDigest)) {
+    refuse('verified signature', new GateError('GATE_DIGEST_INVALID', `the verified signature's subject ${JSON.stringify(verified.subjectDigest)} is not sha256:<64 lowercase hex>`));
+    return { state: 'failed' };
+  }
+  if (!fileDigests) return { state: 'failed' };
+  const hex = verified.subjectDigest.slice('sha256:'.length);
+  const covers = [...fileDigests.values()].includes(hex);
+  return { state: 'ok', value: covers ? { valid: true, keyFingerprint: verified.keyFingerprint } : { valid: false, keyFingerprint: null } };
 }
 
 async function loadSignature(

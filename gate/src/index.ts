@@ -15,16 +15,16 @@ export {
   type GateDecision,
   type PolicyIdentity,
 } from './model.js';
-export { evaluateGate, type EvaluateGateOptions } from './evaluate-gate.js';
+export { evaluateGate, type EvaluateGateOptions, type VerifiedSignature } from './evaluate-gate.js';
 export { evaluateDependencyReport, type EvaluateDependencyReportOptions } from './evaluate-dependency-report.js';
 export { decide, DECISION_EXIT_CODE } from './decide.js';
-export { loadPolicy, DEFAULT_POLICY_PATH } from './policy/load-policy.js';
+export { loadPolicy, DEFAULT_POLICY_PATH, MODEL_POLICY_PATH } from './policy/load-policy.js';
 export { parsePolicy } from './policy/parse-policy.js';
 export type { GatePolicy, PolicyRule } from './policy/gate-policy.js';
 export { TRIGGER_CATALOG, type ConfigurableGate } from './policy/trigger-catalog.js';
 export { artifactDigest } from './artifact/artifact-digest.js';
 export { readArtifact } from './artifact/read-artifact.js';
-export type { ArtifactInventory, ArtifactEntry, ReadArtifactOptions } from './artifact/inventory.js';
+export type { ArtifactInventory, ArtifactEntry, ReadArtifactOptions, MemoryArtifact, ArtifactSource } from './artifact/inventory.js';
 export { isSha256Digest, sha256Digest } from './artifact/digest-format.js';
 export { signingSubject } from './signature/signing-subject.js';
 export { signDigest } from './signature/sign-digest.js';

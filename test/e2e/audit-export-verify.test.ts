@@ -61,10 +61,12 @@ describe('exports from a running coordinator verify offline', () => {
     const stale = io();
     expect(await runModelVerify(dir, { job: jobId, round: '1', jwks, logKey, witnessKey: [] }, stale.io)).toBe(7);
     expect(stale.out.stderr).toContain('MANIFEST_STALE_ROUND');
-    // --release is the release workflow's, and says so.
+    // --release names a released model by itself (docs/releases.md): an unknown one is refused, and it takes no --job.
     const rel = io();
-    expect(await runModelExport({ coordinator: t.coordinator.rest, token: t.coordinator.adminToken, release: 'r1', out: join(work, 'r') }, rel.io, {})).toBe(2);
-    expect(rel.out.stderr).toContain('release workflow');
+    expect(await runModelExport({ coordinator: t.coordinator.rest, token: t.coordinator.adminToken, release: 'r1', out: join(work, 'r') }, rel.io, {})).toBe(1);
+    expect(rel.out.stderr).toContain('RELEASE_UNKNOWN');
+    const both = io();
+    expect(await runModelExport({ coordinator: t.coordinator.rest, token: t.coordinator.adminToken, release: 'r1', job: jobId, out: join(work, 'r') }, both.io, {})).toBe(2);
   });
 
   it('GET /v1/audit/export (auditor) gives a bundle whose chain, signature and tlog evidence verify; an edited event is named', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +12,14 @@ import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { ensureSiteKeys, pinsOf, type SiteKeys } from '@medfed/node-agent/custody/site-keys';
 import { JobKeyStore } from '@medfed/node-agent/custody/job-key-store';
 import { runKeyTask, type KeyTask } from '@medfed/node-agent/tasks/key-task';
+import { fetchAttestedJobKey } from '@medfed/node-agent/tasks/key-release';
+import { createSoftwareAttester, generateAttestationKey, publicAttestationJwk, type Attester } from '@medfed/proto/attestation/index';
 import { freshDatabase, type TestDb } from '../../coordinator/test/support/databases.js';
 
 const SITES = ['site-a', 'site-b', 'site-c'];
 const P = parameterCount(4, [3], 2);
+/** The approved trainer build the sites attest (keys are released, and updates accepted, only against it). */
+const SANDBOX = { trainerDigest: 'ab'.repeat(32), policyDigest: 'cd'.repeat(32), sandboxed: true };
 
 /** A recognisable update: no honest training produces these exact values. */
 const planted = Float32Array.from({ length: P }, (_, i) => 0.4321 - i * 0.0007);
@@ -43,6 +48,7 @@ describe('the coordinator is blind to updates and keys (encrypted job, real gRPC
   const logFile = () => join(dataDir, 'coordinator.log');
   const clients = new Map<string, CoordinatorClient>();
   const keys = new Map<string, SiteKeys>();
+  const attesters = new Map<string, Attester>();
   /** Everything the coordinator sent to site-b, as raw bytes. */
   const sentToB: Buffer[] = [];
 
@@ -58,7 +64,9 @@ describe('the coordinator is blind to updates and keys (encrypted job, real gRPC
       await coordinator.engine.registerSite(id, id);
       keys.set(id, await ensureSiteKeys(join(stateRoot, id)));
       clients.set(id, new CoordinatorClient(coordinator.grpc));
-      await clients.get(id)!.enroll(id, 'test', 'test', keys.get(id)!.keyAgreement.publicJwk);
+      const attestationKey = generateAttestationKey();
+      attesters.set(id, createSoftwareAttester(attestationKey));
+      await clients.get(id)!.enroll(id, 'test', 'test', keys.get(id)!.keyAgreement.publicJwk, publicAttestationJwk(attestationKey));
     }
   });
 
@@ -76,6 +84,7 @@ describe('the coordinator is blind to updates and keys (encrypted job, real gRPC
       training: { localEpochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd', seed: 1 }, rounds: 1, minSites: 3,
       roundDeadlineSeconds: 120, strategy: { name: 'fedavg' }, sites: SITES, standardization: 'none',
       encryption: { enabled: true, paramSet: 'bfv-n4096-q60-t48-2x23', clipNorm: 1, fracBits: 0 },
+      trainerAllowlist: [SANDBOX.trainerDigest],
     };
     const job = await coordinator.engine.createJob(spec, 'tester');
     const pinned = new Map<string, PinnedSite>(SITES.map((id) => {
@@ -114,14 +123,19 @@ describe('the coordinator is blind to updates and keys (encrypted job, real gRPC
       stores.set(id, store);
       const client = clients.get(id)!;
       const { ctx, key } = await store.get(job.id, enc.epoch, enc.paramSet, enc.keyId, async () => {
-        const k = await client.fetchJobKey(id, job.id);
+        const k = await fetchAttestedJobKey({ client, siteId: id, attester: attesters.get(id)!, sandbox: SANDBOX }, job.id);
         if (id === 'site-b') sentToB.push(Buffer.from(JSON.stringify(k)));
-        return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, jwe: k.wrappedKey };
+        return k;
       });
       const payload = encodeEncryptedVector(encryptUpdate(ctx, key, updates.get(id)!, {
         weight: enc.weight, clip: enc.clipNorm, fracBits: enc.fracBits, maxSites: enc.maxSites }));
       uploaded.set(id, payload);
-      await client.submitUpdate({ siteId: id, jobId: job.id, round: 1, submissionId: `s-${id}`, numSamples: 10, baseModelId: task.modelId, attestation: '' }, payload);
+      const attestation = await attesters.get(id)!.attest({
+        site: id, job: job.id, round: 1, nonce: task.attestationNonce, trainerDigest: SANDBOX.trainerDigest, sandboxPolicyDigest: SANDBOX.policyDigest,
+        manifestDigest: (await coordinator.publisher.manifestDigestOf(task.modelId)) ?? task.modelSha256,
+        updateSha256: createHash('sha256').update(payload).digest('hex'), sandboxed: true,
+      });
+      await client.submitUpdate({ siteId: id, jobId: job.id, round: 1, submissionId: `s-${id}`, numSamples: 10, baseModelId: task.modelId, attestation }, payload);
     }
 
     // The round closes with an encrypted sum; site-b downloads and decrypts it: the pipeline works.

@@ -11,6 +11,7 @@ interface SimulateJson {
   rounds: { round: number; loss: number; accuracy: number }[];
   federated: { accuracy: number; loss: number };
   centralized: { accuracy: number; loss: number };
+  release: { id: string; sha256: string; decrypting_site: string | null; countersigning_site: string | null } | null;
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -58,6 +59,11 @@ describe('medfed simulate', () => {
       expect(r.accuracy).toBeLessThanOrEqual(1);
     }
     expect(result.federated.accuracy).toBe(result.rounds.at(-1)!.accuracy);
+    // The final model is released by development identities: decrypted by one site, reproduced by another.
+    expect(result.release?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.release?.decrypting_site).toEqual(expect.any(String));
+    expect(result.release?.countersigning_site).toEqual(expect.any(String));
+    expect(result.release?.countersigning_site).not.toBe(result.release?.decrypting_site);
     expect(result.centralized.accuracy).toBeGreaterThan(0.6); // the data carry signal; a broken baseline would not
     expect(result.centralized.accuracy - result.federated.accuracy).toBeLessThanOrEqual(bound);
     encryptedRuns.set(partition, result);
@@ -71,6 +77,7 @@ describe('medfed simulate', () => {
     expect(run.code).toBe(0);
     const plain = JSON.parse(run.stdout) as SimulateJson;
     expect(plain.encrypted).toBe(false);
+    expect(plain.release?.decrypting_site).toBeNull(); // a plaintext job's model needs no decryption to release
     expect(Math.abs(encrypted!.federated.accuracy - plain.federated.accuracy)).toBeLessThanOrEqual(0.01);
   }, 450_000);
 

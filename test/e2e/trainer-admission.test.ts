@@ -46,6 +46,11 @@ describe('trainer builds join a job\'s allowlist only through the supply-chain g
     expect(['allow', 'warn']).toContain(body.decision);
     const { rows } = await t.coordinator.db.query<{ measurement: string }>('SELECT measurement FROM job_trainers WHERE job_id = $1', [jobId]);
     expect(rows.map((r) => r.measurement)).toEqual([sandbox.trainerDigest]);
+    // The allowlist in force is published as a signed manifest in the job's chain.
+    const { rows: manifests } = await t.coordinator.db.query<{ jws: string }>(`SELECT jws FROM model_manifests WHERE job_id = $1 AND kind = 'trainer-allowlist'`, [jobId]);
+    expect(manifests).toHaveLength(1);
+    const payload = JSON.parse(Buffer.from(manifests[0]!.jws.split('.')[1]!, 'base64url').toString('utf8')) as { kind: string; blobs: { name: string }[] };
+    expect(payload).toMatchObject({ kind: 'trainer-allowlist', blobs: [{ name: 'trainer-allowlist.json' }] });
   });
 
   it('refuses a build the gate stops, naming the triggers, and audits the refusal', async () => {

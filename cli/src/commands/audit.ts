@@ -15,13 +15,15 @@ import { auditTlogVerifier } from '@medfed/coordinator/publishing/index';
 import { ExitCode } from '../exit-codes.js';
 
 /**
- * `medfed audit export` and `medfed audit verify`.
+ * `medfed audit export`, `medfed audit verify` and `medfed audit purge`.
  *
  * export: a signed compliance bundle (auditor role), from the coordinator's REST API
  * (`GET /v1/audit/export`) or straight from a database (`--database-url`, `--local`).
  * verify: offline checks of a bundle. Exit 0 verified; 7 (VERIFY_FAILED) with the first bad event
  * named; 2 usage; 3 an unreadable key file; 4 an unreadable bundle; 5 coordinator or database
  * unreachable; 6 no or rejected token; 8 refused by the coordinator (not an auditor).
+ * purge: `POST /v1/audit/purge` (admin role). Exit 0 purged (or nothing old enough); 2 usage or no
+ * --yes; 5 unreachable; 6 no or rejected token; 8 refused (not an admin, or inside the retention period).
  */
 
 export interface AuditIo {
@@ -55,6 +57,14 @@ export interface AuditExportCliOptions {
   readonly signingKey?: string;
 }
 
+export interface AuditPurgeCliOptions {
+  readonly before?: string;
+  readonly yes?: boolean;
+  readonly force?: boolean;
+  readonly coordinator?: string;
+  readonly token?: string;
+}
+
 export interface AuditVerifyCliOptions {
   readonly jwks?: string;
   readonly logKey?: string;
@@ -68,7 +78,7 @@ export function register(program: Command, io: AuditIo = processIo): void {
     io.exit(error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
     throw error;
   };
-  const audit = program.command('audit').description('export and verify the tamper-evident audit trail');
+  const audit = program.command('audit').description('export, verify and purge the tamper-evident audit trail');
   audit
     .command('export')
     .description('export the audit trail as a signed compliance bundle (auditor role): events as NDJSON and CSV, anchors, proofs, JWKS, HTML and PDF report')
@@ -96,6 +106,18 @@ export function register(program: Command, io: AuditIo = processIo): void {
     .exitOverride(onCommanderExit)
     .action(async (bundle: string, opts: AuditVerifyCliOptions) => {
       io.exit(await runAuditVerify(bundle, opts, io));
+    });
+  audit
+    .command('purge')
+    .description('remove audit entries older than --before (admin role); leaves a signed truncation anchor from which the rest of the chain verifies')
+    .option('--before <time>', 'purge entries older than this instant (ISO 8601); must be outside the retention period (audit.retentionDays)')
+    .option('--yes', 'confirm: the entries are removed for good')
+    .option('--force', 'cut inside the retention period (recorded as RETENTION_OVERRIDE and listed as an anomaly)')
+    .option('--coordinator <url>', 'coordinator base URL (default: $MEDFED_COORDINATOR)')
+    .option('--token <token>', "an admin's bearer token (default: $MEDFED_TOKEN)")
+    .exitOverride(onCommanderExit)
+    .action(async (opts: AuditPurgeCliOptions) => {
+      io.exit(await runAuditPurge(opts, io));
     });
 }
 
@@ -244,6 +266,78 @@ async function exportFromDatabase(target: string, filter: ReturnType<typeof norm
     await rm(partial, { force: true });
     await db.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// purge
+
+/** An ISO 8601 date or date-time as the canonical UTC instant, or a usage error. */
+function instant(value: string | undefined, flag: string): string {
+  if (!value) throw new UsageError(`${flag} TIME is required (ISO 8601, e.g. 2019-01-01 or 2019-01-01T00:00:00Z)`);
+  const ms = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw new UsageError(`${flag} must be an ISO 8601 time; got ${value}`);
+  return new Date(ms).toISOString();
+}
+
+/** Runs `medfed audit purge`; resolves with the exit code. */
+export async function runAuditPurge(opts: AuditPurgeCliOptions, io: AuditIo = processIo): Promise<ExitCode> {
+  try {
+    return await purge(opts, io);
+  } catch (err) {
+    return failure('purge', err, io);
+  }
+}
+
+async function purge(opts: AuditPurgeCliOptions, io: AuditIo): Promise<ExitCode> {
+  const before = instant(opts.before, '--before');
+  const base = opts.coordinator ?? io.env['MEDFED_COORDINATOR'];
+  if (!base) throw new UsageError('give the coordinator: --coordinator URL (or $MEDFED_COORDINATOR)');
+  let url: URL;
+  try {
+    url = new URL('v1/audit/purge', base.endsWith('/') ? base : `${base}/`);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
+  } catch {
+    throw new UsageError(`--coordinator must be an http(s) URL; got ${base}`);
+  }
+  if (!opts.yes) {
+    io.stderr(`medfed audit purge: this permanently removes every audit entry before ${before}${opts.force ? ', inside the retention period' : ''}; ` +
+      'a signed truncation anchor stays so the rest of the chain verifies. Export the range first (medfed audit export --to ...), then rerun with --yes.\n');
+    return ExitCode.USAGE;
+  }
+  const token = opts.token ?? io.env['MEDFED_TOKEN'];
+  if (!token) {
+    io.stderr("medfed audit purge: no bearer token: pass --token or set MEDFED_TOKEN (an admin's token)\n");
+    return ExitCode.AUTH;
+  }
+  let response: Response;
+  try {
+    response = await io.fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ before, ...(opts.force ? { force: true } : {}) }),
+    });
+  } catch (err) {
+    io.stderr(`medfed audit purge: cannot reach the coordinator at ${url.origin}: ${(err as Error).message}\n`);
+    return ExitCode.UNREACHABLE;
+  }
+  const text = await response.text().catch(() => '');
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch { /* not JSON: reported below */ }
+  if (!response.ok) {
+    const detail = [body.code, body.message].filter((v) => typeof v === 'string').join(': ') || text.slice(0, 500);
+    io.stderr(`medfed audit purge: the coordinator answered ${response.status}${detail ? `: ${detail}` : ''}\n`);
+    return response.status === 401 ? ExitCode.AUTH
+      : response.status === 403 || response.status === 409 ? ExitCode.REFUSED
+        : response.status === 400 ? ExitCode.USAGE : ExitCode.FAILURE;
+  }
+  if (!body.purged) {
+    io.stdout(`nothing to purge before ${before}\n`);
+  } else {
+    io.stdout(`purged ${String(body.purged)} entries through seq ${String(body.throughSeq)}; the chain now starts at the signed truncation anchor for seq ${String(body.throughSeq)} (${String(body.hash)})\n`);
+  }
+  return ExitCode.OK;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ import { loadDataset } from '@medfed/node-agent/data/index';
 import { CLINICAL_LABEL, generateClinicalDataset, writeCsv } from '../simulate/index.js';
 import { runLocalFederation, type FinishedRun } from '../federation/local-federation.js';
 import { RestClient } from '../federation/rest-client.js';
-import { exportModelBundle, runModelVerify } from './model.js';
+import { exportReleasedModelBundle, runModelVerify } from './model.js';
+import { releaseWithDevelopmentIdentities } from './release-demo.js';
 import { runAuditVerify } from './audit.js';
 import { createWriteStream } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -69,24 +70,24 @@ function download(base: string, path: string, token: string, ca: Buffer, file: s
 }
 
 /**
- * The demo's last steps, while its coordinator still runs: the final model's offline bundle
- * (for an encrypted job the last encrypted round sum) and an audit export of the whole run, each
- * verified as a site or an auditor would, against the pinned keys.
+ * The demo's last steps, while its coordinator and agents still run: the release of the final
+ * model (development identities approve; two sites decrypt and countersign), its offline bundle,
+ * and an audit export of the whole run, each verified as a researcher or an auditor would,
+ * against the pinned keys.
  */
-async function exportAndVerify(out: string, run: FinishedRun, rounds: number, encrypted: boolean): Promise<string[]> {
+async function exportAndVerify(out: string, run: FinishedRun, rounds: number, sites: readonly string[]): Promise<string[]> {
   const lines: string[] = [];
   const jwks = join(out, 'trust', 'manifest-jwks.json');
   const logKey = join(out, 'trust', 'checkpoint.vkey');
   const modelDir = join(out, 'model');
   const apiKey = run.coordinator.adminKey!;
-  const exported = await exportModelBundle({
-    coordinator: run.coordinator.rest, credential: { apiKey }, ca: run.ca, job: run.jobId, round: rounds, kind: encrypted ? 'update-sum' : 'weights', out: modelDir,
-  });
+  const released = await releaseWithDevelopmentIdentities(run, rounds, sites);
+  lines.push(...released.lines);
+  await exportReleasedModelBundle({ coordinator: run.coordinator.rest, credential: { apiKey }, ca: run.ca, release: released.release.id, out: modelDir });
   const model = captured();
   model.out.code = await runModelVerify(modelDir, { job: run.jobId, round: String(rounds), jwks, logKey, witnessKey: [] }, model.io);
-  lines.push(`model bundle: ${relative(process.cwd(), modelDir) || '.'}/ (${exported.kind}, round ${rounds})`);
+  lines.push(`model bundle: ${relative(process.cwd(), modelDir) || '.'}/ (released plaintext model, round ${rounds}; medfed model export --release ${released.release.id})`);
   lines.push(`  medfed model verify: ${model.out.code === 0 ? model.out.text.split('\n')[0] : `REFUSED: ${model.out.text.trim()}`}`);
-  if (encrypted) lines.push('  this final model is the ENCRYPTED sum of the last round (BFV, under the sites\' key): the release workflow decrypts it into a plaintext model');
   const { apiKey: auditorKey } = await run.rest.createApiKey({ name: 'demo-auditor', role: 'auditor', expiresInDays: 1 });
   const auditor = new RestClient(run.coordinator.rest, { apiKey: auditorKey }, { ca: run.ca });
   const auditFile = join(out, 'audit.tar.gz');
@@ -127,14 +128,15 @@ export function register(program: Command): void {
         process.stdout.write(`medfed demo: ${split.sites.length - 1} hospitals (non-IID split of ${split.trainRows.length} synthetic patients), `
           + `1 evaluator with ${split.testRows.length} held-out patients, ${opts.rounds} rounds of FedAvg, `
           + `${opts.plaintext ? 'PLAINTEXT updates (development)' : 'updates encrypted (BFV) under a key only the sites hold'}\n`
-          + `features: ${job.features.join(', ')}; label: ${job.label} (${job.classes.join(' / ')})\n\n`);
+          + `features: ${job.features.join(', ')}; label: ${job.label} (${job.classes.join(' / ')})\n`
+          + 'development site stewards approve automatically (a real site needs medfed agent approve --job J --ethics-ref REF)\n\n');
         const progress = new RoundProgress();
         const started = Date.now();
         const verdicts: string[] = [];
         const run = await runLocalFederation({
           workDir: out, sites: split.sites, label: CLINICAL_LABEL, spec: job, log, inMemoryDatabase: false,
           onUpdate: (v) => progress.update(v),
-          afterRun: async (finished) => { verdicts.push(...(await exportAndVerify(out, finished, opts.rounds, !opts.plaintext))); },
+          afterRun: async (finished) => { verdicts.push(...(await exportAndVerify(out, finished, opts.rounds, split.sites.map((s) => s.id)))); },
         });
         progress.finish();
         const seconds = ((Date.now() - started) / 1000).toFixed(1);

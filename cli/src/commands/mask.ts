@@ -54,6 +54,7 @@ export interface MaskCliOptions {
   readonly role: string;
   readonly study?: string;
   readonly site?: string;
+  readonly clinician?: string;
   readonly features?: string;
   readonly out: string;
   readonly policy?: string;
@@ -72,6 +73,7 @@ export function register(program: Command, io: MaskIo = processIo): void {
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
     .option('--study <id>', 'study id (needed when fields are pseudonymised: pseudonyms are per study)')
     .option('--site <id>', "the requester's site (clinicians see only their own site's patients); default: the policy's site")
+    .option('--clinician <user>', "clinician role: the clinician's user id; only patients whose care-team field names it (as the local query API does)")
     .option('--features <list>', 'training role: comma-separated approved features')
     .requiredOption('--out <file.csv>', 'where to write the masked CSV (mode 0600)')
     .option('--policy <file.json>', 'site masking policy (default: built-in defaults)')
@@ -101,6 +103,7 @@ const EXIT_BY_CODE: Readonly<Record<MaskingErrorCode, ExitCode>> = {
   MASK_SMALL_CELL: ExitCode.REFUSED,
   MASK_FIELD_NOT_VISIBLE: ExitCode.REFUSED,
   MASK_FOREIGN_SITE: ExitCode.REFUSED,
+  MASK_CARE_TEAM_UNRESOLVABLE: ExitCode.REFUSED,
   MASK_UNKNOWN_ROLE: ExitCode.USAGE,
   MASK_UNKNOWN_FIELD: ExitCode.USAGE,
   MASK_STUDY_REQUIRED: ExitCode.USAGE,
@@ -151,6 +154,7 @@ export async function runMask(options: MaskCliOptions, io: Pick<MaskIo, 'stdout'
       role,
       optOut: await loadOptOutList(optOutPath),
       site: options.site ?? policy.siteId,
+      ...(role === 'clinician' && options.clinician !== undefined ? { clinicianId: options.clinician } : {}),
       noise: { mode: 'preview' },
       ...(options.study === undefined ? {} : { studyId: options.study }),
       ...(features === undefined ? {} : { features }),

@@ -50,8 +50,8 @@ export interface ModelVerifyCliOptions {
   readonly json?: boolean;
 }
 
-class UsageError extends Error {}
-class ConfigError extends Error {}
+export class UsageError extends Error {}
+export class ConfigError extends Error {}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -76,7 +76,7 @@ export function register(program: Command, io: ModelIo = processIo): void {
     .option('--job <id>', 'the job (with --round)')
     .option('--round <n>', 'the round of the artifact')
     .option('--kind <kind>', 'which artifact of that round: weights (plaintext model), update-sum (encrypted round sum) or stats-sum; default: the only one, or the model')
-    .option('--release <id>', 'a released (decrypted) model: needs the release workflow, not served by this coordinator yet')
+    .option('--release <id>', 'a released plaintext model (medfed model release ls): its bundle instead of a round artifact')
     .option('--out <dir>', 'bundle directory to create (required; must be empty)')
     .option('--coordinator <url>', "the coordinator's REST URL (default MEDFED_COORDINATOR_URL or http://127.0.0.1:8080)")
     .option('--key-file <file>', 'file holding an API key (default: MEDFED_API_KEY, MEDFED_API_KEY_FILE, or <MEDFED_DATA_DIR|./medfed-data>/admin-api-key)')
@@ -116,9 +116,7 @@ export function register(program: Command, io: ModelIo = processIo): void {
 /** Runs `medfed model export`; resolves with the exit code. */
 export async function runModelExport(opts: ModelExportCliOptions, io: ModelIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
-    if (opts.release !== undefined) {
-      throw new UsageError('--release: released (decrypted) models come from the release workflow, which this coordinator does not serve yet; export the encrypted round sum with --job, --round and --kind update-sum');
-    }
+    if (opts.release !== undefined) return await runReleaseExport(opts, io, env);
     if (!opts.job || opts.round === undefined) throw new UsageError('--job and --round are required');
     if (!/^\d{1,7}$/.test(opts.round)) throw new UsageError(`--round must be a non-negative integer, not ${JSON.stringify(opts.round)}`);
     if (opts.kind !== undefined && !['weights', 'update-sum', 'stats-sum'].includes(opts.kind)) throw new UsageError(`--kind must be weights, update-sum or stats-sum, not ${JSON.stringify(opts.kind)}`);
@@ -144,6 +142,92 @@ export async function runModelExport(opts: ModelExportCliOptions, io: ModelIo = 
     const exit = (err as { exitCode?: unknown }).exitCode;
     return typeof exit === 'number' ? exit : ExitCode.FAILURE;
   }
+}
+
+/** `medfed model export --release ID --out DIR`: the released model's bundle. */
+async function runReleaseExport(opts: ModelExportCliOptions, io: ModelIo, env: NodeJS.ProcessEnv): Promise<number> {
+  if (opts.job !== undefined || opts.round !== undefined || opts.kind !== undefined) throw new UsageError('--release names the model by itself: drop --job, --round and --kind');
+  if (!opts.release || !/^[A-Za-z0-9._-]{1,128}$/.test(opts.release)) throw new UsageError('--release needs a release id (medfed model release ls)');
+  if (!opts.out) throw new UsageError('--out DIR is required');
+  const { base, ca, credential } = await connection(opts, env);
+  const written = await exportReleasedModelBundle({ coordinator: base, credential, ca, release: opts.release, out: opts.out, overwrite: opts.overwrite === true });
+  io.stdout(`wrote ${opts.out}: released plaintext model of job ${written.job} round ${written.round} (${written.byteSize} bytes, SHA-256 ${written.sha256}), `
+    + `${written.decryptingSite ? `decrypted by ${written.decryptingSite}, countersigned by ${written.countersigningSite}` : 'a plaintext job\'s model, released on approval'}\ncheck it with: medfed model verify ${opts.out} --job ${written.job} --round ${written.round}\n`);
+  return ExitCode.OK;
+}
+
+/** The coordinator URL, CA and credential every command of this file uses. */
+export async function connection(opts: Pick<ModelExportCliOptions, 'coordinator' | 'keyFile' | 'token' | 'ca'>, env: NodeJS.ProcessEnv): Promise<{ base: string; ca: Buffer | undefined; credential: RestCredential }> {
+  const base = opts.coordinator ?? env['MEDFED_COORDINATOR_URL'] ?? 'http://127.0.0.1:8080';
+  if (!/^https?:\/\/[^/]+/.test(base)) throw new UsageError(`--coordinator ${base} is not an http(s) URL`);
+  const ca = opts.ca === undefined ? undefined : await readFile(opts.ca).catch((err: NodeJS.ErrnoException) => { throw new ConfigError(`--ca ${opts.ca} cannot be read: ${err.code ?? err.message}`); });
+  return { base, ca, credential: await restCredential(opts, env) };
+}
+
+/** A release as GET /v1/releases/:id answers (the fields the CLI uses). */
+export interface ReleaseSummary {
+  id: string; job: string; round: number; state: string; reason: string; requestedBy: string;
+  quorum: { sites: string[]; siteApprovals: number; compliance: number };
+  approvals: { capacity: string; approver: string; role: string; site: string | null }[];
+  sitesApproved: string[]; complianceApprovals: number; quorumReached: boolean;
+  decryptingSite: string | null; countersigningSite: string | null;
+  sha256: string | null; byteSize: number | null; modelId: string | null; manifestDigest: string | null; leafIndex: number | null;
+  failure: { code: string; message: string } | null;
+}
+
+export interface ReleaseExportRequest {
+  readonly coordinator: string;
+  readonly credential: RestCredential;
+  readonly ca?: Buffer | undefined;
+  readonly release: string;
+  readonly out: string;
+  readonly overwrite?: boolean;
+}
+
+/**
+ * Fetches a released model's evidence and bytes and writes the offline bundle. Before anything is
+ * written the bytes are checked against the `released-model` manifest and the log, against the
+ * digest both sites signed, and as a plaintext float32 vector.
+ */
+export async function exportReleasedModelBundle(req: ReleaseExportRequest): Promise<ReleaseSummary & { sha256: string; byteSize: number }> {
+  const rest = new RestClient(req.coordinator, req.credential, { ca: req.ca });
+  const release = await rest.call<ReleaseSummary>('GET', `/v1/releases/${encodeURIComponent(req.release)}`);
+  if (release.state !== 'released' || !release.modelId || !release.sha256) {
+    throw new MedfedError('RELEASE_NOT_RELEASED', `release ${release.id} is ${release.state}${release.failure ? ` (${release.failure.code}: ${release.failure.message})` : ''}; only a released model can be exported`);
+  }
+  const job = encodeURIComponent(release.job);
+  const evidence = await rest.call<ArtifactEvidence>('GET', `/v1/jobs/${job}/artifacts/${encodeURIComponent(release.modelId)}/evidence`);
+  const model = await fetchBytes(req, rest, `/v1/jobs/${job}/artifacts/${encodeURIComponent(release.modelId)}/blob`);
+  const parts = {
+    model, manifestJws: evidence.manifestJws, checkpoint: evidence.checkpoint,
+    inclusionProof: parseInclusionProof(evidence.inclusionProof), jwks: parseJwks(evidence.jwks), checkpointVerifierKey: evidence.checkpointKey,
+  };
+  const verified = await verifyModelArtifact({
+    bytes: model, manifestJws: parts.manifestJws, checkpoint: parts.checkpoint, inclusionProof: parts.inclusionProof,
+    trustedKeys: parts.jwks, checkpointVerifierKey: parts.checkpointVerifierKey,
+    expected: { job: release.job, round: release.round, kinds: ['released-model'] },
+  });
+  if (verified.blob.sha256 !== release.sha256) {
+    throw new MedfedError('ARTIFACT_DIGEST_MISMATCH', `the released model's manifest names SHA-256 ${verified.blob.sha256}, the sites signed ${release.sha256}`);
+  }
+  checkPlaintext(model, verified.blob.size);
+  await writeModelBundle(req.out, parts, { overwrite: req.overwrite === true });
+  return { ...release, sha256: release.sha256, byteSize: model.byteLength };
+}
+
+/**
+ * A released model is plaintext: float32 little-endian values, all finite, of the size the manifest
+ * names. Returns the parameter count; refuses with RELEASE_PLAINTEXT_INVALID otherwise.
+ */
+function checkPlaintext(bytes: Uint8Array, size: number): number {
+  const fail = (why: string): never => { throw new MedfedError('RELEASE_PLAINTEXT_INVALID', `the released model is not a plaintext float32 model: ${why}`); };
+  if (bytes.byteLength !== size) fail(`it has ${bytes.byteLength} bytes, the manifest names ${size}`);
+  if (bytes.byteLength === 0 || bytes.byteLength % 4 !== 0) fail(`${bytes.byteLength} bytes is not a whole number of float32 values`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < bytes.byteLength; i += 4) {
+    if (!Number.isFinite(view.getFloat32(i, true))) fail(`value ${i / 4} is not finite`);
+  }
+  return bytes.byteLength / 4;
 }
 
 interface ArtifactSummary { modelId: string; round: number; kind: string; sha256: string; byteSize: number; encrypted: boolean }
@@ -192,7 +276,7 @@ export async function exportModelBundle(req: ModelExportRequest): Promise<Artifa
   return chosen;
 }
 
-async function fetchBytes(req: ModelExportRequest, rest: RestClient, path: string): Promise<Buffer> {
+async function fetchBytes(req: { readonly coordinator: string; readonly ca?: Buffer | undefined }, rest: RestClient, path: string): Promise<Buffer> {
   const url = new URL(`${new URL(req.coordinator).pathname.replace(/\/$/, '')}${path}`, req.coordinator);
   const token = await rest.accessToken();
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -242,6 +326,10 @@ export async function runModelVerify(dir: string, opts: ModelVerifyCliOptions, i
   }
   try {
     const verified = await verifyModelBundle(dir, options);
+    if (verified.manifest.kind === 'released-model') {
+      // A released model must be what its name says: plaintext float32 weights, every value finite.
+      checkPlaintext(await readFile(join(dir, BUNDLE_FILES.model)), verified.blob.size);
+    }
     io.stdout(opts.json ? `${JSON.stringify(toJson(verified, opts))}\n` : describe(verified, opts));
     if (!opts.json && (verified.anchors.manifestKeys === 'bundle' || verified.anchors.logKey === 'bundle')) {
       io.stderr('medfed model verify: warning: trust anchors were taken from the bundle itself; pin them with --jwks and --log-key\n');
@@ -352,6 +440,7 @@ function describe(v: VerifiedModelBundle, opts: ModelVerifyCliOptions): string {
     `verified ${v.blob.name}: ${v.blob.size} bytes, SHA-256 ${v.blob.sha256}`,
     `  manifest   ${v.manifest.kind} for job ${v.manifest.job} round ${v.manifest.round}${opts.job === undefined ? ' (job and round NOT checked: pass --job and --round)' : ''}, signed by ${v.kid}`,
     `  log        ${v.checkpoint.origin}: leaf ${v.leafIndex} of ${v.checkpoint.size}, root ${toBase64(v.checkpoint.rootHash)}`,
+    ...(v.manifest.kind === 'released-model' ? [`  content    plaintext float32 model, ${v.blob.size / 4} parameters, released through the release workflow`] : []),
     `  witnesses  ${v.cosignatures.length === 0 ? 'none required' : v.cosignatures.map((c) => c.witness).join(', ')}`,
     `  history    ${opts.previousCheckpoint ? 'consistent with --previous-checkpoint' : 'NOT checked (no --previous-checkpoint)'}`,
     `  anchors    manifest keys ${v.anchors.manifestKeys} (jwks.json SHA-256 ${v.anchorDigests.jwks}), log key ${v.anchors.logKey}`,

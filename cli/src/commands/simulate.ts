@@ -5,7 +5,8 @@ import { Option, type Command } from 'commander';
 import { loadDataset } from '@medfed/node-agent/data/index';
 import { readCsv } from '@medfed/node-agent/data/read-csv';
 import { parsePartitionScheme, trainCentralized } from '../simulate/index.js';
-import { runLocalFederation } from '../federation/local-federation.js';
+import { runLocalFederation, type FinishedRun } from '../federation/local-federation.js';
+import { releaseWithDevelopmentIdentities } from './release-demo.js';
 import { RECOMMENDED_ROUNDS } from '../simulate/defaults.js';
 import { jobTemplate } from '../federation/job-template.js';
 import { writeSiteFiles } from '../federation/site-files.js';
@@ -27,6 +28,8 @@ export interface SimulateOptions {
   databaseUrl?: string;
   logLevel: string;
   plaintext?: boolean;
+  /** Release the final model through the release workflow (default true; `--no-release`). */
+  release?: boolean;
 }
 
 export interface SimulateResult {
@@ -39,6 +42,8 @@ export interface SimulateResult {
   federated: { accuracy: number; loss: number };
   centralized: { accuracy: number; loss: number };
   job_id: string;
+  /** The final round's model, released through the release workflow by development identities. */
+  release: { id: string; sha256: string; decrypting_site: string | null; countersigning_site: string | null } | null;
 }
 
 /** The real coordinator and agents over the user's CSV split across K virtual sites, plus a centralised baseline. */
@@ -54,16 +59,21 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     });
     const job = jobTemplate(dataset, { name: `simulate ${opts.data}`, rounds: opts.rounds, seed: opts.seed, minSites: opts.sites, encrypted: !opts.plaintext });
     const progress = opts.json ? null : new RoundProgress();
+    let released: Awaited<ReturnType<typeof releaseWithDevelopmentIdentities>> | null = null;
     const run = await runLocalFederation({
       workDir, sites: split.sites, label: opts.label, spec: job, log, inMemoryDatabase: true, databaseUrl: opts.databaseUrl,
       ...(progress ? { onUpdate: (v: Parameters<RoundProgress['update']>[0]) => progress.update(v) } : {}),
+      ...(opts.release !== false ? { afterRun: async (finished: FinishedRun) => {
+        released = await releaseWithDevelopmentIdentities(finished, opts.rounds, split.sites.map((s) => s.id));
+      } } : {}),
     });
     progress?.finish();
     const fullSpec = { ...job, sites: split.sites.filter((s) => s.role === 'trainer').map((s) => s.id) };
     const centralized = await trainCentralized({ dataset, trainRows: split.trainRows, testRows: split.testRows, job: fullSpec });
     const last = run.view.figures.find((f) => f.round === opts.rounds);
     if (!last) throw new Error('the final round has no evaluation');
-    if (!opts.json) process.stdout.write(`\n${finalTable(run.view)}\n`);
+    const release = released as Awaited<ReturnType<typeof releaseWithDevelopmentIdentities>> | null;
+    if (!opts.json) process.stdout.write(`\n${finalTable(run.view)}\n${release ? `${release.lines.join('\n')}\n` : ''}`);
     return {
       sites: opts.sites,
       test_size: split.testRows.length,
@@ -74,6 +84,10 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
       federated: { accuracy: last.accuracy, loss: last.loss },
       centralized: { accuracy: centralized.accuracy, loss: centralized.loss },
       job_id: run.view.id,
+      release: release ? {
+        id: release.release.id, sha256: release.release.sha256 ?? '',
+        decrypting_site: release.release.decryptingSite ?? null, countersigning_site: release.release.countersigningSite ?? null,
+      } : null,
     };
   } finally {
     if (!opts.workDir) await rm(workDir, { recursive: true, force: true });
@@ -98,6 +112,7 @@ export function register(program: Command): void {
     .option('--database-url <url>', 'keep the coordinator\'s state in this PostgreSQL database (default: in memory)')
     .option('--log-level <level>', 'log level on stderr', 'warn')
     .option('--plaintext', 'development only: send updates unencrypted (encryption is the default)', false)
+    .option('--no-release', 'skip releasing the final model (by default development identities approve its release automatically)')
     .option('--json', 'print exactly one JSON object on stdout', false)
     .action(async (opts: SimulateOptions) => {
       try {

@@ -78,6 +78,16 @@ export const ATTESTATION_POLICY_ERRORS = {
     grpc: GrpcStatus.UNAUTHENTICATED,
     summary: 'The nonce expired or was superseded by a newer nonce for the same job, round and site.',
   },
+  KEY_RELEASE_UNATTESTED: {
+    http: 403,
+    grpc: GrpcStatus.PERMISSION_DENIED,
+    summary: "A job's wrapped key was requested without an attestation for this job and key epoch (RequestKeyReleaseNonce, then FetchJobKey with the attestation).",
+  },
+  KEY_RELEASE_EPOCH_CHANGED: {
+    http: 409,
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    summary: "The job's key epoch changed after the key-release attestation was made; request a new nonce and attest again.",
+  },
   ATTESTATION_POLICY_INVALID: {
     http: 500,
     grpc: GrpcStatus.FAILED_PRECONDITION,

@@ -1,9 +1,10 @@
-import { checkTtl, DEFAULT_NONCE_TTL_MS, newNonce, nonceVerdict, type IssuedNonce, type NonceScope, type NonceStore, type NonceVerdict } from './nonce-store.js';
+import { checkTtl, DEFAULT_NONCE_TTL_MS, newNonce, nonceVerdict, purposeOf, type IssuedNonce, type NoncePurpose, type NonceScope, type NonceStore, type NonceVerdict } from './nonce-store.js';
 
 interface Row {
   job: string;
   round: number;
   site: string;
+  purpose: NoncePurpose;
   expiresAt: Date;
   supersededAt: Date | null;
   consumedAt: Date | null;
@@ -20,13 +21,13 @@ export class MemoryNonceStore implements NonceStore {
 
   async issue(scope: NonceScope, now: Date = new Date()): Promise<IssuedNonce> {
     for (const row of this.rows.values()) {
-      if (row.job === scope.job && row.round === scope.round && row.site === scope.site && row.consumedAt === null && row.supersededAt === null) {
+      if (row.job === scope.job && row.round === scope.round && row.site === scope.site && row.purpose === purposeOf(scope) && row.consumedAt === null && row.supersededAt === null) {
         row.supersededAt = now;
       }
     }
     const nonce = newNonce();
     const expiresAt = new Date(now.getTime() + this.ttlMs);
-    this.rows.set(nonce, { job: scope.job, round: scope.round, site: scope.site, expiresAt, supersededAt: null, consumedAt: null });
+    this.rows.set(nonce, { job: scope.job, round: scope.round, site: scope.site, purpose: purposeOf(scope), expiresAt, supersededAt: null, consumedAt: null });
     return { nonce, expiresAt };
   }
 

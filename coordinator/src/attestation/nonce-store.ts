@@ -1,11 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { AttestationVerificationError } from './errors.js';
 
-/** The unit a nonce is issued for: one site's contribution to one round of one job. */
+/**
+ * What a nonce may be spent on: a contribution (`training`, round = the round) or the release of a
+ * job's wrapped key (`key-release`, round = the key epoch). Part of the scope, so one never stands in
+ * for the other.
+ */
+export const NONCE_PURPOSES = ['training', 'key-release'] as const;
+export type NoncePurpose = (typeof NONCE_PURPOSES)[number];
+
+/** The unit a nonce is issued for: one site's contribution to one round of one job (or its key release for one epoch). */
 export interface NonceScope {
   readonly job: string;
   readonly round: number;
   readonly site: string;
+  /** Default `training`. */
+  readonly purpose?: NoncePurpose;
+}
+
+export function purposeOf(scope: NonceScope): NoncePurpose {
+  return scope.purpose ?? 'training';
 }
 
 export interface IssuedNonce {
@@ -43,11 +57,11 @@ export function checkTtl(ttlMs: number): number {
 
 /** The state of a stored nonce decides the verdict; shared by every backend so they cannot drift. */
 export function nonceVerdict(
-  row: { job: string; round: number; site: string; expiresAt: Date; supersededAt: Date | null; consumedAt: Date | null } | undefined,
+  row: { job: string; round: number; site: string; purpose: NoncePurpose; expiresAt: Date; supersededAt: Date | null; consumedAt: Date | null } | undefined,
   scope: NonceScope,
   now: Date,
 ): NonceVerdict {
-  if (row === undefined || row.job !== scope.job || row.round !== scope.round || row.site !== scope.site) return 'unknown';
+  if (row === undefined || row.job !== scope.job || row.round !== scope.round || row.site !== scope.site || row.purpose !== purposeOf(scope)) return 'unknown';
   if (row.consumedAt !== null) return 'replayed';
   if (row.supersededAt !== null || row.expiresAt.getTime() <= now.getTime()) return 'stale';
   return 'ok';

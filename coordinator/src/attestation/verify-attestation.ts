@@ -7,7 +7,7 @@ import {
   type AttestationPublicJwk,
 } from '@medfed/proto/attestation/index';
 import { AttestationVerificationError, type AttestationPolicyErrorCode } from './errors.js';
-import type { NonceStore, NonceVerdict } from './nonce-store.js';
+import type { NoncePurpose, NonceStore, NonceVerdict } from './nonce-store.js';
 
 export type AttestationEnv = 'development' | 'production';
 
@@ -21,6 +21,8 @@ export interface ExpectedAttestation {
   readonly updateSha256: string;
   /** SHA-256 (hex) of the round's global-model manifest (compact JWS bytes). */
   readonly manifestDigest: string;
+  /** Which nonce scope the attestation's nonce must come from (default `training`; see key-release.ts). */
+  readonly purpose?: NoncePurpose;
 }
 
 export interface VerifyAttestationOptions {
@@ -133,7 +135,7 @@ export async function verifyAttestation(jws: string, options: VerifyAttestationO
       throw new AttestationVerificationError(rule.code, `attestation from ${expected.site} refused: ${problem}`, { kid, trainerDigest: claims.trainerDigest });
     }
   }
-  const verdict = await options.nonces.consume({ job: expected.job, round: expected.round, site: expected.site }, claims.nonce, now);
+  const verdict = await options.nonces.consume({ job: expected.job, round: expected.round, site: expected.site, purpose: expected.purpose ?? 'training' }, claims.nonce, now);
   if (verdict !== 'ok') {
     const { code, why } = NONCE_CODES[verdict];
     throw new AttestationVerificationError(code, `attestation from ${expected.site} refused: its nonce ${why}`, { kid, trainerDigest: claims.trainerDigest });

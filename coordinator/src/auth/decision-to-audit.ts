@@ -13,6 +13,17 @@ function actorOf(d: AuthDecision): string {
 }
 
 /**
+ * Open operations whose requests are still recorded, one event each: credential issuance and key
+ * enrollment (the credential is in the request itself, so the outcome is what matters). Other open
+ * operations (health probes, the key set, static files) are not recorded: they would bury the rest.
+ */
+const RECORDED_OPEN_RULES: ReadonlySet<string> = new Set(['auth.token', 'node.token', 'node.enroll-key']);
+
+export function recordsOpenOperation(rule: string): boolean {
+  return RECORDED_OPEN_RULES.has(rule);
+}
+
+/**
  * A decision as an `api.access` audit event: one event per allow or deny, naming the deciding rule
  * (`policy:v<version>/<rule>`), so the audit chain shows who was let in or refused, where, and why.
  */

@@ -32,6 +32,14 @@ export const CoordinatorConfigSchema = Type.Object({
     ca: Type.Optional(Type.String({ minLength: 1 })),
     requireClientCert: Type.Boolean({ default: false }),
   }, { additionalProperties: false })),
+  /** The audit trail (docs/compliance.md). */
+  audit: Type.Object({
+    /**
+     * Keep audit entries this many days; `POST /v1/audit/purge` refuses to cut newer unless forced.
+     * Never less than six years (HIPAA 164.316(b)(2)(i)), leap days included.
+     */
+    retentionDays: Type.Integer({ minimum: 2192, maximum: 36_525, default: 2192 }),
+  }, { additionalProperties: false, default: {} }),
   /** Identity and access (docs/auth.md). Lifetimes are capped by the verifiers whatever is configured. */
   auth: Type.Object({
     issuer: Type.String({ minLength: 1, maxLength: 200, default: 'https://medfed-coordinator' }),

@@ -18,6 +18,8 @@ export interface Actor {
   readonly role: string;
   readonly site?: string | null;
   readonly requestId?: string | null;
+  /** The policy rule that admitted the request (`policy:v1/jobs.create`); the action's event records it. */
+  readonly rule?: string | null;
 }
 
 export const SYSTEM_ACTOR: Actor = { actor: 'coordinator', role: 'system' };

@@ -13,13 +13,19 @@ import { FederationError } from './errors.js';
 import { dutyOf, expectedSites, featureStatsLength, participantsOf, type SiteDuty } from './participants.js';
 import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } from './rows.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { acceptKeyMaterial, acceptSignature, currentKeys, encryptedSettings, fracBitsFor, keyTaskFor, startCeremony, type KeyTask } from './key-ceremony.js';
+import {
+  acceptKeyMaterial, acceptSignature, allEpochs, currentKeys, encryptedSettings, epochView, fracBitsFor, keyTaskFor, lanesFit, startCeremony,
+  startNextEpoch, wrappedKeyOf, type EpochReason, type KeyTask,
+} from './key-ceremony.js';
 import { checkEncryptedUpload, sumEncrypted } from './encrypted-aggregation.js';
-import { verifyAttestation, type NonceStore } from '../attestation/index.js';
+import { AttestationVerificationError, KeyReleaseGate, verifyAttestation, type KeyReleaseVerdict, type NonceStore } from '../attestation/index.js';
 import { evaluateTrainerAdmission, type TrainerAdmissionRequest } from './trainer-admission.js';
 import { parseAttestationPublicJwk, type AttestationPublicJwk } from '@medfed/proto/attestation/index';
 import { SYSTEM_ACTOR, siteActor, type Actor, type AuditRecorder } from './audit-recorder.js';
+import { siteApprovalEvent, type SiteApprovalReport } from './site-approval.js';
 import type { ModelPublisher } from '../publishing/publisher.js';
+import { StatisticsRounds, isStatisticsSpec, statsVectorLength } from '../statistics/index.js';
+import { privacySpendEvent, type PrivacySpendReport } from '../audit/privacy-spend.js';
 
 export interface TaskAssignment {
   jobId: string;
@@ -37,7 +43,12 @@ export interface TaskAssignment {
   /** For encrypted jobs before their keys exist: the ceremony step this site must do. */
   keyTask?: KeyTask;
   /** For encrypted jobs: what the upload must look like, and this site's weight. */
-  encryption?: EncryptedSettingsForJob & { weight: number };
+  encryption?: EncryptedSettingsForJob & {
+    weight: number;
+    /** The epoch's public parameters and their signed `he-public-params` manifest (with publishing), checked by the agent before use. */
+    publicParams?: HePublicParams;
+    publicParamsManifest?: string;
+  };
   /**
    * For encrypted jobs: the public initial model followed by every encrypted round sum so far; a
    * site reconstructs the global model from it (and caches what it already decrypted).
@@ -45,6 +56,8 @@ export interface TaskAssignment {
   modelChain?: ChainLink[];
   /** For encrypted jobs after the statistics round: the encrypted sum of feature statistics. */
   statsSum?: ChainLink;
+  /** Statistics jobs: answer the query, or (the publishing site) decrypt and publish the summed answers. */
+  statsPhase?: 'answer' | 'publish';
 }
 
 export interface ChainLink {
@@ -54,7 +67,15 @@ export interface ChainLink {
   kind: ModelRow['kind'];
   totalWeight: number | null;
   contributors: string[] | null;
+  /** Encrypted sums: the key epoch (and its key id) the sum is encrypted under. */
+  epoch?: number;
+  keyId?: string;
 }
+
+/** A change of a running job's site list (docs/crypto.md, "Key epochs"). */
+export type SiteChange =
+  | { readonly add: string; readonly role?: 'trainer' | 'evaluator' }
+  | { readonly remove: string };
 
 export interface UpdateHeader {
   /** Compact JWS attestation (jobs with a trainer allowlist). */
@@ -70,6 +91,8 @@ export interface UpdateHeader {
 }
 
 export interface MetricsReport {
+  /** Train phase: the charge the site's privacy ledger took for this round (recorded as privacy.spend). */
+  privacySpend?: PrivacySpendReport | null | undefined;
   siteId: string;
   jobId: string;
   round: number;
@@ -111,6 +134,10 @@ export class FederationEngine {
   private readonly nonces: NonceStore;
   /** Manifests and log evidence of the artifacts (null: a development engine without publishing). */
   readonly publisher: ModelPublisher | null;
+  /** Decides, from the site's attestation, whether FetchJobKey may hand over a wrapped key. */
+  readonly keyRelease: KeyReleaseGate;
+  /** Federated statistics jobs (coordinator/src/statistics). */
+  readonly statistics: StatisticsRounds;
 
   constructor(db: Db, blobs: BlobStore, options: EngineOptions) {
     this.db = db;
@@ -120,7 +147,19 @@ export class FederationEngine {
     this.nonces = options.nonces;
     this.publisher = options.publisher ?? null;
     this.now = options.now ?? (() => new Date());
+    this.keyRelease = new KeyReleaseGate({ db, nonces: this.nonces, env: this.env, audit: this.audit, now: this.now });
     this.maxUpdateBytes = options.maxUpdateBytes ?? 512 * 1024 * 1024;
+    this.statistics = new StatisticsRounds(db, blobs, this.audit, this.env, this.now, {
+      record: (tx, by, action, resource, outcome, details, rule) => this.record(tx, by, action, resource, outcome, details, rule),
+      openRound: (tx, job, round, kind, input) => this.openRound(tx, job, round, kind, input),
+      insertModel: (tx, m) => this.insertModel(tx, m),
+      recordRoundClose: (tx, job, round, sha) => this.recordRoundClose(tx, job, round, sha),
+      encryptedSettingsOf: (job) => this.encryptedSettingsOf(job),
+      storedContributions: (job, round) => this.storedContributions(job, round),
+      activeSite: (id) => this.activeSite(id),
+      job: (id) => this.job(id),
+      changed: () => this.changed(),
+    });
     this.events.setMaxListeners(0);
   }
 
@@ -207,7 +246,12 @@ export class FederationEngine {
       const { rows } = await tx.query<JobRow>(
         `INSERT INTO jobs (id, name, owner, spec, status, total_rounds, encrypted) VALUES ($1, $2, $3, $4, 'running', $5, $6) RETURNING *`,
         [id, spec.name, owner, JSON.stringify(spec), spec.rounds, encrypted]);
-      if (encrypted) await startCeremony(tx, id, spec, sites);
+      if (encrypted) {
+        await startCeremony(tx, id, spec, sites);
+        await this.record(tx, by, 'key.ceremony.start', `job:${id}`, 'success', {
+          ceremony: `${id}.epoch-1`, job: id, sites: participantsOf(spec), participants: participantsOf(spec).length, reason: 'JOB_START',
+        });
+      }
       for (const s of spec.sites) {
         await tx.query(`INSERT INTO job_sites (job_id, site_id, role) VALUES ($1, $2, 'trainer')`, [id, s]);
       }
@@ -294,7 +338,7 @@ export class FederationEngine {
             modelRound: 0, deadline: row.deadline_at, updateLength: 0, keyTask,
           };
         }
-        encryption = { ...settings, weight: this.weightOf(row, siteId) };
+        encryption = { ...settings, weight: this.weightOf(row, siteId), ...(await this.publicParamsEvidence(row.id, keys!)) };
       }
       const duty = dutyOf(row.spec, siteId, row.kind);
       if (!duty) continue;
@@ -318,10 +362,11 @@ export class FederationEngine {
         modelSha256: model?.sha256 ?? null,
         modelRound: model?.round ?? 0,
         deadline: row.deadline_at,
-        updateLength: duty === 'stats' ? featureStatsLength(spec) : this.paramCountOf(spec),
+        updateLength: duty === 'stats' ? statsVectorLength(spec) : this.paramCountOf(spec),
+        ...(isStatisticsSpec(spec) ? { statsPhase: 'answer' as const } : {}),
       };
     }
-    return null;
+    return this.statistics.publishTaskFor(siteId);
   }
 
   // ---- submissions -------------------------------------------------------------------------
@@ -366,7 +411,7 @@ export class FederationEngine {
       throw new FederationError('ROUND_MISMATCH',
         `update was computed from model ${header.baseModelId || '(none)'}, round ${round.round} starts from ${round.input_model_id}`);
     }
-    const expected = duty === 'stats' ? featureStatsLength(job.spec) * 8 : this.paramCountOf(job.spec) * 4;
+    const expected = duty === 'stats' ? statsVectorLength(job.spec) * 8 : this.paramCountOf(job.spec) * 4;
     if (!job.encrypted && header.byteSize !== expected) {
       throw new FederationError('UPDATE_SIZE_MISMATCH', `round ${round.round} expects ${expected} bytes, header announces ${header.byteSize}`);
     }
@@ -414,7 +459,7 @@ export class FederationEngine {
     if (job.encrypted) {
       const settings = await this.encryptedSettingsOf(job);
       const kind = round.kind === 'stats' ? 'stats' : 'update';
-      await checkEncryptedUpload(settings, kind, kind === 'stats' ? featureStatsLength(job.spec) : this.paramCountOf(job.spec), payload);
+      await checkEncryptedUpload(settings, kind, kind === 'stats' ? statsVectorLength(job.spec) : this.paramCountOf(job.spec), payload);
     } else {
       try {
         decodeVector(payload, round.kind === 'stats' ? 'float64' : 'float32', header.byteSize / (round.kind === 'stats' ? 8 : 4));
@@ -488,9 +533,24 @@ export class FederationEngine {
       if (duty === 'evaluate' && m.phase === 'eval' && (round.status === 'open' || round.status === 'collecting')) {
         await this.markTask(tx, m.jobId, m.round, m.siteId, 'submitted');
       }
+      if (m.privacySpend) {
+        // The site's own ledger already charged it; the coordinator's trail records it with the metrics.
+        const spend = m.phase === 'train' ? privacySpendEvent(m.siteId, m.jobId, m.round, m.privacySpend) : { problem: 'privacy_spend belongs to train metrics' };
+        if ('problem' in spend) throw new FederationError('METRICS_INVALID', spend.problem);
+        await this.audit.inTransaction(tx, spend.event);
+      }
     });
     this.changed();
     void this.advance(m.jobId);
+  }
+
+  /** Records a site's job approval (or its refusal of an unapproved job) in the audit trail; nothing else changes. */
+  async reportJobApproval(report: SiteApprovalReport): Promise<void> {
+    const event = siteApprovalEvent(report);
+    await this.activeSite(report.siteId);
+    const job = await this.job(report.jobId);
+    if (!participantsOf(job.spec).includes(report.siteId)) throw new FederationError('SITE_NOT_IN_JOB', `site ${report.siteId} does not take part in job ${report.jobId}`);
+    await this.audit.append(event);
   }
 
   /** Records that a site failed its task (it explains why); the round goes on without it. */
@@ -512,6 +572,7 @@ export class FederationEngine {
       `INSERT INTO site_tasks (job_id, round, site_id, state, detail) VALUES ($1, $2, $3, 'failed', $4)
        ON CONFLICT (job_id, round, site_id) DO UPDATE SET state = 'failed', detail = $4, updated_at = now()
        WHERE site_tasks.state <> 'submitted'`, [jobId, round, siteId, detail.slice(0, 2000)]);
+    if (isStatisticsSpec(job.spec)) await this.statistics.recordRefusal(siteId, jobId, detail);
     this.changed();
     void this.advance(jobId);
   }
@@ -553,11 +614,13 @@ export class FederationEngine {
 
   /** Re-checks every running job (deadlines) and resumes rounds interrupted while aggregating. */
   async tick(): Promise<void> {
+    await this.dropSuspendedSites().catch((err) => this.events.emit('error', err));
     const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM jobs WHERE status = 'running'`);
     for (const r of rows) await this.advance(r.id).catch((err) => this.events.emit('error', err));
   }
 
   private async close(job: JobRow, round: RoundRow): Promise<void> {
+    if (round.kind === 'stats' && isStatisticsSpec(job.spec)) return this.statistics.closeRound(job, round);
     if (round.kind === 'stats') return this.closeStatsRound(job, round);
     if (round.kind === 'train') return this.closeTrainRound(job, round);
     await this.db.transaction(async (tx) => {
@@ -677,10 +740,10 @@ export class FederationEngine {
   }
 
   private record(tx: Queryable, by: Actor, action: string, resource: string, outcome: 'success' | 'denied' | 'failure',
-    details: Record<string, string | number | boolean | string[]>, rule = 'federation:lifecycle'): Promise<void> {
+    details: Record<string, string | number | boolean | string[]>, rule?: string): Promise<void> {
     return this.audit.inTransaction(tx, {
       actor: by.actor, role: by.role, site: by.site ?? null, request_id: by.requestId ?? null,
-      action, resource, outcome, rule, details,
+      action, resource, outcome, rule: rule ?? by.rule ?? 'federation:lifecycle', details,
     });
   }
 
@@ -752,6 +815,11 @@ export class FederationEngine {
          ON CONFLICT (job_id, measurement) DO UPDATE SET decision = $4, admitted_at = now()`,
         [job.id, measurement, decision.artifactDigest, JSON.stringify(decision), by.actor]);
       await this.record(tx, by, 'trainer.admit', `job:${job.id}`, 'success', { job: job.id, sha256: measurement }, `gate:${decision.decision}`);
+      // Sites and auditors see the allowlist in force as a signed manifest in the job's chain.
+      const { rows: admitted } = await tx.query<{ measurement: string }>('SELECT measurement FROM job_trainers WHERE job_id = $1', [job.id]);
+      await this.publisher?.onTrainerAllowlistChanged(tx, {
+        jobId: job.id, round: job.current_round, measurements: [...(job.spec.trainerAllowlist ?? []), ...admitted.map((a) => a.measurement)],
+      });
     });
     return { measurement, decision: decision.decision, triggers };
   }
@@ -793,22 +861,33 @@ export class FederationEngine {
     return settings;
   }
 
+  /** The public parameters of the task's epoch and their manifest, once it is in the log (none without publishing). */
+  private async publicParamsEvidence(jobId: string, keys: { epoch: number; public_params: HePublicParams | null }) {
+    if (!this.publisher || !keys.public_params) return {};
+    const manifest = await this.publisher.manifestOf(`he-params-${jobId}-e${keys.epoch}`).catch(() => null);
+    return manifest ? { publicParams: keys.public_params, publicParamsManifest: manifest.jws } : {};
+  }
+
   /** A site's share of the training samples (from the statistics round), or an equal share without one. */
   private weightOf(job: JobRow, siteId: string): number {
     const counts = job.sample_counts;
-    if (!counts) return 1 / job.spec.sites.length;
+    // A site that joined after the statistics round has no count: equal shares keep it in the average.
+    if (!counts || job.spec.sites.some((id) => counts[id] === undefined)) return 1 / job.spec.sites.length;
     const total = job.spec.sites.reduce((s, id) => s + (counts[id] ?? 0), 0);
     return total > 0 ? (counts[siteId] ?? 0) / total : 1 / job.spec.sites.length;
   }
 
   private async modelChain(jobId: string, uptoRound: number): Promise<ChainLink[]> {
-    const { rows } = await this.db.query<ModelRow>(
-      `SELECT * FROM models WHERE job_id = $1 AND round <= $2 AND kind IN ('weights', 'update-sum') ORDER BY round`, [jobId, uptoRound]);
+    const { rows } = await this.db.query<ModelRow & { key_id: string | null }>(
+      `SELECT m.*, k.public_params->>'keyId' AS key_id FROM models m LEFT JOIN job_keys k ON k.job_id = m.job_id AND k.epoch = m.key_epoch
+        WHERE m.job_id = $1 AND m.round <= $2 AND m.kind IN ('weights', 'update-sum') ORDER BY m.round`, [jobId, uptoRound]);
     return rows.map(link);
   }
 
   private async statsSumOf(jobId: string): Promise<{ statsSum?: ChainLink }> {
-    const { rows } = await this.db.query<ModelRow>(`SELECT * FROM models WHERE job_id = $1 AND kind = 'stats-sum'`, [jobId]);
+    const { rows } = await this.db.query<ModelRow & { key_id: string | null }>(
+      `SELECT m.*, k.public_params->>'keyId' AS key_id FROM models m LEFT JOIN job_keys k ON k.job_id = m.job_id AND k.epoch = m.key_epoch
+        WHERE m.job_id = $1 AND m.kind = 'stats-sum'`, [jobId]);
     return rows[0] ? { statsSum: link(rows[0]) } : {};
   }
 
@@ -816,7 +895,8 @@ export class FederationEngine {
     for await (const { row, bytes } of this.storedContributions(job, round)) yield { siteId: row.site_id, bytes };
   }
 
-  private async storeSum(job: JobRow, round: number, kind: 'update-sum' | 'stats-sum', bytes: Uint8Array, contributors: string[], totalWeight: number | null): Promise<ModelRow> {
+  private async storeSum(job: JobRow, round: number, kind: 'update-sum' | 'stats-sum', bytes: Uint8Array, contributors: string[], totalWeight: number | null,
+    epoch: number): Promise<ModelRow> {
     const sha256 = sha256Hex(bytes);
     const blobKey = `models/${job.id}/${kind}-${round}-${sha256}`;
     await this.blobs.put(blobKey, bytes);
@@ -824,14 +904,14 @@ export class FederationEngine {
       id: `${kind === 'stats-sum' ? 'stats' : 'sum'}-${job.id.slice(4, 12)}-r${round}-${sha256.slice(0, 12)}`,
       job_id: job.id, round, param_count: kind === 'stats-sum' ? featureStatsLength(job.spec) : this.paramCountOf(job.spec),
       byte_size: bytes.byteLength, sha256, blob_key: blobKey, encrypted: true, kind, total_weight: totalWeight, contributors,
-      created_at: this.now(),
+      key_epoch: epoch, created_at: this.now(),
     };
   }
 
   private async closeEncryptedStatsRound(job: JobRow, round: RoundRow): Promise<void> {
     const settings = await this.encryptedSettingsOf(job);
     const { bytes, contributors } = await sumEncrypted(settings, 'stats', featureStatsLength(job.spec), this.encryptedUploads(job, round));
-    const model = await this.storeSum(job, round.round, 'stats-sum', bytes, contributors, null);
+    const model = await this.storeSum(job, round.round, 'stats-sum', bytes, contributors, null, settings.epoch);
     const { rows } = await this.db.query<{ site_id: string; num_samples: number }>(
       'SELECT site_id, num_samples FROM contributions WHERE job_id = $1 AND round = $2', [job.id, round.round]);
     const counts = Object.fromEntries(rows.map((r) => [r.site_id, r.num_samples]));
@@ -852,7 +932,7 @@ export class FederationEngine {
     const { bytes, contributors } = await sumEncrypted(settings, 'update', this.paramCountOf(job.spec), this.encryptedUploads(job, round));
     const persistStarted = performance.now();
     const totalWeight = contributors.reduce((s, id) => s + this.weightOf(job, id), 0);
-    const model = await this.storeSum(job, round.round, 'update-sum', bytes, contributors, totalWeight);
+    const model = await this.storeSum(job, round.round, 'update-sum', bytes, contributors, totalWeight, settings.epoch);
     const last = round.round >= job.total_rounds;
     await this.db.transaction(async (tx) => {
       await this.insertModel(tx, model);
@@ -882,33 +962,170 @@ export class FederationEngine {
   }
 
   /** The generating site's public parameters and wrapped keys (last step of the key ceremony). */
-  async submitKeyMaterial(siteId: string, jobId: string, publicParams: HePublicParams, wrappedKeys: Record<string, string>): Promise<void> {
+  async submitKeyMaterial(siteId: string, jobId: string, publicParams: HePublicParams, wrappedKeys: Record<string, string>, historyKeys?: unknown): Promise<void> {
     await this.activeSite(siteId);
     await this.db.transaction(async (tx) => {
       const keys = await currentKeys(tx, jobId);
       if (!keys) throw new FederationError('UNKNOWN_JOB', `job ${jobId} has no key ceremony`);
-      await acceptKeyMaterial(tx, keys, siteId, publicParams, wrappedKeys);
+      await tx.query('SELECT 1 FROM job_keys WHERE job_id = $1 AND epoch = $2 FOR UPDATE', [jobId, keys.epoch]);
+      const fresh = (await currentKeys(tx, jobId))!;
+      if (fresh.epoch !== keys.epoch) throw new FederationError('ROUND_MISMATCH', `epoch ${keys.epoch} of job ${jobId} was superseded while its keys arrived`);
+      await acceptKeyMaterial(tx, fresh, siteId, publicParams, wrappedKeys, historyKeys);
       await this.record(tx, siteActor(siteId), 'key.ceremony', `job:${jobId}`, 'success', {
-        ceremony: `${jobId}.epoch-${keys.epoch}`, key_id: publicParams.keyId, participants: keys.site_list.sites.length,
+        ceremony: `${jobId}.epoch-${keys.epoch}`, key_id: publicParams.keyId, participants: keys.site_list.sites.length, reason: fresh.reason,
       });
+      const { rows: jobRows } = await tx.query<{ current_round: number }>('SELECT current_round FROM jobs WHERE id = $1', [jobId]);
+      await this.publisher?.onPublicParamsStored(tx, { jobId, epoch: fresh.epoch, round: jobRows[0]?.current_round ?? 0, publicParams });
     });
     this.changed();
   }
 
   /** Hands a site its wrapped key (only it can unwrap it). */
-  async wrappedKeyFor(siteId: string, jobId: string): Promise<{ epoch: number; paramSet: string; keyId: string; jwe: string }> {
+  async wrappedKeyFor(siteId: string, jobId: string, release?: KeyReleaseVerdict, epoch = 0): Promise<{ epoch: number; paramSet: string; keyId: string; jwe: string }> {
     await this.activeSite(siteId);
-    const keys = await currentKeys(this.db, jobId);
-    if (!keys || keys.status !== 'ready' || !keys.wrapped_keys || !keys.public_params) {
-      throw new FederationError('ROUND_MISMATCH', `job ${jobId} has no keys yet`);
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new FederationError('VALIDATION_FAILED', 'epoch must be a non-negative integer (0: the latest)');
+    // Epoch selection (docs/crypto.md, "Key epochs"): the site's own wrap of that epoch, or one wrapped for it as a joiner.
+    let found;
+    try {
+      found = await wrappedKeyOf(this.db, jobId, siteId, epoch);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'KEY_EPOCH_NOT_HELD') {
+        await this.audit.append({
+          actor: siteId, role: 'node', site: siteId, action: 'key.release', resource: `job:${jobId}`, outcome: 'denied',
+          rule: 'custody:listed-site', details: { job: jobId, reason: 'KEY_EPOCH_NOT_HELD' },
+        });
+      }
+      throw err;
     }
-    const jwe = keys.wrapped_keys[siteId];
-    if (!jwe) throw new FederationError('SITE_NOT_IN_JOB', `site ${siteId} is not a key holder of job ${jobId}`);
+    const keys = { ...found.row, public_params: found.row.public_params! };
+    const jwe = found.jwe;
+    // The attestation is for the latest ready epoch; with it the site may fetch any epoch it holds.
+    const latest = found.latestReady;
+    if (release && release.epoch !== latest) {
+      throw new AttestationVerificationError('KEY_RELEASE_EPOCH_CHANGED', `the attestation is for key epoch ${release.epoch}, job ${jobId} is now at epoch ${latest}`);
+    }
     await this.audit.append({
       actor: siteId, role: 'node', site: siteId, action: 'key.release', resource: `job:${jobId}`, outcome: 'success',
-      rule: 'custody:listed-site', details: { key_id: keys.public_params.keyId, job: jobId },
+      rule: release?.rule ?? 'custody:listed-site', details: { ...release?.details, key_id: keys.public_params.keyId, job: jobId },
     });
     return { epoch: keys.epoch, paramSet: keys.param_set, keyId: keys.public_params.keyId, jwe };
+  }
+
+  // ---- key epochs --------------------------------------------------------------------------
+
+  /** Every key epoch of a job (what `medfed keys status` shows; no key material). */
+  async jobKeys(jobId: string) {
+    const job = await this.job(jobId);
+    return { job: job.id, encrypted: job.encrypted, epochs: (await allEpochs(this.db, job.id)).map(epochView) };
+  }
+
+  /** A site joins or leaves a running job; an encrypted job starts a new key epoch for the new list. */
+  async changeJobSites(jobId: string, change: SiteChange, by: Actor, reason?: EpochReason) {
+    return this.jobLocks.run(jobId, () => this.applyEpochChange(jobId, change, by, reason ?? ('add' in change ? 'SITE_JOINED' : 'SITE_LEFT')));
+  }
+
+  /** A new key epoch for the job's current site list (`medfed keys ceremony`). */
+  async rotateJobKeys(jobId: string, by: Actor) {
+    return this.jobLocks.run(jobId, () => this.applyEpochChange(jobId, null, by, 'ROTATION'));
+  }
+
+  /**
+   * One membership change or rotation, in one transaction under the job's lock: the new site list,
+   * the new epoch's ceremony, and for an encrypted job a restart of an unfinished training round
+   * (its uploads are under the old key): it fails as superseded and the next round starts from the
+   * same model once the new keys exist, so the job still trains its requested number of rounds.
+   */
+  private async applyEpochChange(jobId: string, change: SiteChange | null, by: Actor, reason: EpochReason) {
+    const job = await this.job(jobId);
+    if (job.status !== 'running') throw new FederationError('JOB_NOT_RUNNING', `job ${jobId} is ${job.status}`);
+    if (change === null && !job.encrypted) throw new FederationError('KEY_EPOCH_CHANGE_REFUSED', `job ${jobId} is not encrypted: it has no keys to rotate`);
+    const spec = job.spec;
+    let next: JobSpec = spec;
+    let site: string | null = null;
+    if (change && 'add' in change) {
+      site = change.add;
+      await this.activeSite(site);
+      if (participantsOf(spec).includes(site)) throw new FederationError('VALIDATION_FAILED', `site ${site} already takes part in job ${jobId}`);
+      next = change.role === 'evaluator' ? { ...spec, evaluators: [...(spec.evaluators ?? []), site] } : { ...spec, sites: [...spec.sites, site] };
+      const enc = spec.encryption;
+      if (job.encrypted && enc && !lanesFit(enc.paramSet, enc.clipNorm, enc.fracBits, next.sites.length)) {
+        throw new FederationError('KEY_EPOCH_CHANGE_REFUSED', `a sum of ${next.sites.length} updates overflows the lanes of ${enc.paramSet} at ${enc.fracBits} fractional bits; job ${jobId} cannot take another training site (a job that expects joiners sets encryption.fracBits lower at creation)`);
+      }
+    } else if (change) {
+      const leaving = change.remove;
+      site = leaving;
+      if (!participantsOf(spec).includes(leaving)) throw new FederationError('SITE_NOT_IN_JOB', `site ${leaving} does not take part in job ${jobId}`);
+      const evaluators = spec.evaluators?.filter((s) => s !== leaving);
+      next = { ...spec, sites: spec.sites.filter((s) => s !== leaving), ...(evaluators ? { evaluators } : {}) };
+      const floor = Math.max(spec.minSites, job.encrypted ? MIN_ENCRYPTED_SITES : 1);
+      if (next.sites.length < floor) {
+        throw new FederationError('KEY_EPOCH_CHANGE_REFUSED', `without ${leaving}, job ${jobId} would have ${next.sites.length} training sites; it needs at least ${floor}`, { unviable: true });
+      }
+    }
+    const started = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<RoundRow>('SELECT * FROM rounds WHERE job_id = $1 AND round = $2 FOR UPDATE', [jobId, job.current_round]);
+      const round = rows[0];
+      const live = round !== undefined && (round.status === 'open' || round.status === 'collecting');
+      if (round?.status === 'aggregating' || (live && round.kind === 'stats')) {
+        throw new FederationError('KEY_EPOCH_CHANGE_REFUSED', `round ${round.round} of job ${jobId} is ${round.kind === 'stats' ? 'the statistics round' : 'aggregating'}; try again when it has closed`);
+      }
+      if (change && site) {
+        await tx.query('UPDATE jobs SET spec = $2, updated_at = now() WHERE id = $1', [jobId, JSON.stringify(next)]);
+        if ('add' in change) {
+          await tx.query('INSERT INTO job_sites (job_id, site_id, role) VALUES ($1, $2, $3)', [jobId, site, change.role ?? 'trainer']);
+        } else {
+          await tx.query('DELETE FROM job_sites WHERE job_id = $1 AND site_id = $2', [jobId, site]);
+        }
+        await this.record(tx, by, 'job.sites.change', `job:${jobId}`, 'success', { job: jobId, site, sites: participantsOf(next), reason });
+      }
+      if (!job.encrypted) return null;
+      const sites = (await tx.query<SiteRow>('SELECT * FROM sites WHERE id = ANY($1::text[])', [participantsOf(next)])).rows;
+      const epoch = await startNextEpoch(tx, jobId, participantsOf(next), sites, reason, by.actor);
+      await this.record(tx, by, 'key.ceremony.start', `job:${jobId}`, 'success', {
+        ceremony: `${jobId}.epoch-${epoch.epoch}`, job: jobId, sites: participantsOf(next), participants: participantsOf(next).length, reason,
+      });
+      if (live && round.kind === 'train') {
+        await tx.query(`UPDATE rounds SET status = 'failed', failure = $3, closed_at = now() WHERE job_id = $1 AND round = $2`,
+          [jobId, round.round, `superseded by key epoch ${epoch.epoch}; the round restarts as round ${round.round + 1} from the same model`]);
+        await this.record(tx, SYSTEM_ACTOR, 'round.fail', `job:${jobId}/round:${round.round}`, 'failure',
+          { job: jobId, round: round.round, kind: round.kind, reason: 'KEY_EPOCH_CHANGED' });
+        await tx.query('UPDATE jobs SET total_rounds = total_rounds + 1 WHERE id = $1', [jobId]);
+        await this.openRound(tx, { ...job, spec: next }, round.round + 1, 'train', round.input_model_id);
+      }
+      return epoch;
+    });
+    this.changed();
+    return { job: jobId, sites: participantsOf(next), epoch: started ? epochView(started) : null };
+  }
+
+  /** A suspended site counts as leaving its running encrypted jobs; a job that cannot go on without it fails. */
+  private async dropSuspendedSites(): Promise<void> {
+    const { rows } = await this.db.query<{ job_id: string; site_id: string }>(
+      `SELECT js.job_id, js.site_id FROM job_sites js JOIN jobs j ON j.id = js.job_id JOIN sites s ON s.id = js.site_id
+        WHERE j.status = 'running' AND j.encrypted AND s.status = 'suspended' ORDER BY js.job_id, js.site_id`);
+    for (const { job_id: jobId, site_id: siteId } of rows) {
+      try {
+        await this.changeJobSites(jobId, { remove: siteId }, SYSTEM_ACTOR, 'SITE_SUSPENDED');
+      } catch (err) {
+        const { code, details } = err as { code?: string; details?: { unviable?: boolean } };
+        // Busy (statistics round, aggregation): the next tick tries again. Unviable: the job cannot go on.
+        if (code === 'KEY_EPOCH_CHANGE_REFUSED' && details?.unviable === true) {
+          await this.jobLocks.run(jobId, () => this.failForSuspension(jobId, siteId));
+        } else if (code !== 'KEY_EPOCH_CHANGE_REFUSED') {
+          this.events.emit('error', err);
+        }
+      }
+    }
+  }
+
+  private async failForSuspension(jobId: string, siteId: string): Promise<void> {
+    const why = `site ${siteId} was suspended and the job cannot continue without it`;
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE rounds SET status = 'failed', failure = $2, closed_at = now() WHERE job_id = $1 AND status IN ('open', 'collecting')`, [jobId, why]);
+      const { rowCount } = await tx.query(`UPDATE jobs SET status = 'failed', failure = $2, updated_at = now() WHERE id = $1 AND status = 'running'`, [jobId, why]);
+      if (rowCount) await this.record(tx, SYSTEM_ACTOR, 'job.fail', `job:${jobId}`, 'failure', { job: jobId, reason: 'SITE_SUSPENDED' });
+    });
+    this.changed();
   }
 
   private async storeModel(jobId: string, round: number, weights: Float32Array): Promise<ModelRow> {
@@ -925,10 +1142,10 @@ export class FederationEngine {
 
   private async insertModel(tx: Queryable, m: ModelRow): Promise<void> {
     await tx.query(
-      `INSERT INTO models (id, job_id, round, param_count, byte_size, sha256, blob_key, encrypted, kind, total_weight, contributors)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      `INSERT INTO models (id, job_id, round, param_count, byte_size, sha256, blob_key, encrypted, kind, total_weight, contributors, key_epoch)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [m.id, m.job_id, m.round, m.param_count, m.byte_size, m.sha256, m.blob_key, m.encrypted, m.kind, m.total_weight,
-        m.contributors ? JSON.stringify(m.contributors) : null]);
+        m.contributors ? JSON.stringify(m.contributors) : null, m.key_epoch ?? null]);
     await this.publisher?.onModelStored(tx, m);
   }
 
@@ -951,6 +1168,9 @@ function checkSpecConsistency(spec: JobSpec): void {
   }
 }
 
-function link(m: ModelRow): ChainLink {
-  return { modelId: m.id, round: m.round, sha256: m.sha256, kind: m.kind, totalWeight: m.total_weight, contributors: m.contributors };
+function link(m: ModelRow & { key_id?: string | null }): ChainLink {
+  return {
+    modelId: m.id, round: m.round, sha256: m.sha256, kind: m.kind, totalWeight: m.total_weight, contributors: m.contributors,
+    ...(m.key_epoch && m.key_id ? { epoch: m.key_epoch, keyId: m.key_id } : {}),
+  };
 }

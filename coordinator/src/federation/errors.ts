@@ -21,6 +21,8 @@ export const FEDERATION_ERRORS = {
   UPDATE_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, summary: 'The update is larger than the round allows.' },
   UPDATE_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The update content is not a valid vector for this round.' },
   TRAINER_REFUSED: { http: 422, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The supply-chain gate stopped the trainer build.' },
+  KEY_EPOCH_CHANGE_REFUSED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: "The job's site list or key epoch cannot change now (statistics round, aggregation in progress, or the change leaves the job unable to run)." },
+  KEY_EPOCH_NOT_HELD: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'The site holds no key of this key epoch (it was not on that epoch\'s site list, or left before it).' },
   METRICS_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The metrics report is invalid for this round.' },
   INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL, summary: 'An internal error occurred.' },
 } as const satisfies ErrorTable;

@@ -68,9 +68,12 @@ export interface ModelRow {
   sha256: string;
   blob_key: string;
   encrypted: boolean;
-  kind: 'weights' | 'update-sum' | 'stats-sum';
+  /** 'released': a plaintext model that went through the release workflow (coordinator/src/releases). */
+  kind: 'weights' | 'update-sum' | 'stats-sum' | 'released';
   total_weight: number | null;
   contributors: string[] | null;
+  /** The key epoch an encrypted sum is under (migration 011); null or absent for plaintext models. */
+  key_epoch?: number | null;
   created_at: Date;
 }
 

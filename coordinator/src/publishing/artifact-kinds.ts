@@ -10,6 +10,7 @@ export const PUBLISHED_KINDS: Readonly<Record<ModelRow['kind'], { readonly kind:
   weights: { kind: 'global-model', blob: 'model.bin' },
   'update-sum': { kind: 'encrypted-global-model', blob: 'update-sum.bin' },
   'stats-sum': { kind: 'encrypted-global-model', blob: 'stats-sum.bin' },
+  released: { kind: 'released-model', blob: 'model.bin' },
 };
 
 export const MODEL_KINDS = Object.keys(PUBLISHED_KINDS) as readonly ModelRow['kind'][];

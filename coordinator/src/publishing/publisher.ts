@@ -7,6 +7,8 @@ import type { Db, Queryable } from '../storage/db.js';
 import type { StoredCheckpoint, TransparencyLog } from '../tlog/transparency-log.js';
 import { acceptCosignature, registerWitnessKey } from './witness-keys.js';
 import { buildManifest } from './build-manifest.js';
+import { buildArtifactManifest, publicParamsArtifact, trainerAllowlistArtifact, type NonModelArtifact } from './artifact-manifests.js';
+import type { HePublicParams } from '@medfed/proto';
 import { PublishingError } from './errors.js';
 import type { ManifestKeys } from './keys.js';
 
@@ -89,6 +91,29 @@ export class ModelPublisher {
     await tx.query(
       `INSERT INTO model_manifests (model_id, job_id, chain_seq, round, kind, jws, digest) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [model.id, model.job_id, previous ? previous.chain_seq + 1 : 0, model.round, model.kind, jws, digest]);
+  }
+
+  /** The engine's hook when an epoch's keys are stored: the public parameters get a manifest in the job's chain. */
+  onPublicParamsStored(tx: Queryable, stored: { jobId: string; epoch: number; round: number; publicParams: HePublicParams }): Promise<void> {
+    return this.#publishArtifact(tx, publicParamsArtifact(stored.jobId, stored.round, stored.publicParams));
+  }
+
+  /** The engine's hook after a trainer admission: the job's whole allowlist, unless this exact list is already published. */
+  onTrainerAllowlistChanged(tx: Queryable, change: { jobId: string; round: number; measurements: readonly string[] }): Promise<void> {
+    return this.#publishArtifact(tx, trainerAllowlistArtifact(change.jobId, change.round, change.measurements));
+  }
+
+  async #publishArtifact(tx: Queryable, artifact: NonModelArtifact): Promise<void> {
+    const { rows: existing } = await tx.query('SELECT 1 FROM model_manifests WHERE model_id = $1', [artifact.id]);
+    if (existing.length > 0) return;
+    const { rows } = await tx.query<{ chain_seq: number; digest: string }>(
+      'SELECT chain_seq, digest FROM model_manifests WHERE job_id = $1 ORDER BY chain_seq DESC LIMIT 1', [artifact.jobId]);
+    const previous = rows[0] ?? null;
+    const jws = await signManifest(buildArtifactManifest(artifact, previous?.digest ?? null, this.#now()), this.#keys.signer);
+    const digest = createHash('sha256').update(jws, 'ascii').digest('hex');
+    await tx.query(
+      `INSERT INTO model_manifests (model_id, job_id, chain_seq, round, kind, jws, digest) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [artifact.id, artifact.jobId, previous ? previous.chain_seq + 1 : 0, artifact.round, artifact.kind, jws, digest]);
   }
 
   /**

@@ -3,6 +3,8 @@ import { AUTH_ERRORS } from '@medfed/proto/auth/index';
 import { ATTESTATION_POLICY_ERRORS } from '../attestation/errors.js';
 import { PUBLISHING_ERRORS } from '../publishing/errors.js';
 import { FEDERATION_ERRORS } from '../federation/errors.js';
+import { RELEASE_ERRORS } from '../releases/errors.js';
+import { AUDIT_STORE_ERRORS } from '../audit/errors.js';
 
 /**
  * The coordinator's one error table: every code it can answer with, its HTTP and gRPC status and
@@ -14,6 +16,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorSpec>> = {
   ...AUTH_ERRORS,
   ...ATTESTATION_POLICY_ERRORS,
   ...PUBLISHING_ERRORS,
+  ...RELEASE_ERRORS,
+  ...AUDIT_STORE_ERRORS,
   NOT_FOUND: { http: 404, grpc: 5, summary: 'No such route.' },
   UNAUTHENTICATED: { http: 401, grpc: 16, summary: 'A valid credential is required.' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 8, summary: 'The request body exceeds the size limit.' },

@@ -224,7 +224,9 @@ function renderPrivacy(p) {
   $('privacy-list').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
   $('budgets-empty').hidden = p.budgets.length > 0;
   $('budgets-table').hidden = p.budgets.length === 0;
-  $('budgets-table').querySelector('tbody').replaceChildren(...p.budgets.map((b) => row([b.name, b.spent.toFixed(3), b.epsilon.toFixed(3)])));
+  const eps = (v) => (v === null || v === undefined ? 'not reported' : Number(v).toFixed(3));
+  $('budgets-table').querySelector('tbody').replaceChildren(...p.budgets.map((b) => row([
+    b.name, String(b.rounds), eps(b.spent), eps(b.ledgerSpent), eps(b.epsilon), eps(b.remaining)])));
 }
 
 function renderModels(models) {

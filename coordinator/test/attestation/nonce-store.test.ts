@@ -41,6 +41,20 @@ describe.each(KINDS)('NonceStore on %s', (kind) => {
     expect(await store.consume(s, nonce, at(20))).toBe('ok');
   });
 
+  it('keeps training and key-release nonces in separate scopes: neither consumes nor supersedes the other', async () => {
+    const training = { ...scope, round: 40 };
+    const release = { ...training, purpose: 'key-release' as const };
+    const t1 = await store.issue(training, T0);
+    const k1 = await store.issue(release, at(10));
+    // Issuing a key-release nonce did not make the training nonce stale, and the other way round.
+    const t2 = await store.issue({ ...training, purpose: 'training' }, at(20));
+    expect(await store.consume(release, t2.nonce, at(30))).toBe('unknown');
+    expect(await store.consume(training, k1.nonce, at(30))).toBe('unknown');
+    expect(await store.consume(training, t1.nonce, at(30))).toBe('stale');
+    expect(await store.consume(release, k1.nonce, at(40))).toBe('ok');
+    expect(await store.consume(training, t2.nonce, at(40))).toBe('ok');
+  });
+
   it('makes an earlier nonce stale when a new one is issued, and any nonce stale after its ttl', async () => {
     const s = { ...scope, round: 20 };
     const first = await store.issue(s, T0);

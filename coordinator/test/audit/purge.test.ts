@@ -96,4 +96,36 @@ describe('database privileges for the application role (postgres)', () => {
       await app.close();
     }
   });
+
+  it('purges only through the privileged function, once granted, and never a range without its anchor', async () => {
+    const { openPostgres } = await import('../../src/storage/postgres.js');
+    const url = new URL(t.url!);
+    url.username = role;
+    const app = openPostgres(url.toString(), { max: 2 });
+    const signer = await testSigner();
+    const purge = () => purgeAuditEntries(app, {
+      role: AUDIT_RETENTION_ROLE, signer: signer.sign, actor: 'user:records-officer@coord', before: new Date(Date.now() - 1), force: true,
+    });
+    try {
+      const first = (await app.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_events ORDER BY seq LIMIT 1')).rows[0]!;
+      // Without EXECUTE the application role cannot purge at all.
+      await expect(purge()).rejects.toMatchObject({ code: 'AUDIT_STORE_CORRUPT' });
+      await t.db.query(`GRANT EXECUTE ON FUNCTION medfed_audit_purge(bigint, text, bigint, text, timestamptz, text) TO ${role}`);
+      // The function refuses an anchor that does not name an entry of the chain, or a non-prefix range.
+      const call = (through: number, hash: string, count: number) => app.query('SELECT medfed_audit_purge($1, $2, $3, $4, now(), $5)', [through, hash, count, 'a.b.c', 'x'])
+        .then(() => 'NOT_REFUSED', (e: { code?: string }) => e.code);
+      expect(await call(Number(first.seq), 'f'.repeat(64), 1)).toBe('22023');
+      expect(await call(Number(first.seq), first.hash, 5)).toBe('22023');
+      expect(await app.query('DELETE FROM audit_events WHERE seq = $1', [first.seq]).then(() => 'NOT_REFUSED', (e: { code?: string }) => e.code)).toBe('42501');
+      const before = (await app.query<{ n: string }>('SELECT count(*) AS n FROM audit_events')).rows[0]!.n;
+      const result = await purge();
+      expect(result).toMatchObject({ purged: Number(before) });
+      const verdict = await verifyStoredChain(app, { jwks: signer.jwks });
+      expect(verdict).toMatchObject({ ok: true, truncatedThrough: result!.throughSeq });
+      const last = JSON.parse((await app.query<{ event: string }>('SELECT event FROM audit_events ORDER BY seq DESC LIMIT 1')).rows[0]!.event) as { action: string; details: Record<string, unknown> };
+      expect(last).toMatchObject({ action: 'audit.purge', details: { reason: 'RETENTION_OVERRIDE', count: Number(before) } });
+    } finally {
+      await app.close();
+    }
+  });
 });

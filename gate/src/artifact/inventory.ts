@@ -35,3 +35,11 @@ export interface ReadArtifactOptions {
   /** Look inside OCI image layers (tar or tar+gzip blobs). */
   readonly scanImageLayers?: boolean;
 }
+
+/** An artifact held in memory: its files by relative path. Read (and digested) as a directory. */
+export interface MemoryArtifact {
+  readonly files: readonly { readonly path: string; readonly bytes: Uint8Array }[];
+}
+
+/** Every source readArtifact accepts: a directory path, a tarball path, tarball bytes, or files in memory. */
+export type ArtifactSource = string | Uint8Array | MemoryArtifact;

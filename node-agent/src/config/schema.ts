@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { QueryApiConfigSchema } from '../query-api/config.js';
 
 /** Every setting of `medfed agent start`, from a file, then the environment, then flags. */
 export const AgentConfigSchema = Type.Object({
@@ -16,6 +17,13 @@ export const AgentConfigSchema = Type.Object({
     csv: Type.String({ minLength: 1 }),
     label: Type.String({ minLength: 1 }),
     schema: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * The site's opt-out list (one patient id per line): those patients are left out of every use
+     * (training, evaluation, statistics, the local query API). Default `<stateDir>/opt-out.txt`.
+     */
+    optOutFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** The column that identifies a patient (opt-outs are matched on it); default: the medical record number column by name. */
+    patientIdColumn: Type.Optional(Type.String({ minLength: 1 })),
   }, { additionalProperties: false }),
   /** Private state of this agent (keys, ledger, logs); created with mode 0700. */
   stateDir: Type.String({ minLength: 1, default: './medfed-agent' }),
@@ -38,12 +46,38 @@ export const AgentConfigSchema = Type.Object({
     autoApproveSiteLists: Type.Boolean({ default: false }),
   }, { additionalProperties: false, default: {} }),
   /**
+   * Job approval by the site's steward (medfed agent approve). Closed by default: a task of a job
+   * the steward has not approved, for the exact spec announced, is refused.
+   */
+  approvals: Type.Object({
+    /** Development harnesses only (refused in production): approve every job on first sight. */
+    autoApproveInDevelopment: Type.Boolean({ default: false }),
+  }, { additionalProperties: false, default: {} }),
+  /** The hospital's own query API (docs/query-api.md); off unless configured. */
+  queryApi: Type.Optional(QueryApiConfigSchema),
+  /**
+   * The site's supply-chain gate for models (docs/gate.md, "Models at the agent"): every verified
+   * model is judged before load. `policy`: a gate policy file (default: the shipped model policy);
+   * `env`: which of its environments applies (default: prod for a production agent, dev otherwise;
+   * a production agent accepts only prod).
+   */
+  gate: Type.Object({
+    policy: Type.Optional(Type.String({ minLength: 1 })),
+    env: Type.Optional(Type.Union([Type.Literal('dev'), Type.Literal('staging'), Type.Literal('prod')])),
+  }, { additionalProperties: false, default: {} }),
+  /**
    * What downloaded models are verified against (docs/transparency-log.md): the coordinator's
    * manifest JWKS file and its log's checkpoint verifier key. Required in production.
    */
   trust: Type.Object({
     manifestJwks: Type.Optional(Type.String({ minLength: 1 })),
     checkpointKey: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    /**
+     * How many of `witnessKeys` (other sites' witness verifier keys, exchanged out of band) must
+     * have cosigned a checkpoint before a model under it is loaded. 0 (default): none required.
+     */
+    requiredCosignatures: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+    witnessKeys: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 64, default: [] }),
   }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false });
 

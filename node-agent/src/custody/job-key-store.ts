@@ -55,4 +55,13 @@ export class JobKeyStore {
     this.cache.set(name, entry);
     return entry;
   }
+
+  /**
+   * An epoch's secret key as bytes, for the ceremony of a later epoch to wrap it for a joining
+   * site; the caller zeroises the copy once it is wrapped.
+   */
+  async exportKey(jobId: string, epoch: number, paramSet: string, keyId: string, fetchWrapped: () => Promise<WrappedJobKey>): Promise<Uint8Array> {
+    const { key } = await this.get(jobId, epoch, paramSet, keyId, fetchWrapped);
+    return key.export();
+  }
 }

@@ -1,4 +1,6 @@
 export { loadDataset, type LoadDatasetOptions } from './load-dataset.js';
+export { optOutPath, readOptOut, optOutVersion, patientIdColumnOf, excludeOptedOutRows, type OptOut } from './opt-out.js';
+export { loadSiteRecords } from './site-records.js';
 export { datasetFromRows, type DatasetOptions } from './dataset-from-rows.js';
 export { readSchemaFile, validateSchema } from './schema-file.js';
 export { prepareForJob } from './prepare-for-job.js';

@@ -1,4 +1,5 @@
 import { datasetFromRows } from './dataset-from-rows.js';
+import { excludeOptedOutRows, type OptOut } from './opt-out.js';
 import { readCsv } from './read-csv.js';
 import { readSchemaFile } from './schema-file.js';
 import type { LocalDataset } from './types.js';
@@ -8,11 +9,20 @@ export interface LoadDatasetOptions {
   readonly label?: string;
   /** JSON or YAML schema; without it types and roles are inferred. */
   readonly schemaPath?: string;
+  /** The site's opt-out list: those patients' rows are dropped before anything is typed or kept. */
+  readonly optOut?: OptOut;
 }
 
-/** Reads, validates and types a site's CSV file. Identifier values are dropped before returning. */
+/**
+ * Reads, validates and types a site's CSV file. Rows of opted-out patients are dropped first, and
+ * identifier values are dropped before returning: every task that gets its rows from here (training,
+ * evaluation, statistics) never sees those patients.
+ */
 export async function loadDataset(csvPath: string, options: LoadDatasetOptions): Promise<LocalDataset> {
   const schema = options.schemaPath === undefined ? undefined : await readSchemaFile(options.schemaPath);
   const table = await readCsv(csvPath);
-  return datasetFromRows(table.header, table.rows, { label: options.label, schema, source: csvPath, lineNumbers: table.lineNumbers });
+  const { rows, kept, excluded } = excludeOptedOutRows(table.header, table.rows, options.optOut);
+  const lineNumbers = kept.map((i) => table.lineNumbers[i]!);
+  const dataset = datasetFromRows(table.header, rows, { label: options.label, schema, source: csvPath, lineNumbers });
+  return { ...dataset, optedOutExcluded: excluded };
 }

@@ -41,6 +41,8 @@ export interface LocalDataset {
   readonly columns: readonly DatasetColumn[];
   /** Whether the types and roles came from a schema file or were inferred. */
   readonly schemaSource: 'file' | 'inferred';
+  /** Rows of patients on the site's opt-out list, left out before loading (never kept). */
+  readonly optedOutExcluded?: number;
 }
 
 /** Rows ready for a model: x is n*d row-major features, y class indices. */

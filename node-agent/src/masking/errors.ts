@@ -27,6 +27,11 @@ export const MASKING_ERRORS = {
     grpc: GrpcStatus.PERMISSION_DENIED,
     summary: "A clinician asked for patients of a site other than the clinician's own.",
   },
+  MASK_CARE_TEAM_UNRESOLVABLE: {
+    http: 403,
+    grpc: GrpcStatus.PERMISSION_DENIED,
+    summary: "A clinician's request names the clinician, but the schema declares no careTeamField to find the clinician's own patients by.",
+  },
   MASK_UNKNOWN_ROLE: {
     http: 400,
     grpc: GrpcStatus.INVALID_ARGUMENT,

@@ -22,6 +22,11 @@ export interface MaskContext {
   readonly studyId?: string;
   /** The requester's site. Clinicians see only patients of this site. */
   readonly site?: string;
+  /**
+   * The clinician's user id (local query API): only patients whose care-team field names it are
+   * shown. Requires the schema's careTeamField.
+   */
+  readonly clinicianId?: string;
   /** Training: the job's approved features. */
   readonly features?: readonly string[];
   readonly requested?: Readonly<Record<string, TransformName>>;
@@ -81,8 +86,9 @@ export async function maskRecords(
   const notes: string[] = [...plan.notes];
   const { kept: consenting, excluded: excludedOptedOut } = excludeOptedOut(records, schema, context.optOut);
   if (excludedOptedOut > 0) notes.push(`${excludedOptedOut} records of patients who opted out were excluded`);
-  const { rows, excludedOtherSite } = role === 'clinician' ? ownSiteOnly(consenting, schema, policy, context.site) : { rows: consenting, excludedOtherSite: 0 };
+  const { rows: siteRows, excludedOtherSite } = role === 'clinician' ? ownSiteOnly(consenting, schema, policy, context.site) : { rows: consenting, excludedOtherSite: 0 };
   if (excludedOtherSite > 0) notes.push(`${excludedOtherSite} records of other sites' patients were excluded`);
+  const { rows } = role === 'clinician' && context.clinicianId !== undefined ? ownPatientsOnly(siteRows, schema, context.clinicianId) : { rows: siteRows };
   const base = { inputRows: records.length, excludedOptedOut, excludedOtherSite, suppressedRows: 0, epsilonSpent: 0, deltaSpent: 0 };
 
   if (role === 'auditor') {
@@ -190,6 +196,21 @@ function ownSiteOnly(
   }
   const rows = records.filter((r) => String(r[siteField] ?? '').trim() === site);
   return { rows, excludedOtherSite: records.length - rows.length };
+}
+
+/** A clinician's own patients: those whose care-team field lists the clinician's user id. */
+function ownPatientsOnly(
+  records: readonly Readonly<Record<string, unknown>>[],
+  schema: DatasetSchema,
+  clinicianId: string,
+): { rows: readonly Readonly<Record<string, unknown>>[] } {
+  const field = schema.careTeamField;
+  if (field === undefined) {
+    throw new MaskingError('MASK_CARE_TEAM_UNRESOLVABLE', "the schema declares no careTeamField, so a clinician's own patients cannot be told apart; declare it in the schema");
+  }
+  const id = clinicianId.trim();
+  if (id === '') throw new MaskingError('MASK_CARE_TEAM_UNRESOLVABLE', "a clinician's request must name the clinician");
+  return { rows: records.filter((r) => String(r[field] ?? '').split(/[;,|\s]+/).includes(id)) };
 }
 
 function needsKey(plans: readonly FieldPlan[]): boolean {

@@ -30,6 +30,11 @@ export interface DatasetSchema {
   readonly patientIdField?: string;
   /** The field naming the site a patient belongs to (clinicians only see their own site's). */
   readonly siteField?: string;
+  /**
+   * The field listing a patient's care team (user ids separated by `;`, `,`, `|` or spaces): a
+   * clinician calling the local query API sees only patients whose care team names them.
+   */
+  readonly careTeamField?: string;
 }
 
 /** Validates a schema read from a file (JSON). */
@@ -40,7 +45,7 @@ export function parseSchema(value: unknown, source = 'schema'): DatasetSchema {
   if (typeof value !== 'object' || value === null || !Array.isArray((value as { fields?: unknown }).fields)) {
     return fail('expected an object with a "fields" list');
   }
-  const raw = value as { fields: unknown[]; patientIdField?: unknown; siteField?: unknown };
+  const raw = value as { fields: unknown[]; patientIdField?: unknown; siteField?: unknown; careTeamField?: unknown };
   const names = new Set<string>();
   const fields = raw.fields.map((f, index): FieldSchema => {
     if (typeof f !== 'object' || f === null) return fail(`field ${index} is not an object`);
@@ -72,7 +77,7 @@ export function parseSchema(value: unknown, source = 'schema'): DatasetSchema {
     return out;
   });
   const schema: { -readonly [K in keyof DatasetSchema]: DatasetSchema[K] } = { fields };
-  for (const key of ['patientIdField', 'siteField'] as const) {
+  for (const key of ['patientIdField', 'siteField', 'careTeamField'] as const) {
     const ref = raw[key];
     if (ref === undefined) continue;
     if (typeof ref !== 'string' || !names.has(ref)) return fail(`${key} must name one of the fields`);

@@ -8,13 +8,28 @@ import type { ChainLink, TaskEncryption } from './encryption-context.js';
 import type { TaskContext } from './task-context.js';
 import { expectedArtifact } from '../verification/expected.js';
 
+/** What rebuilding the global model reads of a task's context (a release step has no dataset or trainer). */
+export type ModelContext = Pick<TaskContext, 'client' | 'siteId' | 'task' | 'stateDir' | 'keyStore' | 'fetchWrappedKey'>;
+
 /** The job's HE key at this site (fetched and unwrapped once, then from the 0600 key file or memory). */
-export async function jobKey(ctx: TaskContext, enc: TaskEncryption) {
+export async function jobKey(ctx: ModelContext, enc: TaskEncryption) {
+  const { epoch, paramSet, keyId, publicParams, publicParamsManifest } = enc.settings;
+  // Training and evaluation tasks carry the epoch's signed public parameters; release and statistics tasks do not yet.
+  if (publicParams !== undefined || publicParamsManifest !== undefined) {
+    await ctx.client.verifier?.checkPublicParams({ job: ctx.task.jobId, epoch, paramSet, keyId }, publicParams, publicParamsManifest);
+  }
   return ctx.keyStore.get(ctx.task.jobId, enc.settings.epoch, enc.settings.paramSet, enc.settings.keyId,
-    () => ctx.fetchWrappedKey(ctx.task.jobId));
+    () => ctx.fetchWrappedKey(ctx.task.jobId, enc.settings.epoch));
 }
 
-async function download(ctx: TaskContext, link: ChainLink): Promise<Buffer> {
+/** The key an encrypted sum is under: its own epoch's (a sum from before a site change), or the current one. */
+export async function keyFor(ctx: ModelContext, enc: TaskEncryption, link: ChainLink) {
+  if (link.epoch === undefined || link.keyId === undefined || link.epoch === enc.settings.epoch) return jobKey(ctx, enc);
+  const { epoch, keyId } = link;
+  return ctx.keyStore.get(ctx.task.jobId, epoch, enc.settings.paramSet, keyId, () => ctx.fetchWrappedKey(ctx.task.jobId, epoch));
+}
+
+async function download(ctx: ModelContext, link: ChainLink): Promise<Buffer> {
   return (await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, link.modelId, link.sha256, expectedArtifact(link))).bytes;
 }
 
@@ -23,7 +38,7 @@ async function download(ctx: TaskContext, link: ChainLink): Promise<Buffer> {
  * the decrypted average update of every round so far. Decrypted models are cached in the agent's
  * state dir (inside the hospital), so each round decrypts one new sum.
  */
-export async function reconstructGlobal(ctx: TaskContext, enc: TaskEncryption, paramCount: number): Promise<Float32Array> {
+export async function reconstructGlobal(ctx: ModelContext, enc: TaskEncryption, paramCount: number): Promise<Float32Array> {
   const cacheDir = join(ctx.stateDir, 'models', ctx.task.jobId);
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   const path = (l: ChainLink) => join(cacheDir, `${l.modelId}.f32`);
@@ -43,9 +58,9 @@ export async function reconstructGlobal(ctx: TaskContext, enc: TaskEncryption, p
     global = decodeVector(await download(ctx, initial), 'float32', paramCount);
     start = 1;
   }
-  const { ctx: he, key } = start < enc.chain.length ? await jobKey(ctx, enc) : { ctx: null, key: null };
   for (const link of enc.chain.slice(start)) {
-    const average = decryptAggregate(he!, key!, await download(ctx, link), { totalWeight: link.totalWeight! });
+    const { ctx: he, key } = await keyFor(ctx, enc, link);
+    const average = decryptAggregate(he, key, await download(ctx, link), { totalWeight: link.totalWeight! });
     if (average.length !== paramCount) throw new MedfedError('TASK_INVALID', `round ${link.round} sum has ${average.length} values, not ${paramCount}`);
     const next = new Float32Array(paramCount);
     for (let j = 0; j < paramCount; j++) next[j] = global[j]! + average[j]!;
@@ -60,7 +75,7 @@ export async function reconstructGlobal(ctx: TaskContext, enc: TaskEncryption, p
 /** Federated standardisation of an encrypted job: every site decrypts the summed statistics itself. */
 export async function decryptStandardization(ctx: TaskContext, enc: TaskEncryption, features: number): Promise<Standardization | undefined> {
   if (!enc.statsSum) return undefined;
-  const { ctx: he, key } = await jobKey(ctx, enc);
+  const { ctx: he, key } = await keyFor(ctx, enc, enc.statsSum);
   const limbs = decryptExact(he, key, await download(ctx, enc.statsSum));
   return standardizationFromSums(fromLimbs(limbs), features);
 }

@@ -8,10 +8,13 @@ export interface ChainLink {
   kind: 'weights' | 'update-sum' | 'stats-sum';
   totalWeight: number | null;
   contributors: string[] | null;
+  /** Encrypted sums: the key epoch the sum is under and that epoch's key id (docs/crypto.md, "Key epochs"). */
+  epoch?: number;
+  keyId?: string;
 }
 
 export interface TaskEncryption {
-  settings: EncryptedSettingsForJob & { weight: number };
+  settings: EncryptedSettingsForJob & { weight: number; publicParams?: unknown; publicParamsManifest?: string };
   chain: ChainLink[];
   statsSum: ChainLink | null;
 }
@@ -29,7 +32,8 @@ const LINK_KINDS = new Set(['weights', 'update-sum', 'stats-sum']);
 function checkLink(l: ChainLink, what: string): ChainLink {
   const ok = l && typeof l.modelId === 'string' && Number.isInteger(l.round) && /^[0-9a-f]{64}$/.test(l.sha256) && LINK_KINDS.has(l.kind)
     && (l.totalWeight === null || (typeof l.totalWeight === 'number' && l.totalWeight > 0 && l.totalWeight <= 1 + 1e-9))
-    && (l.contributors === null || (Array.isArray(l.contributors) && l.contributors.every((c) => typeof c === 'string')));
+    && (l.contributors === null || (Array.isArray(l.contributors) && l.contributors.every((c) => typeof c === 'string')))
+    && (l.epoch === undefined || (Number.isSafeInteger(l.epoch) && l.epoch >= 1 && typeof l.keyId === 'string' && /^[0-9a-f]{32}$/.test(l.keyId)));
   if (!ok) throw new MedfedError('TASK_INVALID', `task carries an invalid ${what}`);
   return l;
 }

@@ -3,9 +3,15 @@ import { MedfedError, runKeyCeremony, signSiteList, type PinnedSites, type SiteL
 import type { Logger } from 'pino';
 import type { SiteKeys } from '../custody/site-keys.js';
 
+/** Earlier epochs' keys a joining site must receive with a new epoch. */
+export type HistoryPlan = Record<string, { epoch: number; keyId: string }[]>;
+
 export type KeyTask =
   | { phase: 'sign'; siteList: SiteList }
-  | { phase: 'generate'; statement: { list: SiteList; signatures: string[] }; keyAgreementKeys: Record<string, JWK>; paramSet: string };
+  | {
+    phase: 'generate'; statement: { list: SiteList; signatures: string[] }; keyAgreementKeys: Record<string, JWK>; paramSet: string;
+    history?: HistoryPlan;
+  };
 
 export interface KeyTaskDeps {
   readonly siteId: string;
@@ -15,14 +21,20 @@ export interface KeyTaskDeps {
   readonly autoApprove: boolean;
   readonly log: Logger;
   submitSignature(jws: string): Promise<void>;
-  submitKeyMaterial(publicParams: unknown, wrapped: Record<string, string>): Promise<void>;
+  submitKeyMaterial(publicParams: unknown, wrapped: Record<string, string>, history?: Record<string, Record<string, string>>): Promise<void>;
+  /**
+   * This site's secret key of an earlier epoch (from its key store), for wrapping to joiners; only
+   * asked for when the task plans history. The ceremony checks it against the planned key id.
+   */
+  earlierKey?(epoch: number, keyId: string, paramSet: string): Promise<Uint8Array>;
 }
 
 /**
  * The site's part of the key ceremony. Signing: the steward approves the list only if every listed
  * site is pinned with exactly the listed key, and this site is on it with its own key, so the
  * coordinator cannot slip in a site of its own. Generating: the ceremony re-verifies every
- * signature against the pins before it wraps anything.
+ * signature against the pins before it wraps anything; with a history plan it also wraps this
+ * site's earlier epochs' keys for the joiners on the verified list (docs/crypto.md, "Key epochs").
  */
 export async function runKeyTask(jobId: string, task: KeyTask, deps: KeyTaskDeps): Promise<void> {
   if (task.phase === 'sign') {
@@ -44,7 +56,7 @@ export async function runKeyTask(jobId: string, task: KeyTask, deps: KeyTaskDeps
     if (deps.keys.steward.development) deps.log.warn({ job: jobId }, 'site list approved automatically by a DEVELOPMENT steward identity');
     const jws = await signSiteList(list, { siteId: deps.siteId, privateKey: deps.keys.steward.privateKey, publicJwk: deps.keys.steward.publicJwk });
     await deps.submitSignature(jws);
-    deps.log.info({ job: jobId, sites: list.sites.map((s) => s.siteId) }, 'site list signed');
+    deps.log.info({ job: jobId, epoch: list.epoch, sites: list.sites.map((s) => s.siteId) }, 'site list signed');
     return;
   }
   const relayed = new Map(Object.entries(task.keyAgreementKeys));
@@ -54,10 +66,24 @@ export async function runKeyTask(jobId: string, task: KeyTask, deps: KeyTaskDeps
       throw new MedfedError('HE_SITE_UNPINNED', `the key-agreement key relayed for ${id} is not the one pinned`);
     }
   }
-  const result = await runKeyCeremony({
-    paramSetId: task.paramSet, job: jobId, epoch: task.statement.list.epoch, statement: task.statement,
-    pinned: deps.pinned, keyAgreementKeys: relayed, generatingSiteId: deps.siteId,
-  });
-  await deps.submitKeyMaterial(result.publicParams, Object.fromEntries(result.wrappedKeys));
-  deps.log.info({ job: jobId, keyId: result.publicParams.keyId }, 'key ceremony done: HE keys generated and wrapped for the listed sites');
+  const plan = task.history ?? {};
+  const earlier = new Map<number, Uint8Array>();
+  try {
+    for (const { epoch, keyId } of Object.values(plan).flat()) {
+      if (earlier.has(epoch)) continue;
+      if (!deps.earlierKey) throw new MedfedError('HE_KEY_CONTEXT_MISMATCH', `job ${jobId} asks to hand epoch ${epoch}'s key to a joining site, and this agent cannot read its earlier keys`);
+      earlier.set(epoch, await deps.earlierKey(epoch, keyId, task.paramSet));
+    }
+    const result = await runKeyCeremony({
+      paramSetId: task.paramSet, job: jobId, epoch: task.statement.list.epoch, statement: task.statement,
+      pinned: deps.pinned, keyAgreementKeys: relayed, generatingSiteId: deps.siteId,
+      ...(earlier.size > 0 ? { history: { plan, keys: earlier } } : {}),
+    });
+    await deps.submitKeyMaterial(result.publicParams, Object.fromEntries(result.wrappedKeys),
+      result.historyKeys.size > 0 ? Object.fromEntries(result.historyKeys) : undefined);
+    deps.log.info({ job: jobId, epoch: result.publicParams.epoch, keyId: result.publicParams.keyId, joiners: Object.keys(plan) },
+      'key ceremony done: HE keys generated and wrapped for the listed sites');
+  } finally {
+    for (const bytes of earlier.values()) bytes.fill(0);
+  }
 }

@@ -3,7 +3,7 @@ import { prepareForJob } from '../data/index.js';
 import { evaluate } from '../training/index.js';
 import { attestationStatementFor } from '../sandbox/index.js';
 import { clipUpdate } from '../privacy-chain/clip-update.js';
-import { chargeTrainingRound } from '../privacy-chain/charge-dp.js';
+import { chargeTrainingRound, privacySpendReport } from '../privacy-chain/charge-dp.js';
 import { decryptStandardization, jobKey, reconstructGlobal } from './encrypted-model.js';
 import { taskEncryption, type TaskEncryption } from './encryption-context.js';
 import { architectureOf, type TaskContext } from './task-context.js';
@@ -33,7 +33,7 @@ async function evaluateIncoming(ctx: TaskContext, global: Float32Array, data: Re
   const result = await evaluate(architectureOf(ctx.spec), global, data);
   await ctx.client.reportMetrics({
     siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round, phase: 'eval', modelRound: ctx.task.modelRound,
-    loss: result.loss, accuracy: result.accuracy, numSamples: result.numSamples,
+    loss: result.loss, accuracy: result.accuracy, numSamples: result.numSamples, privacySpend: undefined,
   });
   return result;
 }
@@ -99,6 +99,8 @@ export async function runTrainTask(ctx: TaskContext): Promise<void> {
   await ctx.client.reportMetrics({
     siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round, phase: 'train', modelRound: ctx.task.round,
     loss: trained.loss, accuracy: trained.accuracy, numSamples: trained.numSamples,
+    // The round's charge to the site's own ledger, for the coordinator's audit trail (budget figures only).
+    privacySpend: charge ? privacySpendReport(charge) : undefined,
   });
   ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, loss: trained.loss, accuracy: trained.accuracy, samples: trained.numSamples,
     updateNorm: norm, clipped: scaled, encrypted: Boolean(enc), sha256: receipt.sha256 }, 'update submitted');

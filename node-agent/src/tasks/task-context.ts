@@ -17,7 +17,8 @@ export interface TaskContext {
   /** The agent's private state directory (key files, the decrypted-model cache). */
   readonly stateDir: string;
   readonly keyStore: JobKeyStore;
-  fetchWrappedKey(jobId: string): Promise<WrappedJobKey>;
+  /** The wrapped key of one key epoch (0: the latest); a chain link names the epoch its sum is under. */
+  fetchWrappedKey(jobId: string, epoch?: number): Promise<WrappedJobKey>;
   /** Where the untrusted trainer runs (bubblewrap; an unsandboxed fallback only in development). */
   readonly sandbox: TrainerSandbox;
   /** Signs the attestation of an update with the node's attestation key. */

@@ -120,14 +120,28 @@ export class CoordinatorClient {
     return this.unary(this.client.submitSiteListSignature, FederationService.submitSiteListSignature.path, { siteId, jobId, signature });
   }
 
-  submitKeyMaterial(siteId: string, jobId: string, publicParams: unknown, wrappedKeys: Record<string, string>): Promise<unknown> {
+  /** `historyKeys`: earlier epochs' keys wrapped for joiners (site -> epoch -> JWE), when the task asks for them. */
+  submitKeyMaterial(siteId: string, jobId: string, publicParams: unknown, wrappedKeys: Record<string, string>,
+    historyKeys?: Record<string, Record<string, string>>): Promise<unknown> {
     return this.unary(this.client.submitKeyMaterial, FederationService.submitKeyMaterial.path, {
       siteId, jobId, publicParamsJson: JSON.stringify(publicParams), wrappedKeysJson: JSON.stringify(wrappedKeys),
+      historyKeysJson: historyKeys && Object.keys(historyKeys).length > 0 ? JSON.stringify(historyKeys) : '',
     });
   }
 
-  fetchJobKey(siteId: string, jobId: string): Promise<{ epoch: number; paramSet: string; keyId: string; wrappedKey: string }> {
-    return this.unary(this.client.fetchJobKey, FederationService.fetchJobKey.path, { siteId, jobId });
+  /** The job's wrapped key; `attestation` is the key-release attestation (tasks/key-release.ts builds it). */
+  fetchJobKey(siteId: string, jobId: string, attestation = '', epoch = 0): Promise<{ epoch: number; paramSet: string; keyId: string; wrappedKey: string }> {
+    return this.unary(this.client.fetchJobKey, FederationService.fetchJobKey.path, { siteId, jobId, attestation, epoch });
+  }
+
+  /** A fresh nonce for the attestation FetchJobKey requires, and the key epoch it is bound to. */
+  requestKeyReleaseNonce(siteId: string, jobId: string): Promise<{ nonce: string; epoch: number; expiresAtMs: number }> {
+    return this.unary(this.client.requestKeyReleaseNonce, FederationService.requestKeyReleaseNonce.path, { siteId, jobId });
+  }
+
+  /** Statistics jobs: the publishing site's signed result. */
+  publishStatsResult(siteId: string, jobId: string, resultJws: string): Promise<unknown> {
+    return this.unary(this.client.publishStatsResult, FederationService.publishStatsResult.path, { siteId, jobId, resultJws });
   }
 
   heartbeat(req: HeartbeatRequest): Promise<unknown> {
@@ -186,6 +200,11 @@ export class CoordinatorClient {
   }
 
   /** SubmitCosignature: this site's witness cosignature of a checkpoint it verified. */
+  /** The steward's decision on a job as this site applies it, for the coordinator's audit trail. */
+  reportJobApproval(report: { siteId: string; jobId: string; approved: boolean; specDigest: string; ethicsRef: string; refusalCode: string; mode: string }): Promise<unknown> {
+    return this.unary(this.client.reportJobApproval, FederationService.reportJobApproval.path, report);
+  }
+
   submitCosignature(siteId: string, cosignedCheckpoint: string): Promise<unknown> {
     return this.unary(this.client.submitCosignature, FederationService.submitCosignature.path, { siteId, cosignedCheckpoint });
   }
@@ -196,6 +215,27 @@ export class CoordinatorClient {
     const md = await this.metadata(FederationService.submitUpdate.path, this.streamValidityMs());
     return new Promise((resolve, reject) => {
       const call = this.client.submitUpdate(md, { deadline: Date.now() + 10 * 60_000 }, (err, res) =>
+        err ? reject(this.refused(err)) : resolve(res));
+      void (async () => {
+        const write = async (msg: Parameters<typeof call.write>[0]) => {
+          if (!call.write(msg)) await new Promise((r) => call.once('drain', r));
+        };
+        await write({ part: { $case: 'header', value: { ...header, byteSize: payload.byteLength, sha256 } } });
+        for (const chunk of chunksOf(payload)) await write({ part: { $case: 'data', value: Buffer.from(chunk) } });
+        call.end();
+      })().catch(reject);
+    });
+  }
+
+  /**
+   * A release step: the header with the site's signed statement, then (decrypting site only) the
+   * plaintext model in bounded chunks. An empty payload is a countersignature: no model bytes leave.
+   */
+  async submitRelease(header: { siteId: string; releaseId: string; statement: string }, payload: Uint8Array): Promise<{ releaseId: string; state: string }> {
+    const sha256 = payload.byteLength > 0 ? createHash('sha256').update(payload).digest('hex') : '';
+    const md = await this.metadata(FederationService.submitRelease.path, this.streamValidityMs());
+    return new Promise((resolve, reject) => {
+      const call = this.client.submitRelease(md, { deadline: Date.now() + 10 * 60_000 }, (err, res) =>
         err ? reject(this.refused(err)) : resolve(res));
       void (async () => {
         const write = async (msg: Parameters<typeof call.write>[0]) => {

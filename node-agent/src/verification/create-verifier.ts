@@ -1,4 +1,5 @@
 import { TrustError } from './errors.js';
+import { ModelGate, type ModelGateSettings } from './model-gate.js';
 import { ModelVerifier } from './model-verifier.js';
 import { loadTrustAnchors, type TrustSettings } from './trust-anchors.js';
 import { loadOrCreateWitnessKey, loadVerifierState } from './verifier-state.js';
@@ -10,6 +11,8 @@ export interface CreateVerifierOptions {
   readonly trust?: TrustSettings | undefined;
   readonly submitCosignature?: (cosigned: string) => Promise<void>;
   readonly onWarning: (message: string, err?: unknown) => void;
+  /** The site's gate policy for models (agent config `gate`); default: the shipped model policy, env from `env`. */
+  readonly gate?: ModelGateSettings | undefined;
 }
 
 /**
@@ -24,8 +27,10 @@ export async function createModelVerifier(options: CreateVerifierOptions): Promi
   if (!anchors) {
     options.onWarning('MODEL VERIFICATION IS OFF: no trust.manifestJwks / trust.checkpointKey are configured, so downloaded models are only hashed, not checked against a signed manifest and the transparency log (development only; a production agent refuses to start like this)');
   }
+  const gate = await ModelGate.load(options.gate ?? {}, options.env, (message) => options.onWarning(message));
   return new ModelVerifier({
     anchors,
+    gate,
     state: await loadVerifierState(options.stateDir),
     witness: await loadOrCreateWitnessKey(options.stateDir, options.siteId),
     ...(options.submitCosignature ? { submitCosignature: options.submitCosignature } : {}),

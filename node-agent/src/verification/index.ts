@@ -4,3 +4,4 @@ export { loadTrustAnchors, type TrustAnchors, type TrustSettings } from './trust
 export { loadVerifierState, loadOrCreateWitnessKey, type VerifierState } from './verifier-state.js';
 export { ModelVerifier, type ModelVerifierOptions } from './model-verifier.js';
 export { createModelVerifier, type CreateVerifierOptions } from './create-verifier.js';
+export { ModelGate, type ModelGateSettings, type GatedModel } from './model-gate.js';

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { ModelHeader } from '@medfed/proto';
 import { verifyModelArtifact, type VerifiedModelArtifact } from '@medfed/proto/bundle/index';
-import { formatVerifierKey, NOTE_KEY_TYPE, parseCheckpoint, toBase64, Witness, type NoteSigner } from '@medfed/proto/tlog/index';
+import { formatVerifierKey, NOTE_KEY_TYPE, parseCheckpoint, toBase64, verifyCosignatures, Witness, type NoteSigner } from '@medfed/proto/tlog/index';
 import { fromHex } from '@medfed/proto/tlog/index';
 import { TrustError } from './errors.js';
 import type { ExpectedDownload } from './expected.js';
+import type { ModelGate } from './model-gate.js';
 import type { TrustAnchors } from './trust-anchors.js';
+import { checkPublicParams, type ExpectedPublicParams } from './public-params.js';
 import { saveCheckpoint, saveManifestDigest, type VerifierState } from './verifier-state.js';
 
 export interface ModelVerifierOptions {
@@ -16,6 +18,8 @@ export interface ModelVerifierOptions {
   /** Sends this agent's cosignature of a checkpoint it verified (SubmitCosignature). */
   readonly submitCosignature?: (cosigned: string) => Promise<void>;
   readonly onWarning?: (message: string, err?: unknown) => void;
+  /** The site's gate policy for models, applied after verification and before load (null/absent: none). */
+  readonly gate?: ModelGate | null;
 }
 
 /**
@@ -23,7 +27,8 @@ export interface ModelVerifierOptions {
  * manifest keys and log key (signature, job, round, kind, blob digest of the exact bytes,
  * checkpoint, inclusion, consistency with the last checkpoint this agent saw). Each refusal throws
  * with the code of the failed check. A checkpoint that verified and extends the previous one is
- * saved, co-signed with the agent's witness key and sent back to the coordinator.
+ * saved, co-signed with the agent's witness key and sent back to the coordinator. Then the site's
+ * gate policy judges the verified bytes and their manifest (model-gate.ts) before anything loads them.
  */
 export class ModelVerifier {
   readonly #options: ModelVerifierOptions;
@@ -53,6 +58,12 @@ export class ModelVerifier {
     }
   }
 
+  /** With pinned anchors: an epoch's public parameters must match their signed manifest and the task (public-params.ts). */
+  async checkPublicParams(expected: ExpectedPublicParams, publicParams: unknown, manifestJws: string | undefined): Promise<void> {
+    const { anchors } = this.#options;
+    if (anchors) await checkPublicParams(anchors, expected, publicParams, manifestJws);
+  }
+
   /** SHA-256 of the manifest JWS of a model this agent downloaded (what its attestation names). */
   manifestDigestOf(modelId: string): string | null {
     return this.#options.state.manifests[modelId] ?? null;
@@ -69,6 +80,8 @@ export class ModelVerifier {
     const { anchors, state } = this.#options;
     if (!anchors) {
       // Development without pinned anchors: nothing to verify against; keep the manifest digest only.
+      // No verified signature: the gate judges the bytes without one (its prod rules stop that).
+      await this.#options.gate?.check({ modelId: header.modelId, blobName: expected.blob, bytes, manifestJws: header.manifestJws || undefined });
       if (header.manifestJws) await saveManifestDigest(state, header.modelId, createHash('sha256').update(header.manifestJws, 'ascii').digest('hex'));
       return null;
     }
@@ -86,12 +99,31 @@ export class ModelVerifier {
       expected: { job: expected.job, round: expected.round, kinds: expected.kinds, blob: expected.blob },
       ...(previous !== undefined ? { previousCheckpoint: previous, consistencyProof: header.consistencyProof } : {}),
     });
+    // The site's own gate policy has the last word before load; the verified manifest JWS is the signature it checks.
+    await this.#options.gate?.check({
+      modelId: header.modelId, blobName: verified.blob.name, bytes, manifestJws: header.manifestJws,
+      signedBy: { kid: verified.kid, blobSha256: verified.blob.sha256 },
+    });
     await saveManifestDigest(state, header.modelId, verified.manifestDigest);
     if (verified.checkpoint.size > this.knownTreeSize() || previous === undefined) {
       await saveCheckpoint(state, verified.checkpointNote);
       await this.#cosign(verified, previous, header.consistencyProof);
     }
+    this.#requireCosignatures(verified.checkpointNote);
     return verified;
+  }
+
+  /**
+   * k-of-n witnesses (trust.requiredCosignatures): the checkpoint must carry valid cosignatures by
+   * k distinct pinned witnesses of other sites, so a coordinator restored from an old backup, or
+   * showing this site a history the others never saw, is refused (COSIGNATURES_INSUFFICIENT). This
+   * agent's own cosignature, sent above so the others can count it, never counts for itself.
+   */
+  #requireCosignatures(note: string): void {
+    const policy = this.#options.anchors?.witnesses;
+    if (!policy || policy.required === 0) return;
+    const own = this.witnessVkey;
+    verifyCosignatures(note, { witnessKeys: policy.keys.filter((k) => k !== own), required: policy.required });
   }
 
   /** Witness duty: cosign the checkpoint just verified as extending the previous one, and send it. */

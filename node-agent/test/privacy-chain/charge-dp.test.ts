@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobSpec } from '@medfed/proto';
-import { chargeTrainingRound } from '../../src/privacy-chain/charge-dp.js';
+import { chargeTrainingRound, privacySpendReport } from '../../src/privacy-chain/charge-dp.js';
 import { computeEpsilon } from '../../src/privacy/accountant/index.js';
 import { clipUpdate } from '../../src/privacy-chain/clip-update.js';
 
@@ -28,7 +28,16 @@ describe('the agent charges DP-SGD rounds to its own budget before training', ()
     const charge = (round: number) => chargeTrainingRound({ stateDir, dataset: 'cohort', budget, spec: spec(dp), jobId: 'job-1', round });
     const first = await charge(1);
     expect(first!.epsilonSpent).toBeCloseTo(perRound, 6);
-    await charge(2);
+    const second = await charge(2);
+    // What each round added to the ledger, as reported to the coordinator's audit trail.
+    expect(first!.epsilon).toBeCloseTo(perRound, 6);
+    expect(second!.epsilon).toBeCloseTo(eps(40) - eps(20), 6);
+    expect(second!.epsilon).toBeLessThan(first!.epsilon); // RDP composes sublinearly
+    expect(privacySpendReport(second!)).toEqual({
+      epsilon: second!.epsilon, delta: 1e-5, dataset: 'cohort', mechanism: 'gaussian',
+      epsilonTotal: second!.epsilonSpent, epsilonBudget: budget.epsilon, epsilonRemaining: second!.epsilonRemaining,
+    });
+    expect(second!.epsilonSpent + second!.epsilonRemaining).toBeCloseTo(budget.epsilon, 9);
     await expect(charge(3)).rejects.toMatchObject({ code: 'PRIVACY_BUDGET_EXCEEDED' });
     await expect(charge(3)).rejects.toThrow(/remain/i);
   });

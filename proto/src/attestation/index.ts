@@ -28,3 +28,4 @@ export {
 } from './attestation-key.js';
 export { createSoftwareAttester, type SoftwareAttesterOptions } from './software-attester.js';
 export { verifyAttestationSignature, type VerifiedAttestationSignature } from './verify-attestation-jws.js';
+export { keyReleasePurposeDigest, keyReleaseStatement, KEY_RELEASE_PURPOSE_PREFIX } from './key-release-purpose.js';

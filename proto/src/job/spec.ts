@@ -43,6 +43,10 @@ export interface EncryptionSettings {
 
 export interface JobSpec {
   readonly name: string;
+  /** `statistics`: one round of federated statistics over `statistics` (proto/src/stats); absent: training. */
+  readonly kind?: 'training' | 'statistics';
+  /** The query of a statistics job (validated by parseStatsQuery). */
+  readonly statistics?: import('../stats/query.js').StatsQuery;
   /** Numeric feature columns, in the order the model consumes them. */
   readonly features: readonly string[];
   readonly label: string;

@@ -14,6 +14,7 @@ import type { Db } from '../../storage/db.js';
 import { AuditStoreError } from '../errors.js';
 import { appendAuditEvent } from '../store/append.js';
 import { currentHead } from '../store/head.js';
+import { currentRequestScope, noteRequestEvent } from '../request-events.js';
 import { normalizeExportFilter, type ExportFilterInput, type NormalizedFilter } from './filter.js';
 import { anchorsInRange, exportRange } from './range.js';
 import { writeEvents } from './write-events.js';
@@ -83,8 +84,13 @@ async function digestFile(path: string): Promise<{ sha256: string; bytes: number
 export async function exportAuditBundle(db: Db, options: AuditExportOptions): Promise<AuditExportResult> {
   const filter = normalizeExportFilter(options.filter);
   const now = options.now ?? (() => new Date());
-  const record = options.record ?? ((event: AuditEventInput) => appendAuditEvent(db, event));
-  const who = options.requestedBy;
+  const record = options.record ?? (async (event: AuditEventInput) => {
+    const entry = await appendAuditEvent(db, event);
+    noteRequestEvent(event, 'committed');
+    return entry;
+  });
+  // Inside a request, the policy rule that admitted it is the export's rule.
+  const who = { ...options.requestedBy, rule: currentRequestScope()?.rule ?? options.requestedBy.rule };
   const exportEvent = await record({
     time: now().toISOString(), actor: who.actor, role: who.role, site: who.site ?? null, request_id: who.requestId ?? null,
     action: 'audit.export', resource: 'audit', outcome: 'success', rule: who.rule,

@@ -3,6 +3,7 @@ import type { Db } from '../../storage/db.js';
 import { AuditStoreError } from '../errors.js';
 import { appendInTransaction } from './append.js';
 import { lockHead } from './head.js';
+import { noteRequestEvent } from '../request-events.js';
 
 /** The role a caller must name, explicitly, to purge: purging is never a side effect of another operation. */
 export const AUDIT_RETENTION_ROLE = 'audit-retention';
@@ -18,9 +19,19 @@ export interface PurgeOptions {
   readonly signer: JwsSigner;
   /** Who purges (recorded in the audit.purge event and the anchor row). */
   readonly actor: string;
+  /** The purger's own role, for the audit.purge event (default: the retention role). */
+  readonly actorRole?: string;
+  /** The rule that admitted the purge (default: the retention rule). */
+  readonly rule?: string;
   readonly requestId?: string | null;
   /** Retention in days; never below AUDIT_MIN_RETENTION_DAYS. */
   readonly retentionDays?: number;
+  /**
+   * Cut newer than the retention period allows (an explicit, deliberate override, e.g. a court-ordered
+   * erasure). Still leaves the signed anchor; the audit.purge event says RETENTION_OVERRIDE, and the
+   * compliance report lists every purge as an anomaly.
+   */
+  readonly force?: boolean;
   readonly now?: Date;
 }
 
@@ -50,7 +61,10 @@ export async function purgeAuditEntries(db: Db, options: PurgeOptions): Promise<
     throw new AuditStoreError('AUDIT_PURGE_RETENTION', `retention must be at least ${AUDIT_MIN_RETENTION_DAYS} days (six years); got ${retentionDays}`);
   }
   const oldestAllowed = new Date(now.getTime() - retentionDays * DAY_MS);
-  if (Number.isNaN(options.before.getTime()) || options.before > oldestAllowed) {
+  if (Number.isNaN(options.before.getTime()) || options.before > now) {
+    throw new AuditStoreError('AUDIT_PURGE_RETENTION', `the purge cut-off must be a valid instant in the past; got ${Number.isNaN(options.before.getTime()) ? 'an invalid time' : options.before.toISOString()}`);
+  }
+  if (options.before > oldestAllowed && options.force !== true) {
     throw new AuditStoreError('AUDIT_PURGE_RETENTION',
       `cannot purge entries up to ${options.before.toISOString()}: entries must be kept ${retentionDays} days, so the latest allowed cut-off is ${oldestAllowed.toISOString()}`);
   }
@@ -69,19 +83,20 @@ export async function purgeAuditEntries(db: Db, options: PurgeOptions): Promise<
     const purged = throughSeq - firstSeq + 1;
     const purgedAt = now.toISOString();
     const jws = await options.signer(truncationPayload({ seq: throughSeq, hash, purged_at: purgedAt, count: purged }));
-    await tx.query('INSERT INTO audit_truncations (seq, hash, purged, jws, purged_at, purged_by) VALUES ($1, $2, $3, $4, $5, $6)',
-      [throughSeq, hash, purged, jws, purgedAt, options.actor]);
-    await tx.query("SELECT set_config('medfed.audit_purge_through', $1, true)", [String(throughSeq)]);
-    const deleted = await tx.query('DELETE FROM audit_events WHERE seq <= $1', [throughSeq]);
-    await tx.query("SELECT set_config('medfed.audit_purge_through', $1, true)", ['']);
-    if (deleted.rowCount !== purged) {
-      throw new AuditStoreError('AUDIT_STORE_CORRUPT', `expected to purge ${purged} entries (seq ${firstSeq}..${throughSeq}) but found ${deleted.rowCount}: the chain has gaps; verify it first`);
+    // The privileged path (migration 012): anchor, then delete exactly the prefix it names.
+    try {
+      await tx.query('SELECT medfed_audit_purge($1, $2, $3, $4, $5, $6) AS deleted', [throughSeq, hash, purged, jws, purgedAt, options.actor]);
+    } catch (err) {
+      throw new AuditStoreError('AUDIT_STORE_CORRUPT', `the purge through seq ${throughSeq} was refused by the database (${(err as Error).message}); verify the chain first`, undefined, { cause: err });
     }
-    await appendInTransaction(tx, {
-      time: purgedAt, actor: options.actor, role: AUDIT_RETENTION_ROLE, action: 'audit.purge', resource: 'audit',
-      outcome: 'success', rule: 'retention:hipaa-164.316', request_id: options.requestId ?? null,
-      details: { through_seq: throughSeq, count: purged, before: options.before.toISOString() },
-    });
+    const forced = options.before > oldestAllowed;
+    const event = {
+      time: purgedAt, actor: options.actor, role: options.actorRole ?? AUDIT_RETENTION_ROLE, action: 'audit.purge', resource: 'audit',
+      outcome: 'success' as const, rule: options.rule ?? 'retention:hipaa-164.316', request_id: options.requestId ?? null,
+      details: { through_seq: throughSeq, count: purged, before: options.before.toISOString(), ...(forced ? { reason: 'RETENTION_OVERRIDE' } : {}) },
+    };
+    const entry = await appendInTransaction(tx, event);
+    noteRequestEvent(event, { seq: entry.seq, hash: entry.hash });
     return { throughSeq, hash, purged, jws };
   });
 }

@@ -8,6 +8,7 @@ import type { Principal } from '../principal.js';
 import { toPublicErrorWithAuth } from '../public-error.js';
 import { callCredentials } from './call-target.js';
 import { refusalStatus } from './status.js';
+import { bindRequestScope, type RequestEvents, type RequestScope } from '../../audit/request-events.js';
 
 /** The principal of each admitted call, keyed by the metadata object the handler receives. */
 const PRINCIPALS = new WeakMap<grpc.Metadata, Principal>();
@@ -37,7 +38,21 @@ function siteOfMessage(kind: TargetKind | undefined, message: unknown): string |
  * the site scope on the first message that names a site, and ends a stream that outlives its token
  * by more than the grace. A method with no policy entry is refused before its handler runs.
  */
-export function authInterceptor(auth: AuthService): grpc.ServerInterceptor {
+type PartialStatus = Pick<grpc.StatusObject, 'code' | 'details'> & { metadata?: grpc.Metadata | null };
+
+/** The stable code a status carries (`medfed-code` trailer, or the `CODE: ` message prefix). */
+function statusCode(status: PartialStatus): string | null {
+  const trailer = status.metadata?.get('medfed-code')[0];
+  if (typeof trailer === 'string') return trailer;
+  return /^([A-Z][A-Z0-9_]{1,63}):/.exec(status.details ?? '')?.[1] ?? null;
+}
+
+/**
+ * With `events`, every call is one audit event (docs/audit-format.md): the call gets a request id
+ * (the caller's `x-request-id` metadata when well-formed), its handler runs in that request's scope,
+ * and its status goes out only once the call's one event is durable.
+ */
+export function authInterceptor(auth: AuthService, events?: RequestEvents): grpc.ServerInterceptor {
   return (method, call) => {
     const operation = method.path;
     const entry = auth.policyEntry('grpc', operation);
@@ -46,17 +61,34 @@ export function authInterceptor(auth: AuthService): grpc.ServerInterceptor {
     let closed = false;
     let expiry: NodeJS.Timeout | undefined;
     let admitted: Promise<boolean> = Promise.resolve(false);
+    let requestId: string | null = null;
+    let scope: RequestScope | null = null;
 
+    /** Sends `status` once the call's event is durable; if it cannot be written, the call fails instead. */
+    const finish = <S extends PartialStatus>(status: S, next: (s: S | grpc.StatusObject) => void) => {
+      const s = scope;
+      scope = null;
+      if (!events || !s) return next(status);
+      const ok = status.code === grpc.status.OK;
+      events.settle(s, { ok, status: status.code, code: ok ? null : statusCode(status) })
+        .then(() => next(status), (err: unknown) => next(refusalStatus(err)))
+        .finally(() => events.close(s));
+    };
     const refuse = (err: unknown) => {
       if (closed) return;
       closed = true;
       clearTimeout(expiry);
-      call.sendStatus(refusalStatus(err));
+      finish(refusalStatus(err), (s) => call.sendStatus(s));
     };
     const record = (verdict: DecisionInput['verdict'], targetSites: readonly string[] = []) =>
-      auth.record({ transport: 'grpc', operation, principal, verdict, targetSites });
+      auth.record({ transport: 'grpc', operation, principal, verdict, targetSites, requestId });
 
     const admit = async (metadata: grpc.Metadata): Promise<boolean> => {
+      if (events) {
+        requestId = events.requestId(metadata.get('x-request-id')[0]);
+        scope = events.open(requestId);
+        bindRequestScope(metadata, scope);
+      }
       if (entry?.access === 'public') {
         record({ effect: 'allow', rule: entry.rule, code: null, reason: OPEN_OPERATION });
         scopeDecided = true;
@@ -116,12 +148,14 @@ export function authInterceptor(auth: AuthService): grpc.ServerInterceptor {
         onCancel: () => {
           closed = true;
           clearTimeout(expiry);
+          // A call the client abandoned still counts: its decision is written with the cancellation.
+          finish({ code: grpc.status.CANCELLED, details: 'CANCELLED: the client cancelled the call', metadata: new grpc.Metadata() }, () => {});
         },
       }),
       sendStatus: (status, next) => {
         closed = true;
         clearTimeout(expiry);
-        next(status);
+        finish(status, next);
       },
     });
   };

@@ -82,10 +82,19 @@ export const POLICY: Policy = {
     { rule: 'jobs.read', transport: 'rest', operation: 'GET /v1/jobs/:id', target: 'job-param',
       access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward', 'clinician')] },
     { rule: 'jobs.stop', transport: 'rest', operation: 'POST /v1/jobs/:id/stop', access: any('admin', 'researcher') },
+    { rule: 'jobs.sites.add', transport: 'rest', operation: 'POST /v1/jobs/:id/sites', access: any('admin', 'researcher') },
+    { rule: 'jobs.sites.remove', transport: 'rest', operation: 'DELETE /v1/jobs/:id/sites/:site', access: any('admin', 'researcher') },
+    { rule: 'jobs.key-ceremony', transport: 'rest', operation: 'POST /v1/jobs/:id/key-ceremony', access: any('admin', 'researcher') },
+    { rule: 'jobs.keys.read', transport: 'rest', operation: 'GET /v1/jobs/:id/keys', target: 'job-param',
+      access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward')] },
     { rule: 'jobs.admit-trainer', transport: 'rest', operation: 'POST /v1/jobs/:id/trainers', access: any('admin') },
     { rule: 'jobs.overview', transport: 'rest', operation: 'GET /v1/jobs/:id/overview', target: 'job-param',
       access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward', 'clinician')] },
     { rule: 'jobs.events', transport: 'rest', operation: 'GET /v1/jobs/:id/events', target: 'job-param',
+      access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward', 'clinician')] },
+    // ---- federated statistics (docs/statistics.md): results masked by role in the handler ----
+    { rule: 'stats.submit', transport: 'rest', operation: 'POST /v1/stats/queries', access: any('admin', 'researcher') },
+    { rule: 'stats.read', transport: 'rest', operation: 'GET /v1/stats/queries/:id', target: 'job-param',
       access: [...any('admin', 'researcher', 'auditor'), ...ownSite('site-steward', 'clinician')] },
     // ---- audit trail ----
     { rule: 'audit.events', transport: 'rest', operation: 'GET /v1/audit/events', access: any('admin', 'auditor') },
@@ -106,8 +115,17 @@ export const POLICY: Policy = {
     { rule: 'log.checkpoint', transport: 'rest', operation: 'GET /v1/log/checkpoint', access: any('admin', 'site-steward', 'researcher', 'auditor') },
     { rule: 'log.proof.inclusion', transport: 'rest', operation: 'GET /v1/log/proofs/inclusion', access: any('admin', 'site-steward', 'researcher', 'auditor') },
     { rule: 'log.proof.consistency', transport: 'rest', operation: 'GET /v1/log/proofs/consistency', access: any('admin', 'site-steward', 'researcher', 'auditor') },
+    // ---- model releases (docs/releases.md); approvals are checked per site and role by the workflow ----
+    { rule: 'releases.request', transport: 'rest', operation: 'POST /v1/jobs/:id/releases', access: any('admin', 'researcher') },
+    { rule: 'releases.approve', transport: 'rest', operation: 'POST /v1/releases/:id/approvals', access: any('site-steward', 'auditor') },
+    { rule: 'releases.list', transport: 'rest', operation: 'GET /v1/releases',
+      access: [...any('admin', 'researcher', 'auditor'), ...ownSiteList('site-steward')] },
+    { rule: 'releases.read', transport: 'rest', operation: 'GET /v1/releases/:id', access: any('admin', 'researcher', 'auditor', 'site-steward') },
     // ---- the audit trail ----
     { rule: 'audit.export', transport: 'rest', operation: 'GET /v1/audit/export', access: any('auditor') },
+    // Admin, not auditor: whoever reviews the trail must not be able to remove any of it (separation of
+    // duties). The purge leaves a signed anchor and its own event, which the auditor then reviews.
+    { rule: 'audit.purge', transport: 'rest', operation: 'POST /v1/audit/purge', access: any('admin') },
     // ---- administration ----
     { rule: 'admin.api-keys.create', transport: 'rest', operation: 'POST /v1/admin/api-keys', access: any('admin') },
     { rule: 'admin.api-keys.list', transport: 'rest', operation: 'GET /v1/admin/api-keys', access: any('admin', 'auditor') },
@@ -127,10 +145,14 @@ export const POLICY: Policy = {
     { rule: 'node.download-model', transport: 'grpc', operation: `${F}/DownloadModel`, target: 'message-site', access: ownSite('node') },
     { rule: 'node.submit-update', transport: 'grpc', operation: `${F}/SubmitUpdate`, target: 'update-header-site', access: ownSite('node') },
     { rule: 'node.report-metrics', transport: 'grpc', operation: `${F}/ReportMetrics`, target: 'message-site', access: ownSite('node') },
+    { rule: 'node.report-job-approval', transport: 'grpc', operation: `${F}/ReportJobApproval`, target: 'message-site', access: ownSite('node') },
     { rule: 'node.key-ceremony.sign', transport: 'grpc', operation: `${F}/SubmitSiteListSignature`, target: 'message-site', access: ownSite('node') },
     { rule: 'node.key-ceremony.keys', transport: 'grpc', operation: `${F}/SubmitKeyMaterial`, target: 'message-site', access: ownSite('node') },
     { rule: 'node.key-ceremony.fetch', transport: 'grpc', operation: `${F}/FetchJobKey`, target: 'message-site', access: ownSite('node') },
+    { rule: 'node.key-release.nonce', transport: 'grpc', operation: `${F}/RequestKeyReleaseNonce`, target: 'message-site', access: ownSite('node') },
+    { rule: 'node.stats.publish', transport: 'grpc', operation: `${F}/PublishStatsResult`, target: 'message-site', access: ownSite('node') },
     { rule: 'node.witness.cosign', transport: 'grpc', operation: `${F}/SubmitCosignature`, target: 'message-site', access: ownSite('node') },
+    { rule: 'node.release.submit', transport: 'grpc', operation: `${F}/SubmitRelease`, target: 'update-header-site', access: ownSite('node') },
     { rule: 'grpc-health.check', transport: 'grpc', operation: `${H}/Check`, access: 'public' },
     { rule: 'grpc-health.watch', transport: 'grpc', operation: `${H}/Watch`, access: 'public' },
     { rule: 'grpc-health.list', transport: 'grpc', operation: `${H}/List`, access: 'public' },

@@ -1,11 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
-import { chunksOf, sha256Hex, TaskKind, type FederationServer, type ModelChunk, type Task, type UpdateChunk } from '@medfed/proto';
+import { chunksOf, sha256Hex, TaskKind, type FederationServer, type ModelChunk, type ReleaseChunk, type Task, type UpdateChunk } from '@medfed/proto';
 import type { Logger } from 'pino';
 import type { FederationEngine, TaskAssignment, UpdateHeader } from '../../federation/engine.js';
 import { FederationError } from '../../federation/errors.js';
 import { participantsOf } from '../../federation/participants.js';
 import { toPublicError } from '../errors.js';
 import { downloadEvidence } from '../../publishing/download-evidence.js';
+import { releaseTaskFor, type ReleaseService, type ReleaseSubmission } from '../../releases/index.js';
+import { requestScopeOf, runInRequestScope } from '../../audit/request-events.js';
 
 const DUTY_KIND = { stats: TaskKind.TASK_KIND_STATS, train: TaskKind.TASK_KIND_TRAIN, evaluate: TaskKind.TASK_KIND_EVALUATE } as const;
 const MAX_WAIT_MS = 30_000;
@@ -22,7 +24,8 @@ function toTask(a: TaskAssignment): Task {
   return {
     jobId: a.jobId,
     round: a.round,
-    kind: a.keyTask ? TaskKind.TASK_KIND_KEYS : DUTY_KIND[a.duty],
+    kind: a.keyTask ? TaskKind.TASK_KIND_KEYS : a.statsPhase === 'publish' ? TaskKind.TASK_KIND_STATS_PUBLISH
+      : a.statsPhase === 'answer' ? TaskKind.TASK_KIND_STATS_QUERY : DUTY_KIND[a.duty],
     jobSpecJson: JSON.stringify(a.spec),
     standardizationJson: a.standardization ? JSON.stringify(a.standardization) : '',
     modelId: a.modelId ?? '',
@@ -36,16 +39,24 @@ function toTask(a: TaskAssignment): Task {
     modelChainJson: a.modelChain ? JSON.stringify(a.modelChain) : '',
     statsSumJson: a.statsSum ? JSON.stringify(a.statsSum) : '',
     attestationNonce: a.attestationNonce ?? '',
+    releaseJson: '',
   };
 }
 
 /** The identity RPCs (EnrollKey, IssueToken, RotateKey), served by the auth module. */
 export type IdentityHandlers = Pick<FederationServer, 'enrollKey' | 'issueToken' | 'rotateKey'>;
 
-export function federationService(engine: FederationEngine, log: Logger, identity: IdentityHandlers): FederationServer {
+/**
+ * The release workflow's part (absent: SubmitRelease is refused and no release task is handed out).
+ * Release steps go first in PollTask: they wait on people's approvals already given.
+ */
+export type ReleaseHandlers = Pick<ReleaseService, 'admit' | 'submit'> & { readonly db: import('../../storage/db.js').Queryable };
+
+export function federationService(engine: FederationEngine, log: Logger, identity: IdentityHandlers, releases?: ReleaseHandlers): FederationServer {
   const unary = <Req, Res>(name: string, fn: (req: Req) => Promise<Res>) =>
     (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
-      fn(call.request).then((res) => cb(null, res), (err) => {
+      // In the call's audit scope: an event the handler records is the call's one event.
+      runInRequestScope(requestScopeOf(call.metadata), () => fn(call.request)).then((res) => cb(null, res), (err) => {
         log.debug({ err, method: name }, 'grpc call refused');
         cb(grpcError(err));
       });
@@ -70,8 +81,9 @@ export function federationService(engine: FederationEngine, log: Logger, identit
     submitKeyMaterial: unary('SubmitKeyMaterial', async (req) => {
       const publicParams = parseJsonField(req.publicParamsJson, 'public_params_json', 8192);
       const wrapped = parseJsonField(req.wrappedKeysJson, 'wrapped_keys_json', 1024 * 1024);
+      const history = parseJsonField(req.historyKeysJson, 'history_keys_json', 4 * 1024 * 1024);
       if (!publicParams || !wrapped || typeof wrapped !== 'object') throw new FederationError('VALIDATION_FAILED', 'public_params_json and wrapped_keys_json are required');
-      await engine.submitKeyMaterial(req.siteId, req.jobId, publicParams as never, wrapped as Record<string, string>);
+      await engine.submitKeyMaterial(req.siteId, req.jobId, publicParams as never, wrapped as Record<string, string>, history ?? undefined);
       return {};
     }),
 
@@ -82,8 +94,15 @@ export function federationService(engine: FederationEngine, log: Logger, identit
       return {};
     }),
 
+    // The wrapped key goes out only after the site's key-release attestation verifies (docs/sandbox.md, "Key release").
+    requestKeyReleaseNonce: unary('RequestKeyReleaseNonce', async (req) => {
+      const issued = await engine.keyRelease.issueNonce(req.siteId, req.jobId);
+      return { nonce: issued.nonce, epoch: issued.epoch, expiresAtMs: issued.expiresAt.getTime() };
+    }),
+
     fetchJobKey: unary('FetchJobKey', async (req) => {
-      const k = await engine.wrappedKeyFor(req.siteId, req.jobId);
+      const verdict = await engine.keyRelease.verify(req.siteId, req.jobId, req.attestation.slice(0, 16_384));
+      const k = await engine.wrappedKeyFor(req.siteId, req.jobId, verdict, req.epoch);
       return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, wrappedKey: k.jwe };
     }),
 
@@ -100,6 +119,8 @@ export function federationService(engine: FederationEngine, log: Logger, identit
       const wait = Math.min(Math.max(req.waitMs, 0), MAX_WAIT_MS);
       const until = Date.now() + wait;
       for (;;) {
+        const release = releases ? await engine.activeSite(req.siteId).then(() => releaseTaskFor(releases.db, req.siteId)) : null;
+        if (release) return { task: release, serverTimeMs: Date.now() };
         const task = await engine.pollTask(req.siteId);
         if (task || Date.now() >= until) return { task: task ? toTask(task) : undefined, serverTimeMs: Date.now() };
         await new Promise<void>((resolve) => {
@@ -111,7 +132,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
     }),
 
     downloadModel(call: grpc.ServerWritableStream<{ siteId: string; jobId: string; modelId: string; knownTreeSize: number }, ModelChunk>) {
-      void (async () => {
+      void runInRequestScope(requestScopeOf(call.metadata), async () => {
         const { siteId, jobId, modelId } = call.request;
         await engine.activeSite(siteId);
         const job = await engine.job(jobId);
@@ -137,7 +158,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
           }
         }
         call.end();
-      })().catch((err) => call.destroy(grpcError(err)));
+      }).catch((err) => call.destroy(grpcError(err)));
     },
 
     submitUpdate(call: grpc.ServerReadableStream<UpdateChunk, unknown>, cb: grpc.sendUnaryData<any>) {
@@ -162,7 +183,8 @@ export function federationService(engine: FederationEngine, log: Logger, identit
             siteId: h.siteId, jobId: h.jobId, round: h.round, submissionId: h.submissionId,
             numSamples: h.numSamples, byteSize: h.byteSize, sha256: h.sha256, baseModelId: h.baseModelId, attestation: h.attestation.slice(0, 16_384),
           };
-          admitted = engine.admitUpdate(header).catch((err) => { fail(err); });
+          const admitting = header;
+          admitted = runInRequestScope(requestScopeOf(call.metadata), () => engine.admitUpdate(admitting)).catch((err) => { fail(err); });
           return;
         }
         if (part?.$case !== 'data') return fail(new FederationError('VALIDATION_FAILED', 'only data chunks may follow the header'));
@@ -176,7 +198,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
         if (failed) return;
         if (!header) return fail(new FederationError('UPDATE_HEADER_MISSING', 'the update stream carried no header'));
         const h = header;
-        void (async () => {
+        void runInRequestScope(requestScopeOf(call.metadata), async () => {
           await admitted;
           if (failed) return;
           if (received < h.byteSize) {
@@ -184,16 +206,76 @@ export function federationService(engine: FederationEngine, log: Logger, identit
           }
           const { contribution, alreadyAccepted } = await engine.acceptUpdate(h, Buffer.concat(parts, received));
           cb(null, { submissionId: contribution.id, sha256: contribution.sha256, byteSize: contribution.byte_size, alreadyAccepted });
-        })().catch(fail);
+        }).catch(fail);
       });
       call.on('error', () => { failed = true; }); // client went away mid-upload: nothing is stored
       call.on('cancelled', () => { failed = true; });
     },
 
+    submitRelease(call: grpc.ServerReadableStream<ReleaseChunk, unknown>, cb: grpc.sendUnaryData<any>) {
+      let header: ReleaseSubmission | null = null;
+      let admitted: Promise<unknown> | null = null;
+      const parts: Buffer[] = [];
+      let received = 0;
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        log.info({ code: toPublicError(err).code, site: header?.siteId }, 'release step refused');
+        cb(grpcError(err));
+      };
+      call.on('data', (chunk: ReleaseChunk) => {
+        if (failed) return;
+        const part = chunk.part;
+        if (!header) {
+          if (part?.$case !== 'header') return fail(new FederationError('UPDATE_HEADER_MISSING', 'the first message of a release upload must be its header'));
+          const h = part.value;
+          header = { siteId: h.siteId, releaseId: h.releaseId, statement: h.statement.slice(0, 8192), byteSize: h.byteSize, sha256: h.sha256 };
+          const admitting = header;
+          admitted = releases
+            ? runInRequestScope(requestScopeOf(call.metadata), () => releases.admit(admitting)).catch((err) => { fail(err); })
+            : Promise.reject(new FederationError('VALIDATION_FAILED', 'this coordinator does not run the release workflow')).catch(fail);
+          return;
+        }
+        if (part?.$case !== 'data') return fail(new FederationError('VALIDATION_FAILED', 'only data chunks may follow the header'));
+        received += part.value.byteLength;
+        if (received > header.byteSize) return fail(new FederationError('UPDATE_SIZE_MISMATCH', `received more than the ${header.byteSize} bytes announced`));
+        parts.push(part.value);
+      });
+      call.on('end', () => {
+        if (failed) return;
+        if (!header || !releases) return fail(new FederationError('UPDATE_HEADER_MISSING', 'the release upload carried no header'));
+        const h = header;
+        void runInRequestScope(requestScopeOf(call.metadata), async () => {
+          await admitted;
+          if (failed) return;
+          if (received < h.byteSize) throw new FederationError('UPDATE_INCOMPLETE', `stream ended after ${received} of ${h.byteSize} bytes; nothing was stored`);
+          const result = await releases.submit(h, Buffer.concat(parts, received));
+          cb(null, { releaseId: result.releaseId, state: result.state });
+        }).catch(fail);
+      });
+      call.on('error', () => { failed = true; });
+      call.on('cancelled', () => { failed = true; });
+    },
+
+    publishStatsResult: unary('PublishStatsResult', async (req) => {
+      await engine.statistics.acceptResult(req.siteId, req.jobId, req.resultJws);
+      return {};
+    }),
+
+    reportJobApproval: unary('ReportJobApproval', async (req) => {
+      await engine.reportJobApproval({
+        siteId: req.siteId, jobId: req.jobId.slice(0, 128), approved: req.approved, specDigest: req.specDigest.slice(0, 64),
+        ethicsRef: req.ethicsRef.slice(0, 128), refusalCode: req.refusalCode.slice(0, 64), mode: req.mode.slice(0, 16),
+      });
+      return {};
+    }),
+
     reportMetrics: unary('ReportMetrics', async (req) => {
       await engine.reportMetrics({
         siteId: req.siteId, jobId: req.jobId, round: req.round, phase: req.phase as 'train' | 'eval',
         modelRound: req.modelRound, loss: req.loss, accuracy: req.accuracy, numSamples: req.numSamples,
+        privacySpend: req.privacySpend ?? null,
       });
       return {};
     }),

@@ -3,7 +3,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { FederationService } from '@medfed/proto';
 import type { Logger } from 'pino';
 import type { FederationEngine } from '../../federation/engine.js';
-import { federationService, type IdentityHandlers } from './federation-service.js';
+import { federationService, type IdentityHandlers, type ReleaseHandlers } from './federation-service.js';
 
 export interface GrpcListening {
   readonly server: grpc.Server;
@@ -20,6 +20,8 @@ export interface GrpcServerOptions {
   /** Applied to every call of every service (authentication and authorization). */
   readonly interceptors?: grpc.ServerInterceptor[];
   readonly identity: IdentityHandlers;
+  /** The release workflow's steps (SubmitRelease and release tasks in PollTask). */
+  readonly releases?: ReleaseHandlers;
   /** Refuses to start when a served method is not covered (returns the uncovered paths' problem). */
   readonly checkMethods?: (paths: readonly string[]) => void;
 }
@@ -38,7 +40,7 @@ export async function startGrpcServer(engine: FederationEngine, log: Logger, opt
     for (const def of Object.values(service)) methods.push(def.path);
     addService(service, implementation);
   };
-  server.addService(FederationService, federationService(engine, log, options.identity));
+  server.addService(FederationService, federationService(engine, log, options.identity, options.releases));
   const health = new HealthImplementation({ '': 'SERVING', 'medfed.v1.Federation': 'SERVING' });
   health.addToServer(server);
   options.checkMethods?.(methods);

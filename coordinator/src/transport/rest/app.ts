@@ -8,6 +8,7 @@ import type { FederationEngine } from '../../federation/engine.js';
 import { describeJob } from '../../federation/job-view.js';
 import { AdmitTrainerSchema, CreateJobSchema, RegisterSiteSchema } from '../../schemas/job.js';
 import { validated } from '../../schemas/validate.js';
+import { AddJobSiteSchema, KeyCeremonySchema } from '../../schemas/key-epochs.js';
 import type { Db } from '../../storage/db.js';
 import type { AuthService } from '../../auth/auth-service.js';
 import { installRestAuth, type RegisteredRoute } from '../../auth/rest/auth-hook.js';
@@ -18,10 +19,16 @@ import type { PublishingRouteDeps } from './routes/publishing-deps.js';
 import { registerLogRoutes } from './routes/log-routes.js';
 import { registerArtifactRoutes } from './routes/artifact-routes.js';
 import { registerAuditExportRoute } from './routes/audit-export-route.js';
+import { registerAuditPurgeRoute } from './routes/audit-purge-route.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import { registerMetricsRoute } from './metrics.js';
 import { registerUi } from './ui.js';
 import { registerRunRoutes } from './runs.js';
+import { registerStatisticsRoutes } from '../../statistics/routes.js';
+import { registerReleaseRoutes } from './routes/release-routes.js';
+import type { ReleaseService } from '../../releases/release-service.js';
+import { installRequestAudit } from './request-audit.js';
+import type { RequestEvents } from '../../audit/request-events.js';
 
 export interface RestDeps {
   readonly engine: FederationEngine;
@@ -34,6 +41,12 @@ export interface RestDeps {
   readonly https?: { readonly key: Buffer; readonly cert: Buffer; readonly ca?: Buffer; readonly requestCert?: boolean } | undefined;
   /** Signed model distribution, the transparency log and the audit export (absent: those routes are not served). */
   readonly publishing?: Omit<PublishingRouteDeps, 'engine' | 'db'> | undefined;
+  /** One audit event per request (docs/audit-format.md); absent: decisions are recorded as they are made. */
+  readonly requestEvents?: RequestEvents | undefined;
+  /** `audit.retentionDays`: the purge refuses to cut newer than this unless forced. */
+  readonly auditRetentionDays?: number | undefined;
+  /** The release workflow and the registry of released models (absent: those routes are not served). */
+  readonly releases?: ReleaseService | undefined;
 }
 
 export type RestApp = FastifyInstance & { readonly registeredRoutes: () => readonly RegisteredRoute[] };
@@ -44,7 +57,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 })
 /** The audit actor of a request: the authenticated principal. */
 function actorOf(req: FastifyRequest): Actor {
   const p = principalOf(req);
-  return { actor: p.sub, role: p.role, site: p.site, requestId: String(req.id) };
+  return { actor: p.sub, role: p.role, site: p.site, requestId: String(req.id), rule: req.auditScope?.rule ?? null };
 }
 
 function siteView(s: { id: string; display_name: string; status: string; last_seen_at: Date | null; agent_version: string | null }) {
@@ -58,9 +71,12 @@ export function buildRestApp(deps: RestDeps): RestApp {
     bodyLimit: deps.bodyLimit,
     requestTimeout: 30_000,
     logController: new LogController({ disableRequestLogging: true }),
+    ...(deps.requestEvents ? { genReqId: (req: { headers: Record<string, unknown> }) => deps.requestEvents!.requestId(req.headers['x-request-id']) } : {}),
     ...(deps.https ? { https: { ...deps.https, rejectUnauthorized: deps.https.requestCert ?? false } } : {}),
   };
   const app = Fastify(options as FastifyServerOptions) as FastifyInstance;
+  // First of all: the request's audit scope, so that even a refusal by the auth hook is one event.
+  if (deps.requestEvents) installRequestAudit(app, deps.requestEvents);
   // Before any route: every route, and the not-found handler, goes through the policy.
   const restAuth = installRestAuth(app, deps.auth, {
     jobSites: async (jobId) => {
@@ -94,10 +110,13 @@ export function buildRestApp(deps: RestDeps): RestApp {
   if (deps.publishing) registerLogRoutes(app, { ...deps, ...deps.publishing });
   if (deps.publishing) registerArtifactRoutes(app, { ...deps, ...deps.publishing });
   if (deps.publishing) registerAuditExportRoute(app, { ...deps, ...deps.publishing });
+  if (deps.publishing) registerAuditPurgeRoute(app, { ...deps, ...deps.publishing, retentionDays: deps.auditRetentionDays });
   registerOpenApiRoute(app, deps.auth);
   registerMetricsRoute(app, deps);
   registerUi(app, deps.auth);
   registerRunRoutes(app, deps);
+  if (deps.releases) registerReleaseRoutes(app, deps.releases);
+  registerStatisticsRoutes(app, deps);
 
   app.register(async (api) => {
     api.get('/sites', { schema: { response: { 401: ErrorBody } } }, async (req) => {
@@ -113,7 +132,7 @@ export function buildRestApp(deps: RestDeps): RestApp {
 
     api.post('/sites', async (req, reply) => {
       const body = validated(RegisterSiteSchema, req.body, 'site');
-      const site = await deps.engine.registerSite(body.id, body.displayName ?? body.id);
+      const site = await deps.engine.registerSite(body.id, body.displayName ?? body.id, actorOf(req));
       return reply.status(201).send({ id: site.id, displayName: site.display_name, status: site.status });
     });
 
@@ -141,6 +160,29 @@ export function buildRestApp(deps: RestDeps): RestApp {
       const { id } = req.params as { id: string };
       const body = validated(AdmitTrainerSchema, req.body, 'trainer admission');
       return reply.status(201).send(await deps.engine.admitTrainer(id, body, actorOf(req)));
+    });
+
+    // Key epochs (docs/crypto.md): a site joins or leaves a running job, or the keys rotate.
+    api.post('/jobs/:id/sites', { schema: { params: IdParams } }, async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const body = validated(AddJobSiteSchema, req.body, 'site');
+      return reply.status(201).send(await deps.engine.changeJobSites(id, { add: body.siteId, ...(body.role ? { role: body.role } : {}) }, actorOf(req)));
+    });
+
+    api.delete('/jobs/:id/sites/:site', { schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }), site: Type.String({ minLength: 1, maxLength: 200 }) }) } }, async (req) => {
+      const { id, site } = req.params as { id: string; site: string };
+      return deps.engine.changeJobSites(id, { remove: site }, actorOf(req));
+    });
+
+    api.post('/jobs/:id/key-ceremony', { schema: { params: IdParams } }, async (req, reply) => {
+      const { id } = req.params as { id: string };
+      validated(KeyCeremonySchema, req.body, 'key ceremony');
+      return reply.status(201).send(await deps.engine.rotateJobKeys(id, actorOf(req)));
+    });
+
+    api.get('/jobs/:id/keys', { schema: { params: IdParams } }, async (req) => {
+      const { id } = req.params as { id: string };
+      return deps.engine.jobKeys(id);
     });
 
     api.post('/jobs/:id/stop', { schema: { params: IdParams } }, async (req) => {

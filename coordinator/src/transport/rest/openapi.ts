@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import Type, { type TSchema } from 'typebox';
 import { AdmitTrainerSchema, CreateJobSchema, RegisterSiteSchema } from '../../schemas/job.js';
+import { AddJobSiteSchema, EpochChangeAnswer, JobKeysAnswer, KeyCeremonySchema } from '../../schemas/key-epochs.js';
 import type { AuthService } from '../../auth/auth-service.js';
 import { opsTokenRequirement, requireOpsToken } from './metrics.js';
+import { StatsQuerySchema } from '@medfed/proto/stats/index';
 
 /**
  * `/openapi.json`: OpenAPI 3.1 generated from the route schemas, collected as routes are registered. Routes whose handlers validate their own bodies (`validated(...)`) or predate
@@ -62,6 +64,11 @@ export const DOCUMENTED_ROUTES: Readonly<Record<string, Documented>> = {
   'GET /v1/jobs': { summary: 'Jobs (a site-bound role sees the jobs its site takes part in)', response: Type.Object({ jobs: Type.Array(Loose) }) },
   'POST /v1/jobs': { summary: 'Create a job; round 0 or 1 opens at once', status: 201, body: CreateJobSchema, response: Type.Object({ id: Type.String(), status: Type.String(), currentRound: Type.Integer() }) },
   'GET /v1/jobs/:id': { summary: 'Everything about a job, including what its current round waits for', params: IdParams, response: Loose },
+  'POST /v1/stats/queries': {
+    summary: 'Submit a federated statistics query (docs/statistics.md); sites answer with masked, encrypted per-group sums', status: 201,
+    body: StatsQuerySchema, response: Type.Object({ id: Type.String(), status: Type.String() }),
+  },
+  'GET /v1/stats/queries/:id': { summary: "A statistics query's status and result, masked by the caller's role", params: IdParams, response: Loose },
   'POST /v1/jobs/:id/trainers': {
     summary: 'Admit a trainer build for a job through the supply-chain gate', status: 201, params: IdParams,
     body: AdmitTrainerSchema, response: Loose,
@@ -94,6 +101,19 @@ export const DOCUMENTED_ROUTES: Readonly<Record<string, Documented>> = {
       job: Type.Optional(Type.String()), site: Type.Optional(Type.String()) }),
     response: Type.String({ contentEncoding: 'binary' }), contentType: 'application/gzip',
   },
+  'POST /v1/jobs/:id/sites': {
+    summary: 'A site joins a running job; an encrypted job starts a new key epoch wrapped for the new site list', status: 201, params: IdParams,
+    body: AddJobSiteSchema, response: EpochChangeAnswer,
+  },
+  'DELETE /v1/jobs/:id/sites/:site': {
+    summary: 'A site leaves a running job; an encrypted job starts a new key epoch without it',
+    params: Type.Object({ id: Type.String(), site: Type.String() }), response: EpochChangeAnswer,
+  },
+  'POST /v1/jobs/:id/key-ceremony': {
+    summary: "Start a new key epoch for the job's current site list (key rotation)", status: 201, params: IdParams,
+    body: KeyCeremonySchema, response: EpochChangeAnswer,
+  },
+  'GET /v1/jobs/:id/keys': { summary: "A job's key epochs: site lists, ceremony state, key ids (no key material)", params: IdParams, response: JobKeysAnswer },
   'POST /v1/jobs/:id/stop': { summary: 'Stop a job', params: IdParams, body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }), response: Type.Object({ id: Type.String(), status: Type.String() }) },
 };
 

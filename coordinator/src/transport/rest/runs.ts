@@ -8,6 +8,8 @@ import { describeJob } from '../../federation/job-view.js';
 import type { Db } from '../../storage/db.js';
 import { principalOf } from '../../auth/rest/request-context.js';
 import type { Principal } from '../../auth/principal.js';
+import { privacyTotals } from '../../audit/privacy-totals.js';
+import { settleBeforeHijack } from './request-audit.js';
 
 /**
  * Read routes for the dashboard and `medfed runs`: one job's overview (everything the run page shows,
@@ -119,7 +121,9 @@ async function privacyOf(db: Db, view: JobView) {
   const { rows } = await db.query<{ epoch: number; status: string; param_set: string }>(
     'SELECT epoch, status, param_set FROM job_keys WHERE job_id = $1 ORDER BY epoch DESC LIMIT 1', [view.id]);
   const key = rows[0];
-  const budgets = Array.isArray(spec.privacy?.budgets) ? spec.privacy.budgets as { name?: unknown; epsilon?: unknown; spent?: unknown }[] : [];
+  // What the sites' ledgers charged for this run, as their reports reached the audit trail.
+  const spent = await privacyTotals(db, view.id);
+  const dp = (view.spec as { dp?: { noiseMultiplier?: unknown } }).dp;
   return {
     encryption: {
       enabled: view.encrypted,
@@ -128,8 +132,12 @@ async function privacyOf(db: Db, view: JobView) {
       keyStatus: key?.status ?? null,
     },
     clipNorm: spec.encryption?.clipNorm ?? null,
-    noiseMultiplier: typeof spec.privacy?.noiseMultiplier === 'number' ? spec.privacy.noiseMultiplier : null,
-    budgets: budgets.map((b) => ({ name: String(b.name ?? 'budget'), epsilon: Number(b.epsilon ?? 0), spent: Number(b.spent ?? 0) })),
+    noiseMultiplier: typeof dp?.noiseMultiplier === 'number' ? dp.noiseMultiplier
+      : typeof spec.privacy?.noiseMultiplier === 'number' ? spec.privacy.noiseMultiplier : null,
+    budgets: spent.map((t) => ({
+      name: t.site, dataset: t.dataset, rounds: t.spends, spent: t.epsilon, delta: t.delta,
+      ledgerSpent: t.epsilonTotal, epsilon: t.epsilonBudget, remaining: t.epsilonRemaining,
+    })),
   };
 }
 
@@ -208,6 +216,7 @@ function sse(reply: FastifyReply, event: string, data: unknown): void {
 async function streamOverview(deps: RunsRouteDeps, req: FastifyRequest, reply: FastifyReply, jobId: string): Promise<void> {
   const viewer = principalOf(req);
   const first = await jobOverview(deps, jobId, viewer); // unknown job: a normal JSON 404 before the stream opens
+  await settleBeforeHijack(req); // the request's audit event is durable before the stream opens
   reply.hijack();
   reply.raw.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no',

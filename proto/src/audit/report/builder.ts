@@ -12,6 +12,15 @@ const ANOMALY_RULES: readonly { readonly kind: string; readonly test: (e: AuditE
   { kind: 'Audit entries purged', test: (e) => e.action === 'audit.purge', describe: (e) => `through seq ${String(e.details['through_seq'] ?? '?')} by ${e.actor}` },
 ];
 
+/**
+ * Actions the "model releases" section lists: the release workflow's steps (`release.request`,
+ * `release.approve`, `release.decrypt`, `release.countersign`, `release.publish`, `release.refuse`, and
+ * any later step under `release.`), plus the published model's own release and download events.
+ */
+export function isReleaseAction(action: string): boolean {
+  return action.startsWith('release.') || action === 'model.release' || action === 'model.download';
+}
+
 /** An actor refused this many times within the report's range is listed as an anomaly. */
 const REPEATED_DENIALS = 5;
 
@@ -79,7 +88,7 @@ export class AuditReportBuilder {
       this.#deniedTotal++;
       if (this.#denials.length < this.#limit) this.#denials.push(row(e));
     }
-    if (e.action === 'model.release' || e.action === 'model.download') {
+    if (isReleaseAction(e.action)) {
       this.#releaseTotal++;
       if (this.#releases.length < this.#limit) this.#releases.push(row(e));
     }

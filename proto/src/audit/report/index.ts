@@ -1,4 +1,4 @@
-export { AuditReportBuilder } from './builder.js';
+export { AuditReportBuilder, isReleaseAction } from './builder.js';
 export { renderAuditReportHtml } from './html.js';
 export { renderAuditReportPdf } from './pdf.js';
 export { AUDIT_REPORT_SECTIONS, type AuditReport, type AuditEventRow, type AccessRow, type PrivacyRow, type AnomalyRow, type Listing } from './model.js';

@@ -1,7 +1,7 @@
 import { CompactEncrypt, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { heContext } from '../context.js';
 import { HeError } from '../errors.js';
-import { generateKeys } from '../secret-key.js';
+import { generateKeys, secretKeyId } from '../secret-key.js';
 import { verifySiteList, type PinnedSites, type SignedSiteList } from './site-list.js';
 
 export const WRAPPED_KEY_TYP = 'medfed-he-key+jwe';
@@ -28,12 +28,26 @@ export interface KeyCeremonyInput {
   readonly keyAgreementKeys: ReadonlyMap<string, JWK>;
   /** The site running the ceremony; it must be on the list. */
   readonly generatingSiteId: string;
+  /**
+   * Key epochs after the first: listed sites that lack earlier epochs' keys (joiners), the epochs
+   * each must receive, and those earlier secret keys as the generating site holds them.
+   */
+  readonly history?: HistoryInput;
+}
+
+export interface HistoryInput {
+  /** Site id -> earlier epochs (and their key ids) the site must receive. */
+  readonly plan: Readonly<Record<string, readonly { readonly epoch: number; readonly keyId: string }[]>>;
+  /** Earlier epoch -> its secret key (SEAL serialisation); the caller zeroises its copies. */
+  readonly keys: ReadonlyMap<number, Uint8Array>;
 }
 
 export interface KeyCeremonyResult {
   readonly publicParams: HePublicParams;
   /** Compact JWE (ECDH-ES+A256KW over X25519, A256GCM) of the secret key, per listed site. */
   readonly wrappedKeys: ReadonlyMap<string, string>;
+  /** Earlier epochs' keys wrapped for joiners: site id -> epoch (as a string) -> compact JWE. */
+  readonly historyKeys: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 /**
@@ -61,6 +75,22 @@ export async function runKeyCeremony(input: KeyCeremonyInput): Promise<KeyCeremo
     recipients.push({ siteId: site.siteId, jwk: { kty: 'OKP', crv: 'X25519', x: k.x } });
   }
   const context = await heContext(input.paramSetId);
+  // Check the history before generating anything: only listed sites, only earlier epochs, only keys that match their ids.
+  const plan = Object.entries(input.history?.plan ?? {});
+  for (const [siteId, entries] of plan) {
+    if (!recipients.some((r) => r.siteId === siteId)) {
+      throw new HeError('HE_SITE_LIST_INVALID', `earlier keys are planned for ${JSON.stringify(siteId)}, which is not on the signed site list`);
+    }
+    for (const e of entries) {
+      const bytes = input.history!.keys.get(e.epoch);
+      if (!Number.isSafeInteger(e.epoch) || e.epoch < 1 || e.epoch >= list.epoch) {
+        throw new HeError('HE_KEY_CONTEXT_MISMATCH', `earlier key epoch ${e.epoch} is not before epoch ${list.epoch}`);
+      }
+      if (!bytes || secretKeyId(context.digest, bytes) !== e.keyId) {
+        throw new HeError('HE_KEY_CONTEXT_MISMATCH', `the key of epoch ${e.epoch} held here does not match key id ${JSON.stringify(e.keyId)}`);
+      }
+    }
+  }
   const key = generateKeys(context);
   const secret = key.export();
   try {
@@ -84,7 +114,24 @@ export async function runKeyCeremony(input: KeyCeremonyInput): Promise<KeyCeremo
         .encrypt(await importJWK(jwk, 'ECDH-ES+A256KW'));
       wrappedKeys.set(siteId, jwe);
     }
-    return { publicParams, wrappedKeys };
+    // A joiner's copy of an earlier epoch's key is bound to that epoch, exactly like the original
+    // wrap, plus the epoch under whose signed list it was handed over.
+    const historyKeys = new Map<string, Record<string, string>>();
+    for (const [siteId, entries] of plan) {
+      const jwk = recipients.find((r) => r.siteId === siteId)!.jwk;
+      const byEpoch: Record<string, string> = {};
+      for (const e of entries) {
+        byEpoch[String(e.epoch)] = await new CompactEncrypt(input.history!.keys.get(e.epoch)!)
+          .setProtectedHeader({
+            alg: 'ECDH-ES+A256KW', enc: 'A256GCM', typ: WRAPPED_KEY_TYP, kid: siteId,
+            job: list.job, epoch: e.epoch, paramSetId: publicParams.paramSetId, paramsDigest: publicParams.paramsDigest, keyId: e.keyId,
+            wrappedForEpoch: list.epoch,
+          })
+          .encrypt(await importJWK(jwk, 'ECDH-ES+A256KW'));
+      }
+      historyKeys.set(siteId, byEpoch);
+    }
+    return { publicParams, wrappedKeys, historyKeys };
   } finally {
     secret.fill(0);
     key.dispose();

@@ -37,6 +37,12 @@ export const TaskKind = {
   TASK_KIND_EVALUATE: 3,
   /** TASK_KIND_KEYS - a key-ceremony step of an encrypted job (see Task.key_task_json) */
   TASK_KIND_KEYS: 4,
+  /** TASK_KIND_STATS_QUERY - answer a statistics query: masked, optionally noised, encrypted per-group sums */
+  TASK_KIND_STATS_QUERY: 10,
+  /** TASK_KIND_STATS_PUBLISH - decrypt a statistics job's summed vector, suppress, sign and publish the result */
+  TASK_KIND_STATS_PUBLISH: 11,
+  /** TASK_KIND_RELEASE - decrypt (or reproduce) a model approved for release (see Task.release_json) */
+  TASK_KIND_RELEASE: 5,
   UNRECOGNIZED: -1,
 } as const;
 
@@ -48,6 +54,9 @@ export namespace TaskKind {
   export type TASK_KIND_TRAIN = typeof TaskKind.TASK_KIND_TRAIN;
   export type TASK_KIND_EVALUATE = typeof TaskKind.TASK_KIND_EVALUATE;
   export type TASK_KIND_KEYS = typeof TaskKind.TASK_KIND_KEYS;
+  export type TASK_KIND_STATS_QUERY = typeof TaskKind.TASK_KIND_STATS_QUERY;
+  export type TASK_KIND_STATS_PUBLISH = typeof TaskKind.TASK_KIND_STATS_PUBLISH;
+  export type TASK_KIND_RELEASE = typeof TaskKind.TASK_KIND_RELEASE;
   export type UNRECOGNIZED = typeof TaskKind.UNRECOGNIZED;
 }
 
@@ -68,6 +77,15 @@ export function taskKindFromJSON(object: any): TaskKind {
     case 4:
     case "TASK_KIND_KEYS":
       return TaskKind.TASK_KIND_KEYS;
+    case 10:
+    case "TASK_KIND_STATS_QUERY":
+      return TaskKind.TASK_KIND_STATS_QUERY;
+    case 11:
+    case "TASK_KIND_STATS_PUBLISH":
+      return TaskKind.TASK_KIND_STATS_PUBLISH;
+    case 5:
+    case "TASK_KIND_RELEASE":
+      return TaskKind.TASK_KIND_RELEASE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -87,6 +105,12 @@ export function taskKindToJSON(object: TaskKind): string {
       return "TASK_KIND_EVALUATE";
     case TaskKind.TASK_KIND_KEYS:
       return "TASK_KIND_KEYS";
+    case TaskKind.TASK_KIND_STATS_QUERY:
+      return "TASK_KIND_STATS_QUERY";
+    case TaskKind.TASK_KIND_STATS_PUBLISH:
+      return "TASK_KIND_STATS_PUBLISH";
+    case TaskKind.TASK_KIND_RELEASE:
+      return "TASK_KIND_RELEASE";
     case TaskKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -161,6 +185,8 @@ export interface Task {
   statsSumJson: string;
   /** Fresh per (job, round, site): the attestation of this task's update must carry it. */
   attestationNonce: string;
+  /** Release tasks: release id, step (decrypt | reproduce), round, and for reproduce the first site's digest (JSON). */
+  releaseJson: string;
 }
 
 export interface PollTaskResponse {
@@ -239,6 +265,27 @@ export interface ReportMetricsRequest {
   loss: number;
   accuracy: number;
   numSamples: number;
+  /**
+   * Train phase: the differential-privacy charge the site's own ledger took for this round, so the
+   * coordinator's audit trail and compliance report show budget spent per site and job. Aggregate
+   * numbers only; no record-level data.
+   */
+  privacySpend: PrivacySpend | undefined;
+}
+
+/** One round's charge to a site's privacy ledger (node-agent privacy/ledger). */
+export interface PrivacySpend {
+  /** this round's epsilon, at the ledger's delta */
+  epsilon: number;
+  delta: number;
+  /** the site's dataset identifier the budget belongs to */
+  dataset: string;
+  /** gaussian | laplace */
+  mechanism: string;
+  /** spent on this dataset so far, this round included */
+  epsilonTotal: number;
+  epsilonBudget: number;
+  epsilonRemaining: number;
 }
 
 export interface ReportMetricsResponse {
@@ -300,6 +347,11 @@ export interface KeyMaterialRequest {
   publicParamsJson: string;
   /** Site id -> compact JWE of the secret key for that site (JSON object). */
   wrappedKeysJson: string;
+  /**
+   * Key epochs after the first: site id -> { "<earlier epoch>": compact JWE } for each site of the
+   * new list that lacks earlier epochs' keys (a joiner), exactly as the task's history plan asks.
+   */
+  historyKeysJson: string;
 }
 
 export interface KeyMaterialResponse {
@@ -308,6 +360,14 @@ export interface KeyMaterialResponse {
 export interface FetchJobKeyRequest {
   siteId: string;
   jobId: string;
+  /**
+   * Compact JWS (typ medfed-attestation+jwt) by the node's attestation key for this job: round = key
+   * epoch, nonce from RequestKeyReleaseNonce, update and manifest digests = the key-release purpose
+   * digest sha256("medfed-key-release:" + job + ":" + epoch) (docs/sandbox.md, "Key release").
+   */
+  attestation: string;
+  /** The key epoch whose key the site asks for (a chain link names it); 0: the latest ready epoch. */
+  epoch: number;
 }
 
 export interface FetchJobKeyResponse {
@@ -318,6 +378,18 @@ export interface FetchJobKeyResponse {
   wrappedKey: string;
 }
 
+export interface KeyReleaseNonceRequest {
+  siteId: string;
+  jobId: string;
+}
+
+export interface KeyReleaseNonceResponse {
+  nonce: string;
+  /** The key epoch the nonce (and so the attestation) is bound to. */
+  epoch: number;
+  expiresAtMs: number;
+}
+
 export interface CosignatureRequest {
   siteId: string;
   /** The checkpoint with this site's cosignature line added (C2SP tlog-cosignature). */
@@ -325,6 +397,54 @@ export interface CosignatureRequest {
 }
 
 export interface CosignatureResponse {
+}
+
+export interface JobApprovalReport {
+  siteId: string;
+  jobId: string;
+  /** true: the steward approved this spec; false: the site refuses the job's tasks. */
+  approved: boolean;
+  /** SHA-256 (hex) of the RFC 8785 canonical job spec the approval or refusal is about. */
+  specDigest: string;
+  /** The ethics approval or data-use agreement reference (approved only; letters, digits and ._:@/+-). */
+  ethicsRef: string;
+  /** Refusals: JOB_NOT_APPROVED or JOB_APPROVAL_SPEC_CHANGED. */
+  refusalCode: string;
+  /** "steward", or "development" for development harnesses that approve automatically. */
+  mode: string;
+}
+
+export interface JobApprovalReportResponse {
+}
+
+export interface ReleaseHeader {
+  siteId: string;
+  releaseId: string;
+  /** Compact JWS (EdDSA, typ medfed-release-statement+jws) by the site's attestation key. */
+  statement: string;
+  /** The plaintext model's size and SHA-256 (decrypt step); 0 and empty for a countersignature. */
+  byteSize: number;
+  sha256: string;
+}
+
+export interface ReleaseChunk {
+  part: { $case: "header"; value: ReleaseHeader } | { $case: "data"; value: Buffer } | undefined;
+}
+
+export interface SubmitReleaseResponse {
+  releaseId: string;
+  /** The release's state after this step: decrypted, released or refused. */
+  state: string;
+}
+
+export interface PublishStatsResultRequest {
+  siteId: string;
+  jobId: string;
+  /** Compact JWS by the site's node (attestation) key over the result JSON. */
+  resultJws: string;
+}
+
+export interface PublishStatsResultResponse {
 }
 
 function createBaseEnrollRequest(): EnrollRequest {
@@ -965,6 +1085,7 @@ function createBaseTask(): Task {
     modelChainJson: "",
     statsSumJson: "",
     attestationNonce: "",
+    releaseJson: "",
   };
 }
 
@@ -1017,6 +1138,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.attestationNonce !== "") {
       writer.uint32(130).string(message.attestationNonce);
+    }
+    if (message.releaseJson !== "") {
+      writer.uint32(138).string(message.releaseJson);
     }
     return writer;
   },
@@ -1162,6 +1286,14 @@ export const Task: MessageFns<Task> = {
             message.attestationNonce = reader.string();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.releaseJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1244,6 +1376,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.attestation_nonce)
         ? globalThis.String(object.attestation_nonce)
         : "",
+      releaseJson: isSet(object.releaseJson)
+        ? globalThis.String(object.releaseJson)
+        : isSet(object.release_json)
+        ? globalThis.String(object.release_json)
+        : "",
     };
   },
 
@@ -1297,6 +1434,9 @@ export const Task: MessageFns<Task> = {
     if (message.attestationNonce !== "") {
       obj.attestationNonce = message.attestationNonce;
     }
+    if (message.releaseJson !== "") {
+      obj.releaseJson = message.releaseJson;
+    }
     return obj;
   },
 
@@ -1321,6 +1461,7 @@ export const Task: MessageFns<Task> = {
     message.modelChainJson = object.modelChainJson ?? "";
     message.statsSumJson = object.statsSumJson ?? "";
     message.attestationNonce = object.attestationNonce ?? "";
+    message.releaseJson = object.releaseJson ?? "";
     return message;
   },
 };
@@ -2421,7 +2562,17 @@ export const SubmitUpdateResponse: MessageFns<SubmitUpdateResponse> = {
 };
 
 function createBaseReportMetricsRequest(): ReportMetricsRequest {
-  return { siteId: "", jobId: "", round: 0, phase: "", modelRound: 0, loss: 0, accuracy: 0, numSamples: 0 };
+  return {
+    siteId: "",
+    jobId: "",
+    round: 0,
+    phase: "",
+    modelRound: 0,
+    loss: 0,
+    accuracy: 0,
+    numSamples: 0,
+    privacySpend: undefined,
+  };
 }
 
 export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
@@ -2449,6 +2600,9 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
     }
     if (message.numSamples !== 0) {
       writer.uint32(64).int32(message.numSamples);
+    }
+    if (message.privacySpend !== undefined) {
+      PrivacySpend.encode(message.privacySpend, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -2530,6 +2684,14 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
             message.numSamples = reader.int32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.privacySpend = PrivacySpend.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2568,6 +2730,11 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
         : isSet(object.num_samples)
         ? globalThis.Number(object.num_samples)
         : 0,
+      privacySpend: isSet(object.privacySpend)
+        ? PrivacySpend.fromJSON(object.privacySpend)
+        : isSet(object.privacy_spend)
+        ? PrivacySpend.fromJSON(object.privacy_spend)
+        : undefined,
     };
   },
 
@@ -2597,6 +2764,9 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
     if (message.numSamples !== 0) {
       obj.numSamples = Math.round(message.numSamples);
     }
+    if (message.privacySpend !== undefined) {
+      obj.privacySpend = PrivacySpend.toJSON(message.privacySpend);
+    }
     return obj;
   },
 
@@ -2613,6 +2783,186 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
     message.loss = object.loss ?? 0;
     message.accuracy = object.accuracy ?? 0;
     message.numSamples = object.numSamples ?? 0;
+    message.privacySpend = (object.privacySpend !== undefined && object.privacySpend !== null)
+      ? PrivacySpend.fromPartial(object.privacySpend)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePrivacySpend(): PrivacySpend {
+  return { epsilon: 0, delta: 0, dataset: "", mechanism: "", epsilonTotal: 0, epsilonBudget: 0, epsilonRemaining: 0 };
+}
+
+export const PrivacySpend: MessageFns<PrivacySpend> = {
+  encode(message: PrivacySpend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.epsilon !== 0) {
+      writer.uint32(9).double(message.epsilon);
+    }
+    if (message.delta !== 0) {
+      writer.uint32(17).double(message.delta);
+    }
+    if (message.dataset !== "") {
+      writer.uint32(26).string(message.dataset);
+    }
+    if (message.mechanism !== "") {
+      writer.uint32(34).string(message.mechanism);
+    }
+    if (message.epsilonTotal !== 0) {
+      writer.uint32(41).double(message.epsilonTotal);
+    }
+    if (message.epsilonBudget !== 0) {
+      writer.uint32(49).double(message.epsilonBudget);
+    }
+    if (message.epsilonRemaining !== 0) {
+      writer.uint32(57).double(message.epsilonRemaining);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PrivacySpend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePrivacySpend();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.epsilon = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.delta = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.dataset = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mechanism = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.epsilonTotal = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.epsilonBudget = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.epsilonRemaining = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PrivacySpend {
+    return {
+      epsilon: isSet(object.epsilon) ? globalThis.Number(object.epsilon) : 0,
+      delta: isSet(object.delta) ? globalThis.Number(object.delta) : 0,
+      dataset: isSet(object.dataset) ? globalThis.String(object.dataset) : "",
+      mechanism: isSet(object.mechanism) ? globalThis.String(object.mechanism) : "",
+      epsilonTotal: isSet(object.epsilonTotal)
+        ? globalThis.Number(object.epsilonTotal)
+        : isSet(object.epsilon_total)
+        ? globalThis.Number(object.epsilon_total)
+        : 0,
+      epsilonBudget: isSet(object.epsilonBudget)
+        ? globalThis.Number(object.epsilonBudget)
+        : isSet(object.epsilon_budget)
+        ? globalThis.Number(object.epsilon_budget)
+        : 0,
+      epsilonRemaining: isSet(object.epsilonRemaining)
+        ? globalThis.Number(object.epsilonRemaining)
+        : isSet(object.epsilon_remaining)
+        ? globalThis.Number(object.epsilon_remaining)
+        : 0,
+    };
+  },
+
+  toJSON(message: PrivacySpend): unknown {
+    const obj: any = {};
+    if (message.epsilon !== 0) {
+      obj.epsilon = floatToJson(message.epsilon);
+    }
+    if (message.delta !== 0) {
+      obj.delta = floatToJson(message.delta);
+    }
+    if (message.dataset !== "") {
+      obj.dataset = message.dataset;
+    }
+    if (message.mechanism !== "") {
+      obj.mechanism = message.mechanism;
+    }
+    if (message.epsilonTotal !== 0) {
+      obj.epsilonTotal = floatToJson(message.epsilonTotal);
+    }
+    if (message.epsilonBudget !== 0) {
+      obj.epsilonBudget = floatToJson(message.epsilonBudget);
+    }
+    if (message.epsilonRemaining !== 0) {
+      obj.epsilonRemaining = floatToJson(message.epsilonRemaining);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PrivacySpend>): PrivacySpend {
+    return PrivacySpend.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PrivacySpend>): PrivacySpend {
+    const message = createBasePrivacySpend();
+    message.epsilon = object.epsilon ?? 0;
+    message.delta = object.delta ?? 0;
+    message.dataset = object.dataset ?? "";
+    message.mechanism = object.mechanism ?? "";
+    message.epsilonTotal = object.epsilonTotal ?? 0;
+    message.epsilonBudget = object.epsilonBudget ?? 0;
+    message.epsilonRemaining = object.epsilonRemaining ?? 0;
     return message;
   },
 };
@@ -3425,7 +3775,7 @@ export const SiteListSignatureResponse: MessageFns<SiteListSignatureResponse> = 
 };
 
 function createBaseKeyMaterialRequest(): KeyMaterialRequest {
-  return { siteId: "", jobId: "", publicParamsJson: "", wrappedKeysJson: "" };
+  return { siteId: "", jobId: "", publicParamsJson: "", wrappedKeysJson: "", historyKeysJson: "" };
 }
 
 export const KeyMaterialRequest: MessageFns<KeyMaterialRequest> = {
@@ -3441,6 +3791,9 @@ export const KeyMaterialRequest: MessageFns<KeyMaterialRequest> = {
     }
     if (message.wrappedKeysJson !== "") {
       writer.uint32(34).string(message.wrappedKeysJson);
+    }
+    if (message.historyKeysJson !== "") {
+      writer.uint32(42).string(message.historyKeysJson);
     }
     return writer;
   },
@@ -3490,6 +3843,14 @@ export const KeyMaterialRequest: MessageFns<KeyMaterialRequest> = {
             message.wrappedKeysJson = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.historyKeysJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3524,6 +3885,11 @@ export const KeyMaterialRequest: MessageFns<KeyMaterialRequest> = {
         : isSet(object.wrapped_keys_json)
         ? globalThis.String(object.wrapped_keys_json)
         : "",
+      historyKeysJson: isSet(object.historyKeysJson)
+        ? globalThis.String(object.historyKeysJson)
+        : isSet(object.history_keys_json)
+        ? globalThis.String(object.history_keys_json)
+        : "",
     };
   },
 
@@ -3541,6 +3907,9 @@ export const KeyMaterialRequest: MessageFns<KeyMaterialRequest> = {
     if (message.wrappedKeysJson !== "") {
       obj.wrappedKeysJson = message.wrappedKeysJson;
     }
+    if (message.historyKeysJson !== "") {
+      obj.historyKeysJson = message.historyKeysJson;
+    }
     return obj;
   },
 
@@ -3553,6 +3922,7 @@ export const KeyMaterialRequest: MessageFns<KeyMaterialRequest> = {
     message.jobId = object.jobId ?? "";
     message.publicParamsJson = object.publicParamsJson ?? "";
     message.wrappedKeysJson = object.wrappedKeysJson ?? "";
+    message.historyKeysJson = object.historyKeysJson ?? "";
     return message;
   },
 };
@@ -3610,7 +3980,7 @@ export const KeyMaterialResponse: MessageFns<KeyMaterialResponse> = {
 };
 
 function createBaseFetchJobKeyRequest(): FetchJobKeyRequest {
-  return { siteId: "", jobId: "" };
+  return { siteId: "", jobId: "", attestation: "", epoch: 0 };
 }
 
 export const FetchJobKeyRequest: MessageFns<FetchJobKeyRequest> = {
@@ -3620,6 +3990,12 @@ export const FetchJobKeyRequest: MessageFns<FetchJobKeyRequest> = {
     }
     if (message.jobId !== "") {
       writer.uint32(18).string(message.jobId);
+    }
+    if (message.attestation !== "") {
+      writer.uint32(26).string(message.attestation);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(32).int32(message.epoch);
     }
     return writer;
   },
@@ -3653,6 +4029,22 @@ export const FetchJobKeyRequest: MessageFns<FetchJobKeyRequest> = {
             message.jobId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.attestation = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.epoch = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3677,6 +4069,8 @@ export const FetchJobKeyRequest: MessageFns<FetchJobKeyRequest> = {
         : isSet(object.job_id)
         ? globalThis.String(object.job_id)
         : "",
+      attestation: isSet(object.attestation) ? globalThis.String(object.attestation) : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
     };
   },
 
@@ -3688,6 +4082,12 @@ export const FetchJobKeyRequest: MessageFns<FetchJobKeyRequest> = {
     if (message.jobId !== "") {
       obj.jobId = message.jobId;
     }
+    if (message.attestation !== "") {
+      obj.attestation = message.attestation;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
     return obj;
   },
 
@@ -3698,6 +4098,8 @@ export const FetchJobKeyRequest: MessageFns<FetchJobKeyRequest> = {
     const message = createBaseFetchJobKeyRequest();
     message.siteId = object.siteId ?? "";
     message.jobId = object.jobId ?? "";
+    message.attestation = object.attestation ?? "";
+    message.epoch = object.epoch ?? 0;
     return message;
   },
 };
@@ -3827,6 +4229,204 @@ export const FetchJobKeyResponse: MessageFns<FetchJobKeyResponse> = {
     message.paramSet = object.paramSet ?? "";
     message.keyId = object.keyId ?? "";
     message.wrappedKey = object.wrappedKey ?? "";
+    return message;
+  },
+};
+
+function createBaseKeyReleaseNonceRequest(): KeyReleaseNonceRequest {
+  return { siteId: "", jobId: "" };
+}
+
+export const KeyReleaseNonceRequest: MessageFns<KeyReleaseNonceRequest> = {
+  encode(message: KeyReleaseNonceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.jobId !== "") {
+      writer.uint32(18).string(message.jobId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyReleaseNonceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyReleaseNonceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyReleaseNonceRequest {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+    };
+  },
+
+  toJSON(message: KeyReleaseNonceRequest): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeyReleaseNonceRequest>): KeyReleaseNonceRequest {
+    return KeyReleaseNonceRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeyReleaseNonceRequest>): KeyReleaseNonceRequest {
+    const message = createBaseKeyReleaseNonceRequest();
+    message.siteId = object.siteId ?? "";
+    message.jobId = object.jobId ?? "";
+    return message;
+  },
+};
+
+function createBaseKeyReleaseNonceResponse(): KeyReleaseNonceResponse {
+  return { nonce: "", epoch: 0, expiresAtMs: 0 };
+}
+
+export const KeyReleaseNonceResponse: MessageFns<KeyReleaseNonceResponse> = {
+  encode(message: KeyReleaseNonceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nonce !== "") {
+      writer.uint32(10).string(message.nonce);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(16).int32(message.epoch);
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(24).int64(message.expiresAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyReleaseNonceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyReleaseNonceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nonce = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.epoch = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyReleaseNonceResponse {
+    return {
+      nonce: isSet(object.nonce) ? globalThis.String(object.nonce) : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? globalThis.Number(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? globalThis.Number(object.expires_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: KeyReleaseNonceResponse): unknown {
+    const obj: any = {};
+    if (message.nonce !== "") {
+      obj.nonce = message.nonce;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    if (message.expiresAtMs !== 0) {
+      obj.expiresAtMs = Math.round(message.expiresAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KeyReleaseNonceResponse>): KeyReleaseNonceResponse {
+    return KeyReleaseNonceResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KeyReleaseNonceResponse>): KeyReleaseNonceResponse {
+    const message = createBaseKeyReleaseNonceResponse();
+    message.nonce = object.nonce ?? "";
+    message.epoch = object.epoch ?? 0;
+    message.expiresAtMs = object.expiresAtMs ?? 0;
     return message;
   },
 };
@@ -3976,6 +4576,743 @@ export const CosignatureResponse: MessageFns<CosignatureResponse> = {
   },
 };
 
+function createBaseJobApprovalReport(): JobApprovalReport {
+  return { siteId: "", jobId: "", approved: false, specDigest: "", ethicsRef: "", refusalCode: "", mode: "" };
+}
+
+export const JobApprovalReport: MessageFns<JobApprovalReport> = {
+  encode(message: JobApprovalReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.jobId !== "") {
+      writer.uint32(18).string(message.jobId);
+    }
+    if (message.approved !== false) {
+      writer.uint32(24).bool(message.approved);
+    }
+    if (message.specDigest !== "") {
+      writer.uint32(34).string(message.specDigest);
+    }
+    if (message.ethicsRef !== "") {
+      writer.uint32(42).string(message.ethicsRef);
+    }
+    if (message.refusalCode !== "") {
+      writer.uint32(50).string(message.refusalCode);
+    }
+    if (message.mode !== "") {
+      writer.uint32(58).string(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobApprovalReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobApprovalReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.approved = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.specDigest = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ethicsRef = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.refusalCode = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobApprovalReport {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      approved: isSet(object.approved) ? globalThis.Boolean(object.approved) : false,
+      specDigest: isSet(object.specDigest)
+        ? globalThis.String(object.specDigest)
+        : isSet(object.spec_digest)
+        ? globalThis.String(object.spec_digest)
+        : "",
+      ethicsRef: isSet(object.ethicsRef)
+        ? globalThis.String(object.ethicsRef)
+        : isSet(object.ethics_ref)
+        ? globalThis.String(object.ethics_ref)
+        : "",
+      refusalCode: isSet(object.refusalCode)
+        ? globalThis.String(object.refusalCode)
+        : isSet(object.refusal_code)
+        ? globalThis.String(object.refusal_code)
+        : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+    };
+  },
+
+  toJSON(message: JobApprovalReport): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.approved !== false) {
+      obj.approved = message.approved;
+    }
+    if (message.specDigest !== "") {
+      obj.specDigest = message.specDigest;
+    }
+    if (message.ethicsRef !== "") {
+      obj.ethicsRef = message.ethicsRef;
+    }
+    if (message.refusalCode !== "") {
+      obj.refusalCode = message.refusalCode;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<JobApprovalReport>): JobApprovalReport {
+    return JobApprovalReport.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<JobApprovalReport>): JobApprovalReport {
+    const message = createBaseJobApprovalReport();
+    message.siteId = object.siteId ?? "";
+    message.jobId = object.jobId ?? "";
+    message.approved = object.approved ?? false;
+    message.specDigest = object.specDigest ?? "";
+    message.ethicsRef = object.ethicsRef ?? "";
+    message.refusalCode = object.refusalCode ?? "";
+    message.mode = object.mode ?? "";
+    return message;
+  },
+};
+
+function createBaseJobApprovalReportResponse(): JobApprovalReportResponse {
+  return {};
+}
+
+export const JobApprovalReportResponse: MessageFns<JobApprovalReportResponse> = {
+  encode(_: JobApprovalReportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobApprovalReportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobApprovalReportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): JobApprovalReportResponse {
+    return {};
+  },
+
+  toJSON(_: JobApprovalReportResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<JobApprovalReportResponse>): JobApprovalReportResponse {
+    return JobApprovalReportResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<JobApprovalReportResponse>): JobApprovalReportResponse {
+    const message = createBaseJobApprovalReportResponse();
+    return message;
+  },
+};
+
+function createBaseReleaseHeader(): ReleaseHeader {
+  return { siteId: "", releaseId: "", statement: "", byteSize: 0, sha256: "" };
+}
+
+export const ReleaseHeader: MessageFns<ReleaseHeader> = {
+  encode(message: ReleaseHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.releaseId !== "") {
+      writer.uint32(18).string(message.releaseId);
+    }
+    if (message.statement !== "") {
+      writer.uint32(26).string(message.statement);
+    }
+    if (message.byteSize !== 0) {
+      writer.uint32(32).int64(message.byteSize);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(42).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.releaseId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.statement = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.byteSize = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseHeader {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      releaseId: isSet(object.releaseId)
+        ? globalThis.String(object.releaseId)
+        : isSet(object.release_id)
+        ? globalThis.String(object.release_id)
+        : "",
+      statement: isSet(object.statement) ? globalThis.String(object.statement) : "",
+      byteSize: isSet(object.byteSize)
+        ? globalThis.Number(object.byteSize)
+        : isSet(object.byte_size)
+        ? globalThis.Number(object.byte_size)
+        : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: ReleaseHeader): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.releaseId !== "") {
+      obj.releaseId = message.releaseId;
+    }
+    if (message.statement !== "") {
+      obj.statement = message.statement;
+    }
+    if (message.byteSize !== 0) {
+      obj.byteSize = Math.round(message.byteSize);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseHeader>): ReleaseHeader {
+    return ReleaseHeader.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseHeader>): ReleaseHeader {
+    const message = createBaseReleaseHeader();
+    message.siteId = object.siteId ?? "";
+    message.releaseId = object.releaseId ?? "";
+    message.statement = object.statement ?? "";
+    message.byteSize = object.byteSize ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    return message;
+  },
+};
+
+function createBaseReleaseChunk(): ReleaseChunk {
+  return { part: undefined };
+}
+
+export const ReleaseChunk: MessageFns<ReleaseChunk> = {
+  encode(message: ReleaseChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "header":
+        ReleaseHeader.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.part.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "header", value: ReleaseHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseChunk {
+    return {
+      part: isSet(object.header)
+        ? { $case: "header", value: ReleaseHeader.fromJSON(object.header) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ReleaseChunk): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "header") {
+      obj.header = ReleaseHeader.toJSON(message.part.value);
+    } else if (message.part?.$case === "data") {
+      obj.data = base64FromBytes(message.part.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseChunk>): ReleaseChunk {
+    return ReleaseChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseChunk>): ReleaseChunk {
+    const message = createBaseReleaseChunk();
+    switch (object.part?.$case) {
+      case "header": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "header", value: ReleaseHeader.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "data", value: object.part.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseSubmitReleaseResponse(): SubmitReleaseResponse {
+  return { releaseId: "", state: "" };
+}
+
+export const SubmitReleaseResponse: MessageFns<SubmitReleaseResponse> = {
+  encode(message: SubmitReleaseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.releaseId !== "") {
+      writer.uint32(10).string(message.releaseId);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitReleaseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitReleaseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.releaseId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubmitReleaseResponse {
+    return {
+      releaseId: isSet(object.releaseId)
+        ? globalThis.String(object.releaseId)
+        : isSet(object.release_id)
+        ? globalThis.String(object.release_id)
+        : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+    };
+  },
+
+  toJSON(message: SubmitReleaseResponse): unknown {
+    const obj: any = {};
+    if (message.releaseId !== "") {
+      obj.releaseId = message.releaseId;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SubmitReleaseResponse>): SubmitReleaseResponse {
+    return SubmitReleaseResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitReleaseResponse>): SubmitReleaseResponse {
+    const message = createBaseSubmitReleaseResponse();
+    message.releaseId = object.releaseId ?? "";
+    message.state = object.state ?? "";
+    return message;
+  },
+};
+
+function createBasePublishStatsResultRequest(): PublishStatsResultRequest {
+  return { siteId: "", jobId: "", resultJws: "" };
+}
+
+export const PublishStatsResultRequest: MessageFns<PublishStatsResultRequest> = {
+  encode(message: PublishStatsResultRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.siteId !== "") {
+      writer.uint32(10).string(message.siteId);
+    }
+    if (message.jobId !== "") {
+      writer.uint32(18).string(message.jobId);
+    }
+    if (message.resultJws !== "") {
+      writer.uint32(26).string(message.resultJws);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishStatsResultRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishStatsResultRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resultJws = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishStatsResultRequest {
+    return {
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      resultJws: isSet(object.resultJws)
+        ? globalThis.String(object.resultJws)
+        : isSet(object.result_jws)
+        ? globalThis.String(object.result_jws)
+        : "",
+    };
+  },
+
+  toJSON(message: PublishStatsResultRequest): unknown {
+    const obj: any = {};
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.resultJws !== "") {
+      obj.resultJws = message.resultJws;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PublishStatsResultRequest>): PublishStatsResultRequest {
+    return PublishStatsResultRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PublishStatsResultRequest>): PublishStatsResultRequest {
+    const message = createBasePublishStatsResultRequest();
+    message.siteId = object.siteId ?? "";
+    message.jobId = object.jobId ?? "";
+    message.resultJws = object.resultJws ?? "";
+    return message;
+  },
+};
+
+function createBasePublishStatsResultResponse(): PublishStatsResultResponse {
+  return {};
+}
+
+export const PublishStatsResultResponse: MessageFns<PublishStatsResultResponse> = {
+  encode(_: PublishStatsResultResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishStatsResultResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishStatsResultResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PublishStatsResultResponse {
+    return {};
+  },
+
+  toJSON(_: PublishStatsResultResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PublishStatsResultResponse>): PublishStatsResultResponse {
+    return PublishStatsResultResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PublishStatsResultResponse>): PublishStatsResultResponse {
+    const message = createBasePublishStatsResultResponse();
+    return message;
+  },
+};
+
 export type FederationService = typeof FederationService;
 export const FederationService = {
   /** A registered site announces its agent (identity proof arrives with the credentials feature). */
@@ -4112,6 +5449,21 @@ export const FederationService = {
     responseSerialize: (value: FetchJobKeyResponse): Buffer => Buffer.from(FetchJobKeyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FetchJobKeyResponse => FetchJobKeyResponse.decode(value),
   },
+  /**
+   * A fresh, single-use nonce for the attestation that FetchJobKey requires (bound to job, key epoch
+   * and site; its scope is distinct from training nonces, so neither can stand in for the other).
+   */
+  requestKeyReleaseNonce: {
+    path: "/medfed.v1.Federation/RequestKeyReleaseNonce" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: KeyReleaseNonceRequest): Buffer =>
+      Buffer.from(KeyReleaseNonceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KeyReleaseNonceRequest => KeyReleaseNonceRequest.decode(value),
+    responseSerialize: (value: KeyReleaseNonceResponse): Buffer =>
+      Buffer.from(KeyReleaseNonceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KeyReleaseNonceResponse => KeyReleaseNonceResponse.decode(value),
+  },
   /** A site acting as a witness co-signs a checkpoint it verified consistent with the last one it saw. */
   submitCosignature: {
     path: "/medfed.v1.Federation/SubmitCosignature" as const,
@@ -4121,6 +5473,46 @@ export const FederationService = {
     requestDeserialize: (value: Buffer): CosignatureRequest => CosignatureRequest.decode(value),
     responseSerialize: (value: CosignatureResponse): Buffer => Buffer.from(CosignatureResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CosignatureResponse => CosignatureResponse.decode(value),
+  },
+  /**
+   * Release workflow: the decrypting site's plaintext model (header, then data chunks) with its signed
+   * statement, or the reproducing site's countersignature (header only, no data).
+   */
+  submitRelease: {
+    path: "/medfed.v1.Federation/SubmitRelease" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseChunk): Buffer => Buffer.from(ReleaseChunk.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseChunk => ReleaseChunk.decode(value),
+    responseSerialize: (value: SubmitReleaseResponse): Buffer =>
+      Buffer.from(SubmitReleaseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SubmitReleaseResponse => SubmitReleaseResponse.decode(value),
+  },
+  /** Statistics jobs: the publishing site's signed result (JWS, typ medfed-stats-result+jws). */
+  publishStatsResult: {
+    path: "/medfed.v1.Federation/PublishStatsResult" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PublishStatsResultRequest): Buffer =>
+      Buffer.from(PublishStatsResultRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PublishStatsResultRequest => PublishStatsResultRequest.decode(value),
+    responseSerialize: (value: PublishStatsResultResponse): Buffer =>
+      Buffer.from(PublishStatsResultResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PublishStatsResultResponse => PublishStatsResultResponse.decode(value),
+  },
+  /**
+   * The site steward's decision on a job, as the site applies it: approved (with the spec digest and
+   * the ethics / data-use reference) or the site's refusal of an unapproved or changed job.
+   */
+  reportJobApproval: {
+    path: "/medfed.v1.Federation/ReportJobApproval" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: JobApprovalReport): Buffer => Buffer.from(JobApprovalReport.encode(value).finish()),
+    requestDeserialize: (value: Buffer): JobApprovalReport => JobApprovalReport.decode(value),
+    responseSerialize: (value: JobApprovalReportResponse): Buffer =>
+      Buffer.from(JobApprovalReportResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JobApprovalReportResponse => JobApprovalReportResponse.decode(value),
   },
 } as const;
 
@@ -4159,8 +5551,25 @@ export interface FederationServer extends UntypedServiceImplementation {
   submitKeyMaterial: handleUnaryCall<KeyMaterialRequest, KeyMaterialResponse>;
   /** The job's HE secret key wrapped for the calling site (only its key-agreement key unwraps it). */
   fetchJobKey: handleUnaryCall<FetchJobKeyRequest, FetchJobKeyResponse>;
+  /**
+   * A fresh, single-use nonce for the attestation that FetchJobKey requires (bound to job, key epoch
+   * and site; its scope is distinct from training nonces, so neither can stand in for the other).
+   */
+  requestKeyReleaseNonce: handleUnaryCall<KeyReleaseNonceRequest, KeyReleaseNonceResponse>;
   /** A site acting as a witness co-signs a checkpoint it verified consistent with the last one it saw. */
   submitCosignature: handleUnaryCall<CosignatureRequest, CosignatureResponse>;
+  /**
+   * Release workflow: the decrypting site's plaintext model (header, then data chunks) with its signed
+   * statement, or the reproducing site's countersignature (header only, no data).
+   */
+  submitRelease: handleClientStreamingCall<ReleaseChunk, SubmitReleaseResponse>;
+  /** Statistics jobs: the publishing site's signed result (JWS, typ medfed-stats-result+jws). */
+  publishStatsResult: handleUnaryCall<PublishStatsResultRequest, PublishStatsResultResponse>;
+  /**
+   * The site steward's decision on a job, as the site applies it: approved (with the spec digest and
+   * the ethics / data-use reference) or the site's refusal of an unapproved or changed job.
+   */
+  reportJobApproval: handleUnaryCall<JobApprovalReport, JobApprovalReportResponse>;
 }
 
 export interface FederationClient extends Client {
@@ -4358,6 +5767,25 @@ export interface FederationClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FetchJobKeyResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * A fresh, single-use nonce for the attestation that FetchJobKey requires (bound to job, key epoch
+   * and site; its scope is distinct from training nonces, so neither can stand in for the other).
+   */
+  requestKeyReleaseNonce(
+    request: KeyReleaseNonceRequest,
+    callback: (error: ServiceError | null, response: KeyReleaseNonceResponse) => void,
+  ): ClientUnaryCall;
+  requestKeyReleaseNonce(
+    request: KeyReleaseNonceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KeyReleaseNonceResponse) => void,
+  ): ClientUnaryCall;
+  requestKeyReleaseNonce(
+    request: KeyReleaseNonceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KeyReleaseNonceResponse) => void,
+  ): ClientUnaryCall;
   /** A site acting as a witness co-signs a checkpoint it verified consistent with the last one it saw. */
   submitCosignature(
     request: CosignatureRequest,
@@ -4373,6 +5801,61 @@ export interface FederationClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CosignatureResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Release workflow: the decrypting site's plaintext model (header, then data chunks) with its signed
+   * statement, or the reproducing site's countersignature (header only, no data).
+   */
+  submitRelease(
+    callback: (error: ServiceError | null, response: SubmitReleaseResponse) => void,
+  ): ClientWritableStream<ReleaseChunk>;
+  submitRelease(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SubmitReleaseResponse) => void,
+  ): ClientWritableStream<ReleaseChunk>;
+  submitRelease(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SubmitReleaseResponse) => void,
+  ): ClientWritableStream<ReleaseChunk>;
+  submitRelease(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SubmitReleaseResponse) => void,
+  ): ClientWritableStream<ReleaseChunk>;
+  /** Statistics jobs: the publishing site's signed result (JWS, typ medfed-stats-result+jws). */
+  publishStatsResult(
+    request: PublishStatsResultRequest,
+    callback: (error: ServiceError | null, response: PublishStatsResultResponse) => void,
+  ): ClientUnaryCall;
+  publishStatsResult(
+    request: PublishStatsResultRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PublishStatsResultResponse) => void,
+  ): ClientUnaryCall;
+  publishStatsResult(
+    request: PublishStatsResultRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PublishStatsResultResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The site steward's decision on a job, as the site applies it: approved (with the spec digest and
+   * the ethics / data-use reference) or the site's refusal of an unapproved or changed job.
+   */
+  reportJobApproval(
+    request: JobApprovalReport,
+    callback: (error: ServiceError | null, response: JobApprovalReportResponse) => void,
+  ): ClientUnaryCall;
+  reportJobApproval(
+    request: JobApprovalReport,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: JobApprovalReportResponse) => void,
+  ): ClientUnaryCall;
+  reportJobApproval(
+    request: JobApprovalReport,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: JobApprovalReportResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,112 @@
+import type { Command, CommanderError } from 'commander';
+import { ExitCode } from '../exit-codes.js';
+import { RestClient } from '../federation/rest-client.js';
+import { ConfigError, connection, UsageError, type ModelExportCliOptions, type ModelIo, type ReleaseSummary } from './model.js';
+
+/**
+ * `medfed model release request|approve|ls|show`: the release workflow from the operator's side
+ * (docs/releases.md). A researcher requests, site stewards and the compliance role approve, the
+ * sites decrypt and countersign on their own, and `medfed model export --release ID` writes the
+ * bundle. Exit 0 done, 2 usage, 3 an unreadable key or CA file, 5 coordinator unreachable,
+ * 6 credential refused, 8 refused by the workflow (not a steward of a job site, release not pending), 1 otherwise.
+ */
+
+type ConnectionOptions = Pick<ModelExportCliOptions, 'coordinator' | 'keyFile' | 'token' | 'ca'> & { readonly json?: boolean };
+
+const processIo: ModelIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  exit: (code) => { process.exitCode = code; },
+};
+
+const REFUSED = new Set(['RELEASE_APPROVER_NOT_IN_JOB', 'RELEASE_SELF_APPROVAL', 'RELEASE_NOT_PENDING', 'RELEASE_EXISTS', 'AUTH_ROLE_FORBIDDEN']);
+
+function withConnection(cmd: Command): Command {
+  return cmd
+    .option('--coordinator <url>', "the coordinator's REST URL (default MEDFED_COORDINATOR_URL or http://127.0.0.1:8080)")
+    .option('--key-file <file>', 'file holding an API key (default: MEDFED_API_KEY, MEDFED_API_KEY_FILE, or <MEDFED_DATA_DIR|./medfed-data>/admin-api-key)')
+    .option('--token <token>', 'a bearer token instead of an API key (default: $MEDFED_TOKEN)')
+    .option('--ca <file>', 'PEM CA of an https coordinator')
+    .option('--json', 'print the answer as JSON');
+}
+
+/** One line per release, then its approvals and sites. */
+export function describeRelease(r: ReleaseSummary): string {
+  const lines = [
+    `${r.id}  ${r.state.toUpperCase()}  job ${r.job} round ${r.round}`,
+    `  reason      ${r.reason} (requested by ${r.requestedBy})`,
+    `  quorum      ${r.sitesApproved.length}/${r.quorum.siteApprovals} site stewards of ${r.quorum.sites.join(', ')}; ${r.complianceApprovals}/${r.quorum.compliance} compliance`,
+    `  approvals   ${r.approvals.map((a) => `${a.capacity} by ${a.approver}`).join('; ') || 'none yet'}`,
+  ];
+  if (r.decryptingSite) lines.push(`  sites       decrypts: ${r.decryptingSite}; reproduces and countersigns: ${r.countersigningSite}`);
+  if (r.sha256) lines.push(`  plaintext   ${r.byteSize} bytes, SHA-256 ${r.sha256}`);
+  if (r.modelId) lines.push(`  released    model ${r.modelId}, manifest ${r.manifestDigest}, log leaf ${r.leafIndex ?? 'pending'}`);
+  if (r.failure) lines.push(`  ${r.state.padEnd(11)} ${r.failure.code}: ${r.failure.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function run(io: ModelIo, opts: ConnectionOptions, fn: (rest: RestClient) => Promise<unknown>, print: (answer: never) => string): Promise<number> {
+  try {
+    const { base, ca, credential } = await connection(opts, process.env);
+    const answer = await fn(new RestClient(base, credential, { ca }));
+    io.stdout(opts.json ? `${JSON.stringify(answer, null, 2)}\n` : print(answer as never));
+    return ExitCode.OK;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    io.stderr(`medfed model release: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}\n`);
+    const exit = (err as { exitCode?: unknown }).exitCode;
+    if (typeof code === 'string' && REFUSED.has(code)) return ExitCode.REFUSED;
+    if (err instanceof UsageError) return ExitCode.USAGE;
+    if (err instanceof ConfigError) return ExitCode.CONFIG;
+    return typeof exit === 'number' ? exit : ExitCode.FAILURE;
+  }
+}
+
+/** Adds `release` under `medfed model` (registered after the model command). */
+export function register(program: Command, io: ModelIo = processIo): void {
+  const model = program.commands.find((c) => c.name() === 'model');
+  if (!model) throw new Error('medfed model release is registered after medfed model');
+  const release = model.command('release').description('release a plaintext model: request, approvals, the sites\' decryption and countersignature, the registry');
+  const usage = (cmd: Command) => cmd.exitOverride((error: CommanderError) => {
+    io.exit(error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
+    throw error;
+  });
+
+  usage(withConnection(release.command('request'))
+    .description('request the release of a round\'s global model (researcher or admin)')
+    .requiredOption('--job <id>', 'the job')
+    .requiredOption('--round <n>', 'the closed training round to release (usually the last)')
+    .requiredOption('--reason <text>', 'why the plaintext model leaves the sites (recorded in the audit trail)'))
+    .action(async (opts: ConnectionOptions & { job: string; round: string; reason: string }) => {
+      if (!/^\d{1,7}$/.test(opts.round)) {
+        io.stderr(`medfed model release request: --round must be a positive integer, not ${JSON.stringify(opts.round)}\n`);
+        return io.exit(ExitCode.USAGE);
+      }
+      io.exit(await run(io, opts, (rest) => rest.call('POST', `/v1/jobs/${encodeURIComponent(opts.job)}/releases`, { round: Number(opts.round), reason: opts.reason }),
+        (r: ReleaseSummary) => `${describeRelease(r)}next: site stewards and the compliance role approve it with medfed model release approve ${r.id}\n`));
+    });
+
+  usage(withConnection(release.command('approve'))
+    .description('approve a release: as a site steward for your own site, or as the compliance role (auditor)')
+    .argument('<id>', 'the release'))
+    .action(async (id: string, opts: ConnectionOptions) => {
+      io.exit(await run(io, opts, (rest) => rest.call('POST', `/v1/releases/${encodeURIComponent(id)}/approvals`, {}), describeRelease));
+    });
+
+  usage(withConnection(release.command('ls'))
+    .description('the registry of released models (--state all: every release)')
+    .option('--state <state>', 'requested, approved, decrypted, released, refused, failed or all', 'released')
+    .option('--job <id>', 'only this job'))
+    .action(async (opts: ConnectionOptions & { state: string; job?: string }) => {
+      const query = new URLSearchParams({ state: opts.state, ...(opts.job ? { job: opts.job } : {}) });
+      io.exit(await run(io, opts, (rest) => rest.call('GET', `/v1/releases?${query.toString()}`),
+        (a: { releases: ReleaseSummary[] }) => (a.releases.length === 0 ? 'no release\n' : a.releases.map(describeRelease).join('\n'))));
+    });
+
+  usage(withConnection(release.command('show'))
+    .description('one release: state, approvals, sites, digests, manifest and log leaf')
+    .argument('<id>', 'the release'))
+    .action(async (id: string, opts: ConnectionOptions) => {
+      io.exit(await run(io, opts, (rest) => rest.call('GET', `/v1/releases/${encodeURIComponent(id)}`), describeRelease));
+    });
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from '@jest/globals';
+import { generateAttestationKey, publicAttestationJwk } from '@medfed/proto/attestation/index';
+import { signReleaseStatement, verifyReleaseStatement, type ReleaseStatementClaims } from '@medfed/proto/release/index';
+import {
+  canTransition, capacityOf, chooseSites, defaultQuorum, isTerminal, RELEASE_STATES, tally, type ReleaseState,
+} from '../../src/releases/index.js';
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'OK';
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+}
+
+describe('release state machine', () => {
+  it('moves only forward: requested -> approved -> decrypted -> released, refused or failed from any open state', () => {
+    const allowed = RELEASE_STATES.flatMap((from) => RELEASE_STATES.filter((to) => canTransition(from, to)).map((to) => `${from}>${to}`));
+    expect(allowed.sort()).toEqual([
+      'approved>decrypted', 'approved>failed', 'approved>refused', 'approved>released',
+      'decrypted>failed', 'decrypted>refused', 'decrypted>released',
+      'requested>approved', 'requested>failed', 'requested>refused',
+    ].sort());
+    expect(RELEASE_STATES.filter(isTerminal)).toEqual(['released', 'refused', 'failed'] satisfies ReleaseState[]);
+    expect(canTransition('requested', 'decrypted')).toBe(false); // no decryption before the quorum
+    expect(canTransition('requested', 'released')).toBe(false);
+  });
+});
+
+describe('release quorum', () => {
+  it('is a strict majority of the job\'s distinct sites plus one compliance approval', () => {
+    expect(defaultQuorum(['c', 'a', 'b'])).toEqual({ sites: ['a', 'b', 'c'], siteApprovals: 2, compliance: 1 });
+    expect(defaultQuorum(['a', 'b', 'c', 'd']).siteApprovals).toBe(3);
+    expect(defaultQuorum(['a', 'a', 'b']).siteApprovals).toBe(2);
+  });
+
+  it('counts each site once, ignores sites outside the job, and needs both parts', () => {
+    const q = defaultQuorum(['a', 'b', 'c']);
+    expect(tally(q, [{ capacity: 'site:a', approver: 'key:1' }, { capacity: 'site:a', approver: 'key:2' }, { capacity: 'compliance', approver: 'key:9' }]))
+      .toEqual({ sitesApproved: ['a'], complianceApprovals: 1, reached: false });
+    expect(tally(q, [{ capacity: 'site:a', approver: 'key:1' }, { capacity: 'site:x', approver: 'key:3' }, { capacity: 'compliance', approver: 'key:9' }]).reached).toBe(false);
+    expect(tally(q, [{ capacity: 'site:a', approver: 'key:1' }, { capacity: 'site:b', approver: 'key:2' }]).reached).toBe(false);
+    expect(tally(q, [{ capacity: 'site:a', approver: 'key:1' }, { capacity: 'site:b', approver: 'key:2' }, { capacity: 'compliance', approver: 'key:9' }]).reached).toBe(true);
+  });
+
+  it('lets a steward approve only for its own site of the job, and keeps the requester from approving as compliance outside development', () => {
+    const release = { id: 'rel-1', requestedBy: 'key:r', quorum: defaultQuorum(['a', 'b', 'c']) };
+    expect(capacityOf({ actor: 'key:s', role: 'site-steward', site: 'b' }, release, false)).toBe('site:b');
+    expect(codeOf(() => capacityOf({ actor: 'key:s', role: 'site-steward', site: 'x' }, release, false))).toBe('RELEASE_APPROVER_NOT_IN_JOB');
+    expect(codeOf(() => capacityOf({ actor: 'key:s', role: 'site-steward', site: null }, release, false))).toBe('RELEASE_APPROVER_NOT_IN_JOB');
+    expect(capacityOf({ actor: 'key:c', role: 'auditor' }, release, false)).toBe('compliance');
+    expect(codeOf(() => capacityOf({ actor: 'key:r', role: 'auditor' }, release, false))).toBe('RELEASE_SELF_APPROVAL');
+    expect(capacityOf({ actor: 'key:r', role: 'auditor' }, release, true)).toBe('compliance');
+    expect(codeOf(() => capacityOf({ actor: 'key:a', role: 'researcher' }, release, true))).toBe('RELEASE_APPROVER_NOT_IN_JOB');
+  });
+});
+
+describe('release sites', () => {
+  it('picks two distinct key holders, deterministically from the release id, and none with fewer than two', () => {
+    const holders = ['c', 'a', 'b'];
+    const seen = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const chosen = chooseSites(`rel-${i}`, holders)!;
+      expect(chosen.decrypting).not.toBe(chosen.reproducing);
+      expect(chooseSites(`rel-${i}`, [...holders].reverse())).toEqual(chosen);
+      seen.add(chosen.decrypting);
+    }
+    expect(seen.size).toBe(3); // the work is spread over the sites
+    expect(chooseSites('rel-1', ['a'])).toBeNull();
+    expect(chooseSites('rel-1', ['a', 'a'])).toBeNull();
+  });
+});
+
+describe('release statements', () => {
+  const key = generateAttestationKey();
+  const other = generateAttestationKey();
+  const claims: ReleaseStatementClaims = {
+    release: 'rel-1', site: 'a', job: 'job-1', round: 2, step: 'decrypt', inputSha256: 'ab'.repeat(32), sha256: 'cd'.repeat(32), agrees: true, iat: 1_700_000_000,
+  };
+
+  it('verifies with the site\'s registered key and returns the claims', () => {
+    expect(verifyReleaseStatement(signReleaseStatement(claims, key), [publicAttestationJwk(key)])).toEqual(claims);
+  });
+
+  it('refuses another key, an altered payload, a foreign typ and unknown claims', () => {
+    const jws = signReleaseStatement(claims, key);
+    expect(codeOf(() => verifyReleaseStatement(jws, [publicAttestationJwk(other)]))).toBe('RELEASE_STATEMENT_SIGNATURE_INVALID');
+    const [h, , s] = jws.split('.');
+    const altered = `${h}.${Buffer.from(JSON.stringify({ ...claims, sha256: 'ef'.repeat(32) })).toString('base64url')}.${s}`;
+    expect(codeOf(() => verifyReleaseStatement(altered, [publicAttestationJwk(key)]))).toBe('RELEASE_STATEMENT_SIGNATURE_INVALID');
+    const foreignTyp = `${Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'medfed-attestation+jwt', kid: key.kid })).toString('base64url')}.${jws.split('.')[1]}.${s}`;
+    expect(codeOf(() => verifyReleaseStatement(foreignTyp, [publicAttestationJwk(key)]))).toBe('RELEASE_STATEMENT_INVALID');
+    expect(codeOf(() => signReleaseStatement({ ...claims, note: 'x' } as ReleaseStatementClaims, key))).toBe('RELEASE_STATEMENT_INVALID');
+    expect(codeOf(() => signReleaseStatement({ ...claims, step: 'publish' } as unknown as ReleaseStatementClaims, key))).toBe('RELEASE_STATEMENT_INVALID');
+  });
+});

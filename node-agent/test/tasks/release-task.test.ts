@@ -1,0 +1,35 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseReleaseTask } from '../../src/tasks/release-task.js';
+
+const HEX = 'ab'.repeat(32);
+const valid = { release: 'rel-1', step: 'reproduce', round: 2, inputModelId: 'sum-1', inputSha256: HEX, expectedSha256: 'cd'.repeat(32) };
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'OK';
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+}
+
+describe('the release task the coordinator hands out', () => {
+  it('is accepted when complete', () => {
+    expect(parseReleaseTask(JSON.stringify(valid))).toEqual(valid);
+    const { expectedSha256: _, ...decrypt } = { ...valid, step: 'decrypt' };
+    expect(parseReleaseTask(JSON.stringify(decrypt)).step).toBe('decrypt');
+    // The coordinator does not tell the reproducing site the first digest (blind reproduction).
+    const { expectedSha256: __, ...blind } = valid;
+    expect(parseReleaseTask(JSON.stringify(blind)).step).toBe('reproduce');
+  });
+
+  it.each([
+    ['not JSON', '{'],
+    ['an unknown step', JSON.stringify({ ...valid, step: 'publish' })],
+    ['round 0 (the public initial model is never released)', JSON.stringify({ ...valid, round: 0 })],
+    ['an input digest that is not SHA-256 hex', JSON.stringify({ ...valid, inputSha256: 'xyz' })],
+    ['a named digest that is not SHA-256 hex', JSON.stringify({ ...valid, expectedSha256: 'xyz' })],
+  ])('is refused with TASK_INVALID for %s', (_, json) => {
+    expect(codeOf(() => parseReleaseTask(json))).toBe('TASK_INVALID');
+  });
+});

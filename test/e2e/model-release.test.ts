@@ -1,0 +1,373 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import {
+  encodeEncryptedVector, encodeVector, encryptUpdate, initialWeights, parameterCount, sha256Hex, TaskKind,
+  type JobSpec, type PinnedSite, type Task,
+} from '@medfed/proto';
+import { generateAttestationKey, publicAttestationJwk, type AttestationPrivateJwk } from '@medfed/proto/attestation/index';
+import { signReleaseStatement } from '@medfed/proto/release/index';
+import { CoordinatorClient } from '@medfed/node-agent/transport/client';
+import { ensureSiteKeys, pinsOf, type SiteKeys } from '@medfed/node-agent/custody/site-keys';
+import { JobKeyStore } from '@medfed/node-agent/custody/job-key-store';
+import { runKeyTask, type KeyTask } from '@medfed/node-agent/tasks/key-task';
+import { reconstructGlobal } from '@medfed/node-agent/tasks/encrypted-model';
+import { taskEncryption } from '@medfed/node-agent/tasks/encryption-context';
+import { runReleaseTask, type ReleaseContext } from '@medfed/node-agent/tasks/release-task';
+import { exportReleasedModelBundle, runModelVerify } from '../../cli/src/commands/model.js';
+import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
+import { runCli } from '../support/cli.js';
+
+const SITES = ['site-a', 'site-b', 'site-c'];
+const FEATURES = 4;
+const P = parameterCount(FEATURES, [3], 2);
+const silent = pino({ level: 'silent' });
+
+/** Each site's update in round r: recognisable values no training produces. */
+const updateOf = (site: number, round: number) => Float32Array.from({ length: P }, (_, i) => Math.sin(i * (site + 1) + round) / 40);
+
+interface Answer { status: number; body: Record<string, any> }
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'OK';
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+}
+
+describe('model release: quorum, decryption by one site, countersignature by a second, signed and logged (real coordinator, gRPC, PostgreSQL)', () => {
+  let t: TestCoordinator;
+  let stateRoot: string;
+  let jobId: string;
+  let spec: JobSpec;
+  const clients = new Map<string, CoordinatorClient>();
+  const keys = new Map<string, SiteKeys>();
+  const attestationKeys = new Map<string, AttestationPrivateJwk>();
+  const tokens: Record<string, string> = {};
+
+  async function api(who: string, method: string, path: string, body?: unknown): Promise<Answer> {
+    const res = await fetch(`${t.coordinator.rest}${path}`, {
+      method, headers: { authorization: `Bearer ${tokens[who]}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: await res.json() as Record<string, any> };
+  }
+
+  async function personToken(name: string, role: string, site?: string): Promise<string> {
+    const created = await api('admin', 'POST', '/v1/admin/api-keys', { name, role, ...(site ? { site } : {}), expiresInDays: 1 });
+    expect(created.status).toBe(201);
+    const res = await fetch(`${t.coordinator.rest}/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: created.body.apiKey }) });
+    return (await res.json() as { access_token: string }).access_token;
+  }
+
+  function context(site: string, task: Task): ReleaseContext {
+    const client = clients.get(site)!;
+    return {
+      client, siteId: site, task, spec, log: silent, stateDir: join(stateRoot, site), keyStore: new JobKeyStore(join(stateRoot, site), site, keys.get(site)!),
+      fetchWrappedKey: async (job) => {
+        const k = await client.fetchJobKey(site, job);
+        return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, jwe: k.wrappedKey };
+      },
+      signStatement: (claims) => signReleaseStatement(claims, attestationKeys.get(site)!),
+    };
+  }
+
+  async function poll(site: string): Promise<Task | undefined> {
+    return (await clients.get(site)!.pollTask(site, 100)).task;
+  }
+
+  async function releaseEvents(id: string, job = jobId): Promise<{ action: string; outcome: string; actor: string; details: Record<string, unknown> }[]> {
+    const { rows } = await t.coordinator.db.query<{ action: string; outcome: string; actor: string; event: string }>(
+      "SELECT action, outcome, actor, event FROM audit_events WHERE action LIKE 'release.%' OR action = 'model.release' ORDER BY seq");
+    return rows.map((r) => ({ ...r, event: undefined, ...(JSON.parse(r.event) as { resource: string; details: Record<string, unknown> }) }))
+      .filter((e) => (e as unknown as { resource: string }).resource === `job:${job}/release:${id}`)
+      .map(({ action, outcome, actor, details }) => ({ action, outcome, actor, details }));
+  }
+
+  beforeAll(async () => {
+    t = await startTestCoordinator('postgres');
+    stateRoot = await mkdtemp(join(tmpdir(), 'medfed-release-'));
+    tokens.admin = t.coordinator.adminToken;
+    for (const id of SITES) {
+      await t.coordinator.engine.registerSite(id, id);
+      keys.set(id, await ensureSiteKeys(join(stateRoot, id)));
+      attestationKeys.set(id, generateAttestationKey());
+      clients.set(id, new CoordinatorClient(t.coordinator.grpc));
+      await clients.get(id)!.enroll(id, 'test', 'test', keys.get(id)!.keyAgreement.publicJwk, publicAttestationJwk(attestationKeys.get(id)!));
+    }
+    await t.coordinator.engine.registerSite('site-x', 'a site outside the job');
+    tokens.researcher = await personToken('researcher', 'researcher');
+    tokens.auditor = await personToken('compliance', 'auditor');
+    for (const id of [...SITES, 'site-x']) tokens[`steward-${id}`] = await personToken(`steward-${id}`, 'site-steward', id);
+
+    spec = {
+      name: 'release', features: ['a', 'b', 'c', 'd'], label: 'y', classes: ['n', 'y'], model: { hidden: [3], activation: 'relu' },
+      training: { localEpochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd', seed: 3 }, rounds: 2, minSites: 3,
+      roundDeadlineSeconds: 120, strategy: { name: 'fedavg' }, sites: SITES, standardization: 'none',
+      encryption: { enabled: true, paramSet: 'bfv-n4096-q60-t48-2x23', clipNorm: 1, fracBits: 0 },
+    };
+    jobId = (await t.coordinator.engine.createJob(spec, 'tester')).id;
+    const pinned = new Map<string, PinnedSite>(SITES.map((id) => {
+      const p = pinsOf(id, keys.get(id)!);
+      return [id, { stewardKeyThumbprint: p.stewardKeyThumbprint, keyAgreementKeyThumbprint: p.keyAgreementKeyThumbprint }];
+    }));
+    // Key ceremony, then two rounds of encrypted updates (no training: the values are known).
+    for (let round = 1; round <= 2; round++) {
+      const tasks = new Map<string, Task>();
+      for (let guard = 0; tasks.size < SITES.length && guard < 100; guard++) {
+        for (const id of SITES) {
+          if (tasks.has(id)) continue;
+          const task = await poll(id);
+          if (!task) continue;
+          if (task.keyTaskJson) {
+            const client = clients.get(id)!;
+            await runKeyTask(jobId, JSON.parse(task.keyTaskJson) as KeyTask, {
+              siteId: id, keys: keys.get(id)!, pinned, autoApprove: true, log: silent,
+              submitSignature: async (jws) => { await client.submitSiteListSignature(id, jobId, jws); },
+              submitKeyMaterial: async (pp, w) => { await client.submitKeyMaterial(id, jobId, pp, w); },
+            });
+          } else if (task.round === round) {
+            tasks.set(id, task);
+          }
+        }
+      }
+      expect(tasks.size).toBe(3);
+      for (const [i, id] of SITES.entries()) {
+        const task = tasks.get(id)!;
+        const enc = taskEncryption(task)!;
+        const { ctx, key } = await context(id, task).keyStore.get(jobId, enc.settings.epoch, enc.settings.paramSet, enc.settings.keyId,
+          () => context(id, task).fetchWrappedKey(jobId));
+        const payload = encodeEncryptedVector(encryptUpdate(ctx, key, updateOf(i, round), {
+          weight: enc.settings.weight, clip: enc.settings.clipNorm, fracBits: enc.settings.fracBits, maxSites: enc.settings.maxSites }));
+        await clients.get(id)!.submitUpdate({ siteId: id, jobId, round, submissionId: `s-${id}-${round}`, numSamples: 10, baseModelId: task.modelId, attestation: '' }, payload);
+      }
+    }
+    // Round 2's sum is stored once the round closes.
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await t.coordinator.db.query("SELECT 1 FROM models WHERE job_id = $1 AND round = 2 AND kind = 'update-sum'", [jobId]);
+      if (rows.length > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of clients.values()) c.close();
+    await t.stop();
+    await rm(stateRoot, { recursive: true, force: true });
+  });
+
+  let releaseId: string;
+  let decrypting: string;
+  let reproducing: string;
+
+  it('hands out no decryption task before the quorum; a steward of a site outside the job is refused; approvals are idempotent', async () => {
+    expect((await api('steward-site-a', 'POST', `/v1/jobs/${jobId}/releases`, { round: 2, reason: 'publish' })).status).toBe(403);
+    expect((await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round: 7, reason: 'no such round' })).body.code).toBe('RELEASE_REQUEST_INVALID');
+    const requested = await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round: 2, reason: 'publish the final model' });
+    expect(requested.status).toBe(201);
+    expect(requested.body).toMatchObject({ state: 'requested', job: jobId, round: 2, quorum: { sites: SITES, siteApprovals: 2, compliance: 1 } });
+    releaseId = requested.body.id;
+    decrypting = requested.body.decryptingSite;
+    reproducing = requested.body.countersigningSite;
+    expect(SITES).toContain(decrypting);
+    expect(SITES).toContain(reproducing);
+    expect(decrypting).not.toBe(reproducing);
+    expect((await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round: 2, reason: 'again' })).body.code).toBe('RELEASE_EXISTS');
+
+    expect((await api(`steward-${decrypting}`, 'POST', `/v1/releases/${releaseId}/approvals`, {})).body.state).toBe('requested');
+    expect((await api('auditor', 'POST', `/v1/releases/${releaseId}/approvals`, {})).body.state).toBe('requested');
+    const again = await api(`steward-${decrypting}`, 'POST', `/v1/releases/${releaseId}/approvals`, {});
+    expect(again.status).toBe(200);
+    expect(again.body.approvals).toHaveLength(2);
+    const outsider = await api('steward-site-x', 'POST', `/v1/releases/${releaseId}/approvals`, {});
+    expect([outsider.status, outsider.body.code]).toEqual([403, 'RELEASE_APPROVER_NOT_IN_JOB']);
+    expect((await api('researcher', 'POST', `/v1/releases/${releaseId}/approvals`, {})).status).toBe(403);
+
+    // One site steward and compliance: not a majority of the three sites, so no site is asked to decrypt.
+    expect((await poll(decrypting))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
+    const shown = await api('researcher', 'GET', `/v1/releases/${releaseId}`);
+    expect(shown.body).toMatchObject({ state: 'requested', sitesApproved: [decrypting], complianceApprovals: 1, quorumReached: false, sha256: null });
+    expect((await api('researcher', 'GET', '/v1/releases')).body.releases).toEqual([]); // the registry holds released models only
+    expect((await api('steward-site-x', 'GET', `/v1/releases/${releaseId}`)).body.code).toBe('RELEASE_UNKNOWN');
+  });
+
+  it('releases after the quorum: one site decrypts, a second reproduces and countersigns; the registry lists it; the bundle verifies offline and equals what each site reconstructs', async () => {
+    const third = SITES.find((s) => s !== decrypting && s !== reproducing)!;
+    expect((await api(`steward-${reproducing}`, 'POST', `/v1/releases/${releaseId}/approvals`, {})).body).toMatchObject({ state: 'approved', quorumReached: true });
+
+    // The reproducing site has nothing to do until the first site uploaded.
+    expect((await poll(reproducing))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
+    const decryptTask = await poll(decrypting);
+    expect(decryptTask?.kind).toBe(TaskKind.TASK_KIND_RELEASE);
+    expect(JSON.parse(decryptTask!.releaseJson)).toMatchObject({ release: releaseId, step: 'decrypt', round: 2 });
+    expect(await runReleaseTask(context(decrypting, decryptTask!))).toBe('decrypted');
+
+    const reproduceTask = await poll(reproducing);
+    expect(JSON.parse(reproduceTask!.releaseJson)).toMatchObject({ release: releaseId, step: 'reproduce' });
+    // Blind reproduction: the second site is not told the digest it should find.
+    expect(JSON.parse(reproduceTask!.releaseJson)).not.toHaveProperty('expectedSha256');
+    // A statement signed with another site's key is refused (and audited); the release waits on.
+    const forged = signReleaseStatement({
+      release: releaseId, site: reproducing, job: jobId, round: 2, step: 'reproduce', inputSha256: JSON.parse(reproduceTask!.releaseJson).inputSha256,
+      sha256: 'ab'.repeat(32), agrees: true, iat: Math.floor(Date.now() / 1000),
+    }, attestationKeys.get(third)!);
+    expect(await codeOf(clients.get(reproducing)!.submitRelease({ siteId: reproducing, releaseId, statement: forged }, new Uint8Array(0)))).toBe('RELEASE_STATEMENT_SIGNATURE_INVALID');
+    // A third site cannot step in for the chosen one.
+    const thirdStatement = signReleaseStatement({
+      release: releaseId, site: third, job: jobId, round: 2, step: 'reproduce', inputSha256: JSON.parse(reproduceTask!.releaseJson).inputSha256,
+      sha256: 'ab'.repeat(32), agrees: true, iat: Math.floor(Date.now() / 1000),
+    }, attestationKeys.get(third)!);
+    expect(await codeOf(clients.get(third)!.submitRelease({ siteId: third, releaseId, statement: thirdStatement }, new Uint8Array(0)))).toBe('RELEASE_STEP_UNEXPECTED');
+    expect(await runReleaseTask(context(reproducing, reproduceTask!))).toBe('released');
+
+    const registry = (await api('researcher', 'GET', '/v1/releases')).body.releases as Record<string, any>[];
+    expect(registry).toHaveLength(1);
+    const entry = registry[0]!;
+    expect(entry).toMatchObject({
+      id: releaseId, job: jobId, round: 2, state: 'released', decryptingSite: decrypting, countersigningSite: reproducing, byteSize: P * 4,
+    });
+    expect(entry.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(entry.manifestDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(entry.leafIndex).toEqual(expect.any(Number));
+    expect(entry.approvals.map((a: { capacity: string }) => a.capacity).sort()).toEqual(['compliance', `site:${decrypting}`, `site:${reproducing}`].sort());
+
+    // The CLI: the registry, one release, and the bundle written and verified by the medfed command itself.
+    const connect = ['--coordinator', t.coordinator.rest, '--token', tokens.researcher!];
+    const cliBundle = join(stateRoot, 'cli-bundle');
+    const [ls, show, cliExport] = await Promise.all([
+      runCli(['model', 'release', 'ls', ...connect, '--json']),
+      runCli(['model', 'release', 'show', releaseId, ...connect]),
+      runCli(['model', 'export', '--release', releaseId, '--out', cliBundle, ...connect]),
+    ]);
+    expect([ls.code, (JSON.parse(ls.stdout) as { releases: { id: string }[] }).releases.map((r) => r.id)]).toEqual([0, [releaseId]]);
+    expect(show.stdout).toContain(`decrypts: ${decrypting}; reproduces and countersigns: ${reproducing}`);
+    expect(cliExport.code).toBe(0);
+    const verified = await runCli(['model', 'verify', cliBundle, '--job', jobId, '--round', '2']);
+    expect([verified.code, verified.stdout]).toEqual([0, expect.stringContaining('released-model for job')]);
+    expect(verified.stdout).toContain(`plaintext float32 model, ${P} parameters`);
+
+    // The offline bundle: exported as a researcher, verified with nothing but its files.
+    const out = join(stateRoot, 'bundle');
+    const exported = await exportReleasedModelBundle({ coordinator: t.coordinator.rest, credential: { token: tokens.researcher! }, release: releaseId, out });
+    expect(exported.sha256).toBe(entry.sha256);
+    const io = { text: '', code: -1 };
+    const code = await runModelVerify(out, { job: jobId, round: '2', witnessKey: [], json: true },
+      { stdout: (s) => { io.text += s; }, stderr: (s) => { io.text += s; }, exit: () => {} });
+    expect([code, JSON.parse(io.text).kind]).toEqual([0, 'released-model']);
+    const model = await readFile(join(out, 'model.bin'));
+    expect(sha256Hex(model)).toBe(entry.sha256);
+
+    // Every site, the one that took no part included, reconstructs exactly these bytes.
+    for (const site of SITES) {
+      const global = await reconstructGlobal(context(site, reproduceTask!), taskEncryption(reproduceTask!)!, P);
+      expect(Buffer.from(encodeVector(global)).equals(model)).toBe(true);
+    }
+    // And they are the initial model plus the average update of each round (fixed-point exact to 1e-4).
+    const initial = initialWeights(FEATURES, [3], 2, spec.training.seed);
+    const released = new Float32Array(model.buffer, model.byteOffset, P);
+    for (let i = 0; i < P; i++) {
+      const want = initial[i]! + [1, 2].reduce((s, r) => s + (updateOf(0, r)[i]! + updateOf(1, r)[i]! + updateOf(2, r)[i]!) / 3, 0);
+      expect(Math.abs(released[i]! - want)).toBeLessThan(1e-4);
+    }
+    // A tampered bundle is refused offline.
+    const tampered = Buffer.from(model);
+    tampered[5] = tampered[5]! ^ 0x01;
+    await writeFile(join(out, 'model.bin'), tampered);
+    expect(await runModelVerify(out, { job: jobId, round: '2', witnessKey: [] }, { stdout: () => {}, stderr: () => {}, exit: () => {} })).toBe(7);
+
+    const events = await releaseEvents(releaseId);
+    expect(events.map((e) => [e.action, e.outcome, e.details.site ?? e.details.reason ?? null])).toEqual([
+      ['release.request', 'success', null],
+      ['release.approve', 'success', decrypting],
+      ['release.approve', 'success', null],
+      ['release.approve', 'denied', 'site-x'],
+      ['release.approve', 'success', reproducing],
+      ['release.approve', 'success', 'QUORUM_REACHED'],
+      ['release.decrypt', 'success', decrypting],
+      ['release.countersign', 'denied', reproducing],
+      ['release.countersign', 'denied', third],
+      ['release.countersign', 'success', reproducing],
+      ['model.release', 'success', null],
+    ]);
+    expect(events[0]!.details.sites).toEqual([decrypting, reproducing]);
+    expect(events[3]!.details.reason).toBe('RELEASE_APPROVER_NOT_IN_JOB');
+    expect(events[7]!.details.reason).toBe('RELEASE_STATEMENT_SIGNATURE_INVALID');
+    expect(events[6]!.details.sha256).toBe(entry.sha256);
+    expect(events.at(-1)!.details).toMatchObject({ job: jobId, round: 2, model: entry.modelId, sha256: entry.sha256 });
+  }, 60_000);
+
+  it('refuses the release when the second site reproduces a different digest (tampered cache): no countersignature, the plaintext is discarded, audited', async () => {
+    const requested = await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round: 1, reason: 'the round-1 model too' });
+    const id = requested.body.id as string;
+    const first = requested.body.decryptingSite as string;
+    const second = requested.body.countersigningSite as string;
+    for (const who of ['steward-site-a', 'steward-site-b', 'auditor']) expect((await api(who, 'POST', `/v1/releases/${id}/approvals`, {})).status).toBe(200);
+    const decryptTask = await poll(first);
+    expect(JSON.parse(decryptTask!.releaseJson)).toMatchObject({ release: id, step: 'decrypt', round: 1 });
+    expect(await runReleaseTask(context(first, decryptTask!))).toBe('decrypted');
+    const reproduceTask = await poll(second);
+    // The second site's cached round-1 model is altered: its reconstruction no longer matches.
+    const chain = taskEncryption(reproduceTask!)!.chain;
+    const cacheDir = join(stateRoot, second, 'models', jobId);
+    await mkdir(cacheDir, { recursive: true });
+    await writeFile(join(cacheDir, `${chain.at(-1)!.modelId}.f32`), encodeVector(new Float32Array(P).fill(0.25)));
+    expect(await runReleaseTask(context(second, reproduceTask!))).toBe('refused');
+
+    const shown = (await api('auditor', 'GET', `/v1/releases/${id}`)).body;
+    expect(shown).toMatchObject({ state: 'refused', failure: { code: 'RELEASE_HASH_MISMATCH' }, modelId: null });
+    expect((await poll(second))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
+    expect((await t.coordinator.blobs.list()).filter((k) => k.includes(id))).toEqual([]);
+    const { rows } = await t.coordinator.db.query("SELECT 1 FROM models WHERE job_id = $1 AND kind = 'released' AND round = 1", [jobId]);
+    expect(rows).toEqual([]);
+    expect((await api('researcher', 'GET', '/v1/releases')).body.releases.map((r: { id: string }) => r.id)).toEqual([releaseId]);
+    const out = join(stateRoot, 'refused-bundle');
+    expect(await codeOf(exportReleasedModelBundle({ coordinator: t.coordinator.rest, credential: { token: tokens.researcher! }, release: id, out }))).toBe('RELEASE_NOT_RELEASED');
+
+    const events = await releaseEvents(id);
+    expect(events.slice(-3).map((e) => [e.action, e.outcome, e.details.reason ?? null])).toEqual([
+      ['release.decrypt', 'success', null],
+      ['release.countersign', 'denied', 'RELEASE_HASH_MISMATCH'],
+      ['model.release', 'denied', 'RELEASE_HASH_MISMATCH'],
+    ]);
+    expect(events.at(-2)!.details.site).toBe(second);
+    expect(events.at(-2)!.details.sha256).not.toBe(events.at(-3)!.details.sha256);
+  }, 60_000);
+
+  it('releases a plaintext (development) job\'s model on approval alone: nothing to decrypt, the same signed bundle', async () => {
+    await t.coordinator.engine.stopJob(jobId, 'done with the encrypted job');
+    const plain = (await t.coordinator.engine.createJob({ ...spec, name: 'plaintext', rounds: 1, encryption: undefined } as JobSpec, 'tester')).id;
+    for (const [i, id] of SITES.entries()) {
+      let task: Task | undefined;
+      for (let guard = 0; !task && guard < 50; guard++) task = await poll(id);
+      expect(task!.jobId).toBe(plain);
+      await clients.get(id)!.submitUpdate({ siteId: id, jobId: plain, round: 1, submissionId: `p-${id}`, numSamples: 10, baseModelId: task!.modelId, attestation: '' }, encodeVector(updateOf(i, 9)));
+    }
+    let weights: { sha256: string } | undefined;
+    for (let i = 0; i < 100 && !weights; i++) {
+      weights = (await t.coordinator.db.query<{ sha256: string }>("SELECT sha256 FROM models WHERE job_id = $1 AND round = 1 AND kind = 'weights'", [plain])).rows[0];
+      if (!weights) await new Promise((r) => setTimeout(r, 100));
+    }
+    const requested = await api('researcher', 'POST', `/v1/jobs/${plain}/releases`, { round: 1, reason: 'development model' });
+    expect(requested.body).toMatchObject({ state: 'requested', decryptingSite: null, countersigningSite: null });
+    for (const who of ['steward-site-b', 'steward-site-c']) expect((await api(who, 'POST', `/v1/releases/${requested.body.id}/approvals`, {})).body.state).toBe('requested');
+    // The compliance approval through the CLI: the last approval releases the model at once.
+    const approved = await runCli(['model', 'release', 'approve', requested.body.id, '--coordinator', t.coordinator.rest, '--token', tokens.auditor!]);
+    expect([approved.code, approved.stdout]).toEqual([0, expect.stringContaining(`${requested.body.id}  RELEASED`)]);
+    const released = (await api('researcher', 'GET', `/v1/releases/${requested.body.id}`)).body;
+    expect(released).toMatchObject({ state: 'released', sha256: weights!.sha256, byteSize: P * 4 });
+    expect(released.leafIndex).toEqual(expect.any(Number));
+    const out = join(stateRoot, 'plain-bundle');
+    await exportReleasedModelBundle({ coordinator: t.coordinator.rest, credential: { token: tokens.researcher! }, release: released.id, out });
+    expect(sha256Hex(await readFile(join(out, 'model.bin')))).toBe(weights!.sha256);
+    const events = await releaseEvents(released.id, plain);
+    expect(events.map((e) => e.action)).toEqual([
+      'release.request', 'release.approve', 'release.approve', 'release.approve', 'release.approve', 'model.release',
+    ]);
+    // Whoever holds the job key: nobody is asked to decrypt a plaintext job's model.
+    for (const id of SITES) expect((await poll(id))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
+  }, 60_000);
+});
