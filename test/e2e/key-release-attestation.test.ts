@@ -185,6 +185,22 @@ describe('an encrypted job key is released only against a verified attestation (
     expect(await codeOf(b.submitUpdate({
       siteId: 'site-b', jobId, round: task.round, submissionId: 's-b', numSamples: 10, baseModelId: task.modelId, attestation: updateAttestation,
     }, payload))).toBe('ATTESTATION_NONCE_UNKNOWN');
+
+    // With the round's own nonce the same update is accepted. Each submission is one audit event that
+    // carries its attestation verdict; no separate attestation.verdict event.
+    const accepted = await attesters.get('site-b')!.attest({
+      site: 'site-b', job: jobId, round: task.round, nonce: task.attestationNonce, trainerDigest: TRAINER, sandboxPolicyDigest: POLICY,
+      manifestDigest: modelManifest, updateSha256: createHash('sha256').update(payload).digest('hex'), sandboxed: true,
+    });
+    await b.submitUpdate({
+      siteId: 'site-b', jobId, round: task.round, submissionId: 's-b', numSamples: 10, baseModelId: task.modelId, attestation: accepted,
+    }, payload);
+    const { rows } = await t.coordinator.db.query<{ action: string; outcome: string; event: string }>(
+      "SELECT action, outcome, event FROM audit_events WHERE job = $1 AND site = 'site-b' AND action IN ('submission.receive', 'attestation.verdict') ORDER BY seq", [jobId]);
+    expect(rows.map((r) => [r.action, r.outcome, (JSON.parse(r.event) as { details: Record<string, unknown> }).details])).toEqual([
+      ['submission.receive', 'denied', expect.objectContaining({ verdict: 'fail', reason: 'ATTESTATION_NONCE_UNKNOWN' })],
+      ['submission.receive', 'success', expect.objectContaining({ verdict: 'pass', measurement: TRAINER, sandboxed: true })],
+    ]);
   });
 
   it('refuses an unsandboxed attestation in production and accepts a sandboxed one (same job, same database)', async () => {

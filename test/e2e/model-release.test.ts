@@ -118,7 +118,8 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     // Key ceremony, then two rounds of encrypted updates (no training: the values are known).
     for (let round = 1; round <= 2; round++) {
       const tasks = new Map<string, Task>();
-      for (let guard = 0; tasks.size < SITES.length && guard < 100; guard++) {
+      // Bounded by time, not by polls: the key ceremony takes longer on a loaded machine.
+      for (const deadline = Date.now() + 60_000; tasks.size < SITES.length && Date.now() < deadline;) {
         for (const id of SITES) {
           if (tasks.has(id)) continue;
           const task = await poll(id);
@@ -147,7 +148,7 @@ describe('model release: quorum, decryption by one site, countersignature by a s
       }
     }
     // Round 2's sum is stored once the round closes.
-    for (let i = 0; i < 100; i++) {
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
       const { rows } = await t.coordinator.db.query("SELECT 1 FROM models WHERE job_id = $1 AND round = 2 AND kind = 'update-sum'", [jobId]);
       if (rows.length > 0) break;
       await new Promise((r) => setTimeout(r, 100));

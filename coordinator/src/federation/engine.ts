@@ -441,6 +441,7 @@ export class FederationEngine {
         ...(header.jobId && /^[A-Za-z0-9._@+-]{1,128}$/.test(header.jobId) ? { job: header.jobId } : {}),
         ...(Number.isInteger(header.round) ? { round: header.round! } : {}),
         ...(header.sha256 && SHA256_HEX.test(header.sha256) ? { sha256: header.sha256 } : {}), reason: code,
+        ...(code.startsWith('ATTESTATION_') ? { verdict: 'fail' } : {}),
       },
     });
   }
@@ -490,13 +491,10 @@ export class FederationEngine {
       await this.markTask(tx, header.jobId, r.round, header.siteId, 'submitted');
       await tx.query(`UPDATE rounds SET status = 'collecting' WHERE job_id = $1 AND round = $2 AND status = 'open'`,
         [header.jobId, r.round]);
-      if (verdict) {
-        await this.record(tx, siteActor(header.siteId), 'attestation.verdict', `job:${header.jobId}/round:${r.round}`, 'success', {
-          verdict: 'pass', measurement: verdict.measurement, key_id: verdict.kid,
-        }, `attestation:${verdict.rule}`);
-      }
+      // One event per request: the attestation verdict travels in the submission's own event.
       await this.record(tx, siteActor(header.siteId), 'submission.receive', `job:${header.jobId}/round:${r.round}`, 'success', {
         job: header.jobId, round: r.round, sha256: digest, bytes: header.byteSize, samples: header.numSamples,
+        ...(verdict ? { verdict: 'pass', measurement: verdict.measurement, key_id: verdict.kid, sandboxed: verdict.sandboxed } : {}),
       });
       return rows[0]!;
     });
@@ -765,32 +763,24 @@ export class FederationEngine {
    * An update from a job with a trainer allowlist is accepted only with an attestation that
    * verifies: signed by the site's registered attestation key, an allowlisted trainer measurement,
    * this round's fresh nonce, the digest of exactly the bytes that arrived and (in production) a
-   * real sandbox. A failed verdict is audited and refused with its own code.
+   * real sandbox. A failed verdict is refused with its own code and audited as the submission's event.
    */
-  private async checkAttestation(job: JobRow, round: RoundRow, header: UpdateHeader, digest: string): Promise<{ measurement: string; kid: string; rule: string } | null> {
+  private async checkAttestation(job: JobRow, round: RoundRow, header: UpdateHeader, digest: string): Promise<{ measurement: string; kid: string; sandboxed: boolean } | null> {
     const { rows: admitted } = await this.db.query<{ measurement: string }>('SELECT measurement FROM job_trainers WHERE job_id = $1', [job.id]);
     const allowlist = [...(job.spec.trainerAllowlist ?? []), ...admitted.map((a) => a.measurement)];
     if (allowlist.length === 0) return null; // development job without attestation (production refuses such jobs at creation)
     const site = await this.site(header.siteId);
     const input = round.input_model_id ? await this.model(job.id, round.input_model_id) : null;
-    try {
-      const v = await verifyAttestation(header.attestation ?? '', {
-        nodeKeys: new Map([[site.id, site.attestation_jwk ? [site.attestation_jwk as unknown as AttestationPublicJwk] : []]]),
-        allowlist,
-        expected: { site: site.id, job: job.id, round: round.round, updateSha256: digest, manifestDigest: input ? ((await this.publisher?.manifestDigestOf(input.id)) ?? input.sha256) : '' },
-        nonces: this.nonces,
-        env: this.env,
-        now: this.now(),
-      });
-      return { measurement: v.claims.trainerDigest, kid: v.kid, rule: v.claims.sandboxed ? 'sandboxed' : 'unsandboxed-development' };
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? 'ATTESTATION_MALFORMED';
-      await this.audit.append({
-        actor: site.id, role: 'node', site: site.id, action: 'attestation.verdict', resource: `job:${job.id}/round:${round.round}`,
-        outcome: 'denied', rule: `attestation:${code}`, details: { verdict: 'fail', reason: code },
-      });
-      throw err;
-    }
+    // A refusal throws its own code; recordRefusal makes it the submission's one denied event (verdict fail).
+    const v = await verifyAttestation(header.attestation ?? '', {
+      nodeKeys: new Map([[site.id, site.attestation_jwk ? [site.attestation_jwk as unknown as AttestationPublicJwk] : []]]),
+      allowlist,
+      expected: { site: site.id, job: job.id, round: round.round, updateSha256: digest, manifestDigest: input ? ((await this.publisher?.manifestDigestOf(input.id)) ?? input.sha256) : '' },
+      nonces: this.nonces,
+      env: this.env,
+      now: this.now(),
+    });
+    return { measurement: v.claims.trainerDigest, kid: v.kid, sandboxed: v.claims.sandboxed };
   }
 
   /**

@@ -68,6 +68,7 @@ export const AUDIT_DETAIL_FIELDS = {
   count: { kind: 'count' },
   before: { kind: 'time' },
   encrypted: { kind: 'flag' },
+  sandboxed: { kind: 'flag' },
   /** A site's dataset identifier (the name its privacy budget is kept under), never its content. */
   dataset: { kind: 'id' },
   /** An ethics approval or data-use agreement reference (an identifier: no free text). */

@@ -53,7 +53,7 @@ export const REST_NOT_FOUND = '* (no route)';
  * with every change; decisions record it. docs/auth.md prints this table.
  */
 export const POLICY: Policy = {
-  version: 1,
+  version: 2,
   entries: [
     // ---- open: health, the key set, and the token endpoint (which checks its own credentials) ----
     { rule: 'health.read', transport: 'rest', operation: 'GET /healthz', access: 'public' },

@@ -6,9 +6,11 @@ import type { AccessRow, AnomalyRow, AuditEventRow, AuditReport, PrivacyRow } fr
 /** Single-event anomalies, as data. Each matching event is listed for review. */
 const ANOMALY_RULES: readonly { readonly kind: string; readonly test: (e: AuditEntry) => boolean; readonly describe: (e: AuditEntry) => string }[] = [
   { kind: 'Sandbox breach', test: (e) => e.action === 'sandbox.breach', describe: (e) => `${e.actor} at ${e.site ?? 'no site'}: ${String(e.details['reason'] ?? 'breach reported')}` },
-  { kind: 'Attestation failed', test: (e) => e.action === 'attestation.verdict' && (e.details['verdict'] === 'fail' || e.outcome !== 'success'), describe: (e) => `${e.actor}: ${String(e.details['reason'] ?? 'verdict fail')}` },
+  // An attested submission carries its verdict in its own event (older trails: a separate attestation.verdict).
+  { kind: 'Attestation failed', test: (e) => (e.action === 'attestation.verdict' && (e.details['verdict'] === 'fail' || e.outcome !== 'success'))
+      || (e.action === 'submission.receive' && e.details['verdict'] === 'fail'), describe: (e) => `${e.actor}: ${String(e.details['reason'] ?? 'verdict fail')}` },
   { kind: 'Privacy budget exceeded', test: (e) => e.action === 'privacy.spend' && typeof e.details['epsilon_remaining'] === 'number' && e.details['epsilon_remaining'] < 0, describe: (e) => `${eventJob(e) ?? e.resource}: epsilon remaining ${String(e.details['epsilon_remaining'])}` },
-  { kind: 'Action failed', test: (e) => e.outcome === 'failure' && e.action !== 'attestation.verdict', describe: (e) => `${e.action} on ${e.resource} by ${e.actor}` },
+  { kind: 'Action failed', test: (e) => e.outcome === 'failure' && e.action !== 'attestation.verdict' && e.details['verdict'] !== 'fail', describe: (e) => `${e.action} on ${e.resource} by ${e.actor}` },
   { kind: 'Audit entries purged', test: (e) => e.action === 'audit.purge', describe: (e) => `through seq ${String(e.details['through_seq'] ?? '?')} by ${e.actor}` },
 ];
 
