@@ -58,6 +58,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
       dir: join(workDir, 'data'), label: opts.label, sites: opts.sites, scheme, seed: opts.seed, testFraction: opts.testFraction,
     });
     const job = jobTemplate(dataset, { name: `simulate ${opts.data}`, rounds: opts.rounds, seed: opts.seed, minSites: opts.sites, encrypted: !opts.plaintext });
+    if (!opts.json) process.stdout.write('development site stewards approve the job automatically (a real site needs medfed agent approve --job J --ethics-ref REF)\n');
     const progress = opts.json ? null : new RoundProgress();
     let released: Awaited<ReturnType<typeof releaseWithDevelopmentIdentities>> | null = null;
     const run = await runLocalFederation({

@@ -99,7 +99,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
     await mkdir(join(workDir, 'trust'), { recursive: true, mode: 0o700 });
     await writeFile(trustJwks, `${JSON.stringify(coordinator.publisher.jwks(), null, 2)}\n`);
     await writeFile(join(workDir, 'trust', 'checkpoint.vkey'), `${coordinator.publisher.checkpointKey}\n`);
-    opts.log.warn('development site stewards approve automatically: each agent approves the job on first sight (approvals.autoApproveInDevelopment)');
+    opts.log.info('development site stewards approve automatically: each agent approves the job on first sight (approvals.autoApproveInDevelopment)');
     const pins = [];
     for (const site of opts.sites) pins.push(pinsOf(site.id, await ensureSiteKeys(join(workDir, 'sites', site.id, 'state'))));
     for (const site of opts.sites) {
