@@ -97,6 +97,7 @@ export class NodeAgent {
       env: this.config.env, siteId: this.config.siteId, stateDir: resolve(this.config.stateDir), trust: this.config.trust, gate: this.config.gate,
       submitCosignature: async (cosigned) => { await this.client?.submitCosignature(this.config.siteId, cosigned); },
       onWarning: (message, err) => this.log.warn({ err }, message),
+      log: this.log,
     });
     const dataset = await this.loadSiteDataset();
     const backend = await initTrainingBackend();

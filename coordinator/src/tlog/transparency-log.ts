@@ -87,6 +87,19 @@ export class TransparencyLog {
     return rows[0] ? { size: Number(rows[0].size), note: rows[0].note } : undefined;
   }
 
+  /** The newest stored checkpoints of at least `minSize` leaves, newest first, at most `limit` of them. */
+  async checkpointsFrom(minSize: number, limit: number): Promise<StoredCheckpoint[]> {
+    const { rows } = await this.#db.query<{ size: number | string; note: string }>(
+      'SELECT size, note FROM tlog_checkpoints WHERE size >= $1 ORDER BY size DESC LIMIT $2', [minSize, limit]);
+    return rows.map((r) => ({ size: Number(r.size), note: r.note }));
+  }
+
+  /** The witness verifier keys the sites registered at Enroll: whose cosignatures of this log's checkpoints count. */
+  async witnessKeys(): Promise<string[]> {
+    const { rows } = await this.#db.query<{ vkey: string }>('SELECT vkey FROM site_witness_keys ORDER BY site_id');
+    return rows.map((r) => r.vkey);
+  }
+
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
     const { rows } = await this.#db.query<{ size: number | string; note: string }>('SELECT size, note FROM tlog_checkpoints ORDER BY size DESC LIMIT 1');
     return rows[0] ? { size: Number(rows[0].size), note: rows[0].note } : undefined;
@@ -98,16 +111,20 @@ export class TransparencyLog {
    */
   async addCosignatures(cosigned: string): Promise<StoredCheckpoint> {
     const { checkpoint } = verifyCheckpoint(cosigned, this.verifierKey);
-    const stored = await this.checkpointAt(checkpoint.size);
-    if (!stored || parseNote(stored.note).text !== parseNote(cosigned).text) {
-      throw new TlogError('TLOG_CONSISTENCY_INVALID', `the cosigned checkpoint of size ${checkpoint.size} is not the one this log published`);
+    // Sites cosign the same checkpoint at the same moment: the merge is compare-and-set on the stored
+    // note, retried on a concurrent change, so no witness's line is lost to another's write.
+    for (;;) {
+      const stored = await this.checkpointAt(checkpoint.size);
+      if (!stored || parseNote(stored.note).text !== parseNote(cosigned).text) {
+        throw new TlogError('TLOG_CONSISTENCY_INVALID', `the cosigned checkpoint of size ${checkpoint.size} is not the one this log published`);
+      }
+      const known = new Set(parseNote(stored.note).signatures.map((s) => `${s.name}+${s.keyId}`));
+      const added = parseNote(cosigned).signatures.filter((s) => !known.has(`${s.name}+${s.keyId}`));
+      if (added.length === 0) return stored;
+      const note = addSignatures(stored.note, added);
+      const { rows } = await this.#db.query('UPDATE tlog_checkpoints SET note = $2 WHERE size = $1 AND note = $3 RETURNING size', [checkpoint.size, note, stored.note]);
+      if (rows.length === 1) return { size: checkpoint.size, note };
     }
-    const known = new Set(parseNote(stored.note).signatures.map((s) => `${s.name}+${s.keyId}`));
-    const added = parseNote(cosigned).signatures.filter((s) => !known.has(`${s.name}+${s.keyId}`));
-    if (added.length === 0) return stored;
-    const note = addSignatures(stored.note, added);
-    await this.#db.query('UPDATE tlog_checkpoints SET note = $2 WHERE size = $1', [checkpoint.size, note]);
-    return { size: checkpoint.size, note };
   }
 
   async inclusionProof(leafIndex: number, treeSize?: number): Promise<InclusionProof> {

@@ -30,7 +30,7 @@ export async function keyFor(ctx: ModelContext, enc: TaskEncryption, link: Chain
 }
 
 async function download(ctx: ModelContext, link: ChainLink): Promise<Buffer> {
-  return (await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, link.modelId, link.sha256, expectedArtifact(link))).bytes;
+  return (await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, link.modelId, link.sha256, expectedArtifact(link, ctx.task.deadlineMs))).bytes;
 }
 
 /**

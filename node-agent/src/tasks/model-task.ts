@@ -19,7 +19,7 @@ function seedFor(base: number, round: number, siteId: string): number {
 async function roundInputs(ctx: TaskContext, enc: TaskEncryption | null) {
   const p = parameterCount(ctx.spec.features.length, ctx.spec.model.hidden, ctx.spec.classes.length);
   if (!enc) {
-    const { header, bytes } = await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, ctx.task.modelId, ctx.task.modelSha256, expectedArtifact({ round: ctx.task.modelRound, kind: 'weights' }));
+    const { header, bytes } = await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, ctx.task.modelId, ctx.task.modelSha256, expectedArtifact({ round: ctx.task.modelRound, kind: 'weights' }, ctx.task.deadlineMs));
     if (header.encrypted) throw new MedfedError('TASK_INVALID', 'a plaintext task named an encrypted model');
     return { global: decodeVector(bytes, 'float32', header.paramCount), data: prepareForJob(ctx.dataset, ctx.spec, ctx.standardization) };
   }

@@ -100,7 +100,7 @@ export async function runStatsPublishTask(ctx: StatsQueryContext): Promise<void>
   // Encrypted: the task's validated summed-vector link; plaintext (development): the same JSON, unvalidated by the HE layer.
   const link = enc?.statsSum ?? (ctx.task.statsSumJson ? JSON.parse(ctx.task.statsSumJson) as ChainLink : null);
   if (!link || link.kind !== 'stats-sum') throw new MedfedError('TASK_INVALID', `publish task for job ${ctx.task.jobId} names no summed vector`);
-  const { bytes } = await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, link.modelId, link.sha256, expectedArtifact(link));
+  const { bytes } = await ctx.client.downloadModel(ctx.siteId, ctx.task.jobId, link.modelId, link.sha256, expectedArtifact(link, ctx.task.deadlineMs));
   let sums: bigint[];
   if (enc) {
     const { ctx: he, key } = await keyFor(ctx, enc, link);

@@ -166,9 +166,27 @@ export class CoordinatorClient {
     if (verifier?.verifying && !expected) {
       throw new TrustError('TRUST_EXPECTATION_MISSING', `the download of model ${modelId} does not say which round and kind it must be; refusing to load it unverified`);
     }
+    // Refused for too few cosignatures, the download is tried again until the task's deadline (the
+    // other sites cosign meanwhile); any other refusal is final.
+    const attempt = async (): Promise<{ header: ModelHeader; bytes: Buffer }> => {
+      const got = await this.fetchModel(siteId, jobId, modelId, verifier?.knownTreeSize() ?? 0);
+      // The signed manifest first, so a refusal names the check that failed; then the announced digests.
+      if (verifier && expected) await verifier.verify(got.header, got.bytes, { ...expected, job: expected.job ?? jobId });
+      return got;
+    };
+    const { header, bytes } = verifier && expected ? await verifier.untilCosigned(attempt, expected, `model ${modelId}`) : await attempt();
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (bytes.byteLength !== header.byteSize || digest !== header.sha256 || digest !== expectedSha256) {
+      throw new MedfedError('MODEL_DIGEST_MISMATCH', `model ${modelId} bytes hash to ${digest}; the task announced ${expectedSha256}; refusing to load it`);
+    }
+    return { header, bytes };
+  }
+
+  /** One DownloadModel stream: the header and the bytes, bounded by the announced size. */
+  private async fetchModel(siteId: string, jobId: string, modelId: string, knownTreeSize: number): Promise<{ header: ModelHeader; bytes: Buffer }> {
     const md = await this.metadata(FederationService.downloadModel.path, this.streamValidityMs());
-    const { header, bytes } = await new Promise<{ header: ModelHeader; bytes: Buffer }>((resolve, reject) => {
-      const stream = this.client.downloadModel({ siteId, jobId, modelId, knownTreeSize: verifier?.knownTreeSize() ?? 0 }, md, { deadline: Date.now() + 10 * 60_000 });
+    return new Promise<{ header: ModelHeader; bytes: Buffer }>((resolve, reject) => {
+      const stream = this.client.downloadModel({ siteId, jobId, modelId, knownTreeSize }, md, { deadline: Date.now() + 10 * 60_000 });
       let header: ModelHeader | undefined;
       const parts: Buffer[] = [];
       let size = 0;
@@ -190,13 +208,6 @@ export class CoordinatorClient {
         resolve({ header, bytes: Buffer.concat(parts, size) });
       });
     });
-    // The signed manifest first, so a refusal names the check that failed; then the announced digests.
-    if (verifier && expected) await verifier.verify(header, bytes, { ...expected, job: expected.job ?? jobId });
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if (bytes.byteLength !== header.byteSize || digest !== header.sha256 || digest !== expectedSha256) {
-      throw new MedfedError('MODEL_DIGEST_MISMATCH', `model ${modelId} bytes hash to ${digest}; the task announced ${expectedSha256}; refusing to load it`);
-    }
-    return { header, bytes };
   }
 
   /** SubmitCosignature: this site's witness cosignature of a checkpoint it verified. */

@@ -1,3 +1,4 @@
+import type { CosignatureWaitLog } from './await-cosignatures.js';
 import { TrustError } from './errors.js';
 import { ModelGate, type ModelGateSettings } from './model-gate.js';
 import { ModelVerifier } from './model-verifier.js';
@@ -13,6 +14,8 @@ export interface CreateVerifierOptions {
   readonly onWarning: (message: string, err?: unknown) => void;
   /** The site's gate policy for models (agent config `gate`); default: the shipped model policy, env from `env`. */
   readonly gate?: ModelGateSettings | undefined;
+  /** Where waiting for other sites' cosignatures is logged. */
+  readonly log?: CosignatureWaitLog | undefined;
 }
 
 /**
@@ -28,12 +31,19 @@ export async function createModelVerifier(options: CreateVerifierOptions): Promi
     options.onWarning('MODEL VERIFICATION IS OFF: no trust.manifestJwks / trust.checkpointKey are configured, so downloaded models are only hashed, not checked against a signed manifest and the transparency log (development only; a production agent refuses to start like this)');
   }
   const gate = await ModelGate.load(options.gate ?? {}, options.env, (message) => options.onWarning(message));
-  return new ModelVerifier({
+  const verifier = new ModelVerifier({
     anchors,
     gate,
     state: await loadVerifierState(options.stateDir),
     witness: await loadOrCreateWitnessKey(options.stateDir, options.siteId),
     ...(options.submitCosignature ? { submitCosignature: options.submitCosignature } : {}),
+    ...(options.log ? { log: options.log } : {}),
     onWarning: options.onWarning,
   });
+  // This agent's own cosignature never counts for itself: k must be reachable with the others alone.
+  const { keys, required } = verifier.othersRequired();
+  if (required > keys.length) {
+    throw new TrustError('TRUST_ANCHORS_INVALID', `trust.requiredCosignatures is ${required} but only ${keys.length} trust.witnessKeys of other sites are pinned (this agent's own witness key does not count)`);
+  }
+  return verifier;
 }

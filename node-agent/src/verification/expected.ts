@@ -10,6 +10,11 @@ export interface ExpectedDownload {
   readonly blob: string;
   /** Overrides the job the download is for (tests); default: the job named in the request. */
   readonly job?: string;
+  /**
+   * Epoch milliseconds until which a download refused for too few cosignatures is tried again (the
+   * task's deadline); absent or 0: DEFAULT_COSIGNATURE_WAIT_MS from the first attempt.
+   */
+  readonly deadlineMs?: number;
 }
 
 /**
@@ -23,8 +28,11 @@ const PUBLISHED: Readonly<Record<ChainKind, { kind: ArtifactKind; blob: string }
   'stats-sum': { kind: 'encrypted-global-model', blob: 'stats-sum.bin' },
 };
 
-/** The expectation for a task's model (or chain link): that round, that kind, that blob. */
-export function expectedArtifact(link: { readonly round: number; readonly kind: ChainKind }): ExpectedDownload {
+/**
+ * The expectation for a task's model (or chain link): that round, that kind, that blob; with the
+ * task's deadline, until when a download short of cosignatures is tried again.
+ */
+export function expectedArtifact(link: { readonly round: number; readonly kind: ChainKind }, deadlineMs?: number): ExpectedDownload {
   const p = PUBLISHED[link.kind];
-  return { round: link.round, kinds: [p.kind], blob: p.blob };
+  return { round: link.round, kinds: [p.kind], blob: p.blob, ...(deadlineMs ? { deadlineMs } : {}) };
 }

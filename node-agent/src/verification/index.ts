@@ -5,3 +5,4 @@ export { loadVerifierState, loadOrCreateWitnessKey, type VerifierState } from '.
 export { ModelVerifier, type ModelVerifierOptions } from './model-verifier.js';
 export { createModelVerifier, type CreateVerifierOptions } from './create-verifier.js';
 export { ModelGate, type ModelGateSettings, type GatedModel } from './model-gate.js';
+export { awaitCosignatures, DEFAULT_COSIGNATURE_WAIT_MS, type CosignatureWaitLog, type CosignatureWaitOptions } from './await-cosignatures.js';

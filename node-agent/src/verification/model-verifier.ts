@@ -9,6 +9,7 @@ import type { ModelGate } from './model-gate.js';
 import type { TrustAnchors } from './trust-anchors.js';
 import { checkPublicParams, type ExpectedPublicParams } from './public-params.js';
 import { saveCheckpoint, saveManifestDigest, type VerifierState } from './verifier-state.js';
+import { awaitCosignatures, DEFAULT_COSIGNATURE_WAIT_MS, type CosignatureWaitLog } from './await-cosignatures.js';
 
 export interface ModelVerifierOptions {
   /** Pinned anchors; null: development without them, bytes are only hashed (said loudly at start). */
@@ -20,6 +21,8 @@ export interface ModelVerifierOptions {
   readonly onWarning?: (message: string, err?: unknown) => void;
   /** The site's gate policy for models, applied after verification and before load (null/absent: none). */
   readonly gate?: ModelGate | null;
+  /** Where waiting for other sites' cosignatures is logged (each retry at debug, the refusal at warn). */
+  readonly log?: CosignatureWaitLog;
 }
 
 /**
@@ -67,6 +70,27 @@ export class ModelVerifier {
   /** SHA-256 of the manifest JWS of a model this agent downloaded (what its attestation names). */
   manifestDigestOf(modelId: string): string | null {
     return this.#options.state.manifests[modelId] ?? null;
+  }
+
+  /**
+   * Pinned witness keys of other sites (this agent's own key left out) and how many must have
+   * cosigned; refused when k cannot be met even in principle, so the agent does not start.
+   */
+  othersRequired(): { readonly keys: readonly string[]; readonly required: number } {
+    const policy = this.#options.anchors?.witnesses;
+    if (!policy) return { keys: [], required: 0 };
+    const own = this.witnessVkey;
+    return { keys: policy.keys.filter((k) => k !== own), required: policy.required };
+  }
+
+  /**
+   * Runs a download-and-verify `attempt` and, when k cosignatures are required, tries it again
+   * while the checkpoint lacks them and `expected.deadlineMs` allows (await-cosignatures.ts).
+   */
+  untilCosigned<T>(attempt: () => Promise<T>, expected: { readonly deadlineMs?: number | undefined }, subject: string): Promise<T> {
+    if (this.othersRequired().required === 0) return attempt();
+    const deadlineMs = expected.deadlineMs && expected.deadlineMs > 0 ? expected.deadlineMs : Date.now() + DEFAULT_COSIGNATURE_WAIT_MS;
+    return awaitCosignatures(attempt, { deadlineMs, subject, log: this.#options.log });
   }
 
   /** Verifies one download; one at a time, so the saved checkpoint only moves forward. */
@@ -120,10 +144,9 @@ export class ModelVerifier {
    * agent's own cosignature, sent above so the others can count it, never counts for itself.
    */
   #requireCosignatures(note: string): void {
-    const policy = this.#options.anchors?.witnesses;
-    if (!policy || policy.required === 0) return;
-    const own = this.witnessVkey;
-    verifyCosignatures(note, { witnessKeys: policy.keys.filter((k) => k !== own), required: policy.required });
+    const { keys, required } = this.othersRequired();
+    if (required === 0) return;
+    verifyCosignatures(note, { witnessKeys: keys, required });
   }
 
   /** Witness duty: cosign the checkpoint just verified as extending the previous one, and send it. */
