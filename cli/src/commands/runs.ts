@@ -1,23 +1,16 @@
-import { readFile, stat } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { RestClient } from '../federation/rest-client.js';
-import { CliError, reportAndExit } from '../fail.js';
+import type { Command } from 'commander';
+import type { RestClient } from '../federation/rest-client.js';
+import { CliError } from '../fail.js';
 import { ExitCode } from '../exit-codes.js';
+import { action, connect, parseJobId, withConnection, type Connection } from '../coordinator-connection.js';
 
 /**
  * `medfed runs ls | show ID | logs [-f] ID | stop ID` against a running coordinator. Quiet by default:
  * one compact block per closed round and a final summary; `--format json` prints JSON (one object, or
  * one per line for `logs`); bars only when stdout is a terminal, plain lines otherwise.
  */
-interface Connection {
-  coordinator?: string;
-  keyFile?: string;
-  ca?: string;
-  format: 'text' | 'json';
-}
 
 interface Overview {
   job: { id: string; name: string; owner: string; status: string; failure: string | null; createdAt: string; currentRound: number;
@@ -28,39 +21,6 @@ interface Overview {
   failures: { site: string; round: number; error: string; log: string }[];
   privacy: { budgets: { name: string; epsilon: number; spent: number }[] } | null;
   models: { round: number; sha256: string }[] | null;
-}
-
-const DEFAULT_COORDINATOR = 'http://127.0.0.1:8080';
-
-function parseFormat(value: string): 'text' | 'json' {
-  if (value !== 'text' && value !== 'json') throw new InvalidArgumentError('must be text or json');
-  return value;
-}
-
-function parseJobId(value: string): string {
-  if (!/^[A-Za-z0-9._:-]{1,200}$/.test(value)) throw new InvalidArgumentError('must be a job id as `medfed runs ls` prints it');
-  return value;
-}
-
-/** MEDFED_API_KEY, or a key file (MEDFED_API_KEY_FILE, or the bootstrap admin key); a file readable by others is refused. */
-async function apiKey(opts: Connection): Promise<string> {
-  if (process.env.MEDFED_API_KEY) return process.env.MEDFED_API_KEY.trim();
-  const file = opts.keyFile ?? process.env.MEDFED_API_KEY_FILE ?? join(process.env.MEDFED_DATA_DIR ?? './medfed-data', 'admin-api-key');
-  const s = await stat(file).catch(() => null);
-  if (!s) throw new CliError('AUTH_KEY_FILE_UNREADABLE', `cannot read the API key file ${file}; give --key-file or MEDFED_API_KEY`, ExitCode.AUTH);
-  if ((s.mode & 0o077) !== 0) {
-    throw new CliError('AUTH_KEY_FILE_EXPOSED', `${file} is readable by group or others (mode ${(s.mode & 0o777).toString(8)}); run chmod 600 on it`, ExitCode.AUTH);
-  }
-  return (await readFile(file, 'utf8')).trim();
-}
-
-async function connect(opts: Connection): Promise<{ client: RestClient; base: string; ca: Buffer | undefined }> {
-  const base = (opts.coordinator ?? process.env.MEDFED_COORDINATOR_URL ?? DEFAULT_COORDINATOR).replace(/\/$/, '');
-  if (!/^https?:\/\/[^/]+/.test(base)) throw new CliError('USAGE_COORDINATOR_URL', `--coordinator ${base} is not an http(s) URL such as https://coordinator.example:8443`, ExitCode.USAGE);
-  const ca = opts.ca ? await readFile(opts.ca).catch((err: NodeJS.ErrnoException) => {
-    throw new CliError('CONFIG_CA_UNREADABLE', `cannot read --ca ${opts.ca} (${err.code ?? err.message})`, ExitCode.CONFIG);
-  }) : undefined;
-  return { client: new RestClient(base, { apiKey: await apiKey(opts) }, { ca }), base, ca };
 }
 
 // ---- rendering ---------------------------------------------------------------------------
@@ -167,25 +127,6 @@ function roundPrinter(format: 'text' | 'json') {
 }
 
 // ---- commands ----------------------------------------------------------------------------
-
-function withConnection(cmd: Command): Command {
-  return cmd
-    .option('--coordinator <url>', `the coordinator's REST URL (default MEDFED_COORDINATOR_URL or ${DEFAULT_COORDINATOR})`)
-    .option('--key-file <file>', 'file holding an API key (default: MEDFED_API_KEY, MEDFED_API_KEY_FILE, or <MEDFED_DATA_DIR|./medfed-data>/admin-api-key)')
-    .option('--ca <file>', 'CA certificate (PEM) that signs the coordinator\'s TLS certificate')
-    .option('--format <format>', 'text or json', parseFormat, 'text');
-}
-
-function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await fn(...args);
-      process.exit(ExitCode.OK);
-    } catch (err) {
-      reportAndExit(err);
-    }
-  };
-}
 
 export function register(program: Command): void {
   const runs = program.command('runs').description('list, inspect, follow and stop federated training runs on a running coordinator');
