@@ -112,7 +112,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     const engine = new FederationEngine(db, blobs, {
       maxUpdateBytes: config.maxUpdateBytes, audit: recorder, env: config.env, nonces: new SqlNonceStore(db), publisher,
     });
-    const releases = new ReleaseService({ db, blobs, engine, audit: recorder, env: config.env });
+    const releases = new ReleaseService({ db, blobs, engine, audit: recorder, env: config.env, stepTimeoutSeconds: config.releases.stepTimeoutSeconds });
     // Manifests are logged once the transaction that stored their artifact has committed.
     engine.events.on('changed', () => void publisher.flushPending().catch((err: unknown) => log.warn({ err }, 'manifests not yet appended to the transparency log')));
     const anchorer = new AuditAnchorer({ db, appendLeaf: (leaf) => publisher.tlog.appendLeaf(leaf), onError: (err) => log.warn({ err }, 'audit chain head not anchored') });
@@ -166,7 +166,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     closers.pop(); // the gRPC server is closed gracefully below from now on
 
     await engine.tick(); // resume rounds that were aggregating when the process last stopped
-    const ticker = setInterval(() => void engine.tick(), config.tickSeconds * 1000);
+    const ticker = setInterval(() => {
+      void engine.tick();
+      void releases.expireSteps().catch((err: unknown) => log.error({ err }, 'release step deadlines not checked'));
+    }, config.tickSeconds * 1000);
     ticker.unref();
     log.info({ rest: restUrl, grpc: grpcServer.address, database: db.kind, tls: tls !== null }, 'coordinator listening');
     return {

@@ -15,6 +15,7 @@ import { AuthError } from '@medfed/proto/auth/index';
 import { runEvaluateTask, runTrainTask } from './tasks/model-task.js';
 import { runStatsTask } from './tasks/stats-task.js';
 import { runStatsPublishTask, runStatsQueryTask, type StatsQueryContext } from './tasks/stats-query-task.js';
+import { maskingFilesOf } from './statistics/site-inputs.js';
 import { parseTaskSpec, type TaskContext } from './tasks/task-context.js';
 import { runKeyTask, type KeyTask } from './tasks/key-task.js';
 import { runReleaseTask } from './tasks/release-task.js';
@@ -243,7 +244,7 @@ export class NodeAgent {
       if (kind === 'stats-query' || kind === 'stats-publish') {
         // Federated statistics read the site's records and masking files afresh (docs/statistics.md).
         const sctx: StatsQueryContext = { ...ctx, statsInputs: {
-          csvPath: this.config.data.csv, maskingSchemaPath: this.config.queryApi?.schema, maskingPolicyPath: this.config.queryApi?.policy,
+          csvPath: this.config.data.csv, ...maskingFilesOf(this.config.data, this.config.queryApi),
           optOut: await readOptOut(optOutPath(resolve(this.config.stateDir), this.config.data.optOutFile), this.config.data.patientIdColumn),
         } };
         await this.retrying(kind, () => (kind === 'stats-query' ? runStatsQueryTask(sctx) : runStatsPublishTask(sctx)));

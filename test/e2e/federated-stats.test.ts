@@ -80,8 +80,23 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
     await rm(root, { recursive: true, force: true });
   });
 
-  /** What each agent does with its tasks (agent.ts dispatch), until the query is published or fails. */
-  async function drive(jobId: string): Promise<void> {
+  /** The context agent.ts gives a statistics task at one site. */
+  function contextOf(id: string, task: Task): StatsQueryContext {
+    const client = clients.get(id)!;
+    const { spec, standardization } = parseTaskSpec(task);
+    const stateDir = join(root, id);
+    return {
+      client, siteId: id, log, task, spec, standardization, stateDir, keyStore: new JobKeyStore(stateDir, id, keys.get(id)!),
+      fetchWrappedKey: async (j: string) => { const k = await client.fetchJobKey(id, j); return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, jwe: k.wrappedKey }; },
+      privacy: { dataset: 'default', budgetEpsilon: 10, budgetDelta: 1e-5 }, statsInputs: { csvPath: csv.get(id)!, maskingSchemaPath: join(stateDir, 'masking-schema.json') },
+    } as unknown as StatsQueryContext;
+  }
+
+  /**
+   * What each agent does with its tasks (agent.ts dispatch), until the query is published or fails.
+   * Sites in `silent` take their publish task and never act on it (the last one each got is kept in `ignored`).
+   */
+  async function drive(jobId: string, silent: ReadonlySet<string> = new Set(), ignored = new Map<string, Task>()): Promise<void> {
     for (let guard = 0; guard < 400; guard++) {
       const job = await t.coordinator.engine.job(jobId);
       if (job.status !== 'running') return;
@@ -97,13 +112,11 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
           });
           continue;
         }
-        const { spec, standardization } = parseTaskSpec(task);
-        const stateDir = join(root, id);
-        const ctx = {
-          client, siteId: id, log, task, spec, standardization, stateDir, keyStore: new JobKeyStore(stateDir, id, keys.get(id)!),
-          fetchWrappedKey: async (j: string) => { const k = await client.fetchJobKey(id, j); return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, jwe: k.wrappedKey }; },
-          privacy: { dataset: 'default', budgetEpsilon: 10, budgetDelta: 1e-5 }, statsInputs: { csvPath: csv.get(id)!, maskingSchemaPath: join(stateDir, 'masking-schema.json') },
-        } as unknown as StatsQueryContext;
+        if (task.kind === TaskKind.TASK_KIND_STATS_PUBLISH && silent.has(id)) {
+          ignored.set(id, task);
+          continue;
+        }
+        const ctx = contextOf(id, task);
         try {
           if (task.kind === TaskKind.TASK_KIND_STATS_QUERY) await runStatsQueryTask(ctx);
           else if (task.kind === TaskKind.TASK_KIND_STATS_PUBLISH) await runStatsPublishTask(ctx);
@@ -268,6 +281,63 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
     expect(part.find((p) => p.site === 'site-c')).toMatchObject({ state: 'refused', reason: 'PRIVACY_BUDGET_EXCEEDED' });
     expect((await ledger.read()).spent.epsilon).toBe(spent);
   }, 60_000);
+
+  /** Audit events of a job's publish step, with their details. */
+  async function publishEvents(id: string): Promise<{ action: string; outcome: string; actor: string; details: Record<string, unknown> }[]> {
+    const { rows: events } = await t.coordinator.db.query<{ action: string; outcome: string; actor: string; event: string }>(
+      `SELECT action, outcome, actor, event FROM audit_events WHERE job = $1 AND (action LIKE 'stats.publish%' OR action = 'job.fail') ORDER BY seq`, [id]);
+    return events.map((e) => ({ action: e.action, outcome: e.outcome, actor: e.actor, details: (JSON.parse(e.event) as { details: Record<string, unknown> }).details }));
+  }
+
+  // A short publish deadline (the query's own, 3 s) keeps these fast; plaintext keeps the answers well inside it.
+  const counts = { ...base, fields: [], statistics: ['count'], encryption: { enabled: false }, deadlineSeconds: 3 };
+
+  it('a publishing site that misses its deadline is passed over: the next site that answered publishes the right result', async () => {
+    const id = await submit({ ...counts, name: 'publisher away' });
+    const ignored = new Map<string, Task>();
+    const started = Date.now();
+    await drive(id, new Set(['site-a']), ignored);
+    const v = await view(id);
+    expect(v.status).toBe('published');
+    expect(v.publishingSite).toBe('site-b');
+    const r = v.result as StatsResult;
+    expect(r.publishedBy).toBe('site-b');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+    const { key: siteBKey } = await loadOrCreateAttestationKey(join(root, 'site-b', 'attestation.jwk'));
+    expect(await verifyStatsResult(v.resultJws as string, publicAttestationJwk(siteBKey) as unknown as JWK)).toEqual(r);
+    const age = pooled('age', 0, 120, 12, 10);
+    const expected = WARDS.map((w) => Number(age.get(w)!.count));
+    expect(r.total.count).toBe(expected.reduce((a, b) => a + b, 0));
+    for (const c of r.cells.filter((x) => !x.suppressed)) expect(c.count).toBe(expected[WARDS.indexOf(c.group.ward!)]);
+    expect(r.cells.filter((x) => !x.suppressed)).not.toHaveLength(0);
+    expect((await publishEvents(id)).map((e) => [e.action, e.outcome, e.actor, e.details.site, e.details.reason ?? null])).toEqual([
+      ['stats.publish', 'failure', 'site-a', 'site-a', 'STATS_PUBLISH_TIMEOUT'],
+      ['stats.publish.handover', 'success', 'coordinator', 'site-b', 'STATS_PUBLISH_TIMEOUT'],
+      ['stats.publish', 'success', 'site-b', 'site-b', null],
+    ]);
+    // The site that missed its turn cannot publish afterwards.
+    expect(ignored.get('site-a')).toBeDefined();
+    await expect(runStatsPublishTask(contextOf('site-a', ignored.get('site-a')!))).rejects.toMatchObject({ code: 'ROUND_MISMATCH' });
+    expect(((await view(id)).result as StatsResult).publishedBy).toBe('site-b');
+  }, 40_000);
+
+  it('when every answering site misses its publish deadline the query fails with STATS_PUBLISH_TIMEOUT', async () => {
+    const id = await submit({ ...counts, name: 'nobody publishes' });
+    await drive(id, new Set(SITES));
+    const v = await view(id);
+    expect(v.status).toBe('failed');
+    expect(v.result).toBeNull();
+    expect(String(v.failure)).toMatch(/^STATS_PUBLISH_TIMEOUT: /);
+    expect((await t.coordinator.engine.job(id)).status).toBe('failed');
+    expect((await publishEvents(id)).map((e) => [e.action, e.outcome, e.details.site ?? null, e.details.reason])).toEqual([
+      ['stats.publish', 'failure', 'site-a', 'STATS_PUBLISH_TIMEOUT'],
+      ['stats.publish.handover', 'success', 'site-b', 'STATS_PUBLISH_TIMEOUT'],
+      ['stats.publish', 'failure', 'site-b', 'STATS_PUBLISH_TIMEOUT'],
+      ['stats.publish.handover', 'success', 'site-c', 'STATS_PUBLISH_TIMEOUT'],
+      ['stats.publish', 'failure', 'site-c', 'STATS_PUBLISH_TIMEOUT'],
+      ['job.fail', 'failure', null, 'STATS_PUBLISH_TIMEOUT'],
+    ]);
+  }, 40_000);
 
   it('medfed stats run submits a query and prints its result', async () => {
     const file = join(root, 'query.yaml');

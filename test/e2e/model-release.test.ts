@@ -24,6 +24,8 @@ const SITES = ['site-a', 'site-b', 'site-c'];
 const FEATURES = 4;
 const P = parameterCount(FEATURES, [3], 2);
 const silent = pino({ level: 'silent' });
+/** The configured step deadline; the tests make a site miss it by moving the deadline to now. */
+const STEP_SECONDS = 120;
 
 /** Each site's update in round r: recognisable values no training produces. */
 const updateOf = (site: number, round: number) => Float32Array.from({ length: P }, (_, i) => Math.sin(i * (site + 1) + round) / 40);
@@ -89,7 +91,7 @@ describe('model release: quorum, decryption by one site, countersignature by a s
   }
 
   beforeAll(async () => {
-    t = await startTestCoordinator('postgres');
+    t = await startTestCoordinator('postgres', { 'releases.stepTimeoutSeconds': STEP_SECONDS });
     stateRoot = await mkdtemp(join(tmpdir(), 'medfed-release-'));
     tokens.admin = t.coordinator.adminToken;
     for (const id of SITES) {
@@ -101,6 +103,7 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     }
     await t.coordinator.engine.registerSite('site-x', 'a site outside the job');
     tokens.researcher = await personToken('researcher', 'researcher');
+    tokens.researcher2 = await personToken('another-researcher', 'researcher');
     tokens.auditor = await personToken('compliance', 'auditor');
     for (const id of [...SITES, 'site-x']) tokens[`steward-${id}`] = await personToken(`steward-${id}`, 'site-steward', id);
 
@@ -336,6 +339,133 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     ]);
     expect(events.at(-2)!.details.site).toBe(second);
     expect(events.at(-2)!.details.sha256).not.toBe(events.at(-3)!.details.sha256);
+  }, 60_000);
+
+  async function requestApproved(round: number, reason: string): Promise<{ id: string; first: string; second: string; third: string }> {
+    const requested = await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round, reason });
+    expect(requested.status).toBe(201);
+    const id = requested.body.id as string;
+    for (const who of ['steward-site-a', 'steward-site-b', 'auditor']) expect((await api(who, 'POST', `/v1/releases/${id}/approvals`, {})).status).toBe(200);
+    const first = requested.body.decryptingSite as string;
+    const second = requested.body.countersigningSite as string;
+    return { id, first, second, third: SITES.find((s) => s !== first && s !== second)! };
+  }
+
+  /** The chosen site misses its step: its deadline is moved to now, and the coordinator's tick acts on it. */
+  async function missStep(id: string): Promise<Record<string, any>> {
+    const before = (await api('admin', 'GET', `/v1/releases/${id}`)).body;
+    await t.coordinator.db.query('UPDATE releases SET step_deadline = now() WHERE id = $1', [id]);
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      const now = (await api('admin', 'GET', `/v1/releases/${id}`)).body;
+      if (now.missedSteps.length > before.missedSteps.length) return now;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`release ${id}: the missed step was not acted on`);
+  }
+
+  const blobsOf = async (id: string) => (await t.coordinator.blobs.list()).filter((k) => k.includes(id));
+
+  it('cancels a pending release before and after decryption: requester or admin only, the plaintext deleted, no task afterwards, audited', async () => {
+    const before = await requestApproved(1, 'cancel me before decryption');
+    const shown = (await api('researcher', 'GET', `/v1/releases/${before.id}`)).body;
+    // The configured deadline applies to the decrypting site's step from the quorum on.
+    const due = new Date(shown.stepDeadline as string).getTime() - Date.now();
+    expect(due).toBeGreaterThan((STEP_SECONDS - 30) * 1000);
+    expect(due).toBeLessThanOrEqual((STEP_SECONDS + 30) * 1000);
+    const early = await poll(before.first);
+    expect(JSON.parse(early!.releaseJson)).toMatchObject({ release: before.id, step: 'decrypt' });
+
+    // Another researcher is not the requester; a site steward has no cancel at all.
+    const other = await api('researcher2', 'POST', `/v1/releases/${before.id}/cancel`, { reason: 'not mine' });
+    expect([other.status, other.body.code]).toEqual([403, 'RELEASE_CANCEL_FORBIDDEN']);
+    expect((await api(`steward-${before.first}`, 'POST', `/v1/releases/${before.id}/cancel`, { reason: 'no' })).status).toBe(403);
+    expect((await api('researcher', 'POST', `/v1/releases/${before.id}/cancel`, {})).status).toBe(400);
+
+    // The requester cancels through the CLI.
+    const cancelled = await runCli(['model', 'release', 'cancel', before.id, '--reason', 'wrong round', '--coordinator', t.coordinator.rest, '--token', tokens.researcher!]);
+    expect([cancelled.code, cancelled.stdout]).toEqual([0, expect.stringContaining(`${before.id}  CANCELLED`)]);
+    expect((await api('researcher', 'GET', `/v1/releases/${before.id}`)).body).toMatchObject({
+      state: 'cancelled', failure: { code: 'CANCELLED', message: 'wrong round' }, stepDeadline: null, cancelledBy: expect.any(String),
+    });
+    expect((await poll(before.first))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
+    // The site that had already fetched its task cannot upload into the cancelled release; nothing is kept.
+    expect(await codeOf(runReleaseTask(context(before.first, early!)))).toBe('RELEASE_STEP_UNEXPECTED');
+    expect(await blobsOf(before.id)).toEqual([]);
+    const again = await runCli(['model', 'release', 'cancel', before.id, '--reason', 'twice', '--coordinator', t.coordinator.rest, '--token', tokens.researcher!]);
+    expect([again.code, again.stderr]).toEqual([8, expect.stringContaining('RELEASE_NOT_CANCELLABLE')]);
+
+    // The round is free again; this time the first site decrypts before an admin cancels.
+    const after = await requestApproved(1, 'cancel me after decryption');
+    expect(await runReleaseTask(context(after.first, (await poll(after.first))!))).toBe('decrypted');
+    expect(await blobsOf(after.id)).toHaveLength(1);
+    const byAdmin = await api('admin', 'POST', `/v1/releases/${after.id}/cancel`, { reason: 'the data-use agreement changed' });
+    expect([byAdmin.status, byAdmin.body.state]).toEqual([200, 'cancelled']);
+    expect(await blobsOf(after.id)).toEqual([]);
+    for (const site of SITES) expect((await poll(site))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
+    expect((await api('researcher', 'POST', `/v1/releases/${after.id}/cancel`, { reason: 'late' })).body.code).toBe('RELEASE_NOT_CANCELLABLE');
+    expect((await api('researcher', 'POST', `/v1/releases/${releaseId}/cancel`, { reason: 'released already' })).body.code).toBe('RELEASE_NOT_CANCELLABLE');
+
+    const events = await releaseEvents(before.id);
+    expect(events.filter((e) => e.action === 'release.cancel').map((e) => [e.outcome, e.details.reason])).toEqual([
+      ['denied', 'RELEASE_CANCEL_FORBIDDEN'], ['success', 'CANCELLED'], ['denied', 'RELEASE_NOT_CANCELLABLE'],
+    ]);
+    expect(events.at(-2)!.action).toBe('release.decrypt'); // the late upload, refused
+    expect(events.at(-2)!.outcome).toBe('denied');
+    const afterEvents = await releaseEvents(after.id);
+    expect(afterEvents.filter((e) => e.action === 'release.cancel').map((e) => [e.outcome, e.actor === 'coordinator'])).toEqual([
+      ['success', false], ['denied', false],
+    ]);
+  }, 60_000);
+
+  it('fails the release with RELEASE_STEP_TIMEOUT once every eligible site missed a step; the uploaded plaintext is deleted', async () => {
+    const r = await requestApproved(1, 'nobody reproduces');
+    expect(await runReleaseTask(context(r.first, (await poll(r.first))!))).toBe('decrypted');
+    expect(await blobsOf(r.id)).toHaveLength(1);
+    const late = await poll(r.second);
+    expect(JSON.parse(late!.releaseJson)).toMatchObject({ release: r.id, step: 'reproduce' });
+    // The reproducing site misses: the third site (never the decrypting one) takes the step over.
+    const moved = await missStep(r.id);
+    expect(moved).toMatchObject({ state: 'decrypted', decryptingSite: r.first, countersigningSite: r.third, missedSteps: [{ step: 'reproduce', site: r.second }] });
+    expect((await poll(r.second))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
+    expect(JSON.parse((await poll(r.third))!.releaseJson)).toMatchObject({ release: r.id, step: 'reproduce' });
+    // The late site's countersignature is refused: the step is no longer its.
+    expect(await codeOf(runReleaseTask(context(r.second, late!)))).toBe('RELEASE_STEP_UNEXPECTED');
+    // The third site misses too: no key holder is left (the decrypting site never reproduces its own upload).
+    const failed = await missStep(r.id);
+    expect(failed).toMatchObject({ state: 'failed', failure: { code: 'RELEASE_STEP_TIMEOUT' }, stepDeadline: null, modelId: null });
+    expect(failed.missedSteps.map((m: { site: string }) => m.site)).toEqual([r.second, r.third]);
+    expect(await blobsOf(r.id)).toEqual([]);
+    for (const site of SITES) expect((await poll(site))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
+
+    const events = (await releaseEvents(r.id)).filter((e) => e.action === 'release.reassign' || e.action === 'model.release');
+    expect(events.map((e) => [e.action, e.outcome, e.details.site, e.details.reason])).toEqual([
+      ['release.reassign', 'success', r.third, 'RELEASE_STEP_TIMEOUT'],
+      ['release.reassign', 'failure', r.third, 'RELEASE_STEP_TIMEOUT'],
+      ['model.release', 'failure', undefined, 'RELEASE_STEP_TIMEOUT'],
+    ]);
+    expect(events[0]!.details.sites).toEqual([r.second, r.third]);
+  }, 60_000);
+
+  it('hands a missed decryption to another key holder, which completes the release with the reproducing site', async () => {
+    // The refusal test above altered one site's cached round-1 model; the sites start from a clean cache.
+    for (const site of SITES) await rm(join(stateRoot, site, 'models', jobId), { recursive: true, force: true });
+    const r = await requestApproved(1, 'the first site is offline');
+    const moved = await missStep(r.id);
+    expect(moved).toMatchObject({ state: 'approved', decryptingSite: r.third, countersigningSite: r.second, missedSteps: [{ step: 'decrypt', site: r.first }] });
+    expect((await poll(r.first))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
+    expect(await runReleaseTask(context(r.third, (await poll(r.third))!))).toBe('decrypted');
+    expect(await runReleaseTask(context(r.second, (await poll(r.second))!))).toBe('released');
+    const released = (await api('researcher', 'GET', `/v1/releases/${r.id}`)).body;
+    expect(released).toMatchObject({ state: 'released', decryptingSite: r.third, countersigningSite: r.second, stepDeadline: null });
+    expect(released.leafIndex).toEqual(expect.any(Number));
+    const events = await releaseEvents(r.id);
+    expect(events.map((e) => [e.action, e.outcome, e.details.site ?? null]).slice(-5)).toEqual([
+      ['release.approve', 'success', null],
+      ['release.reassign', 'success', r.third],
+      ['release.decrypt', 'success', r.third],
+      ['release.countersign', 'success', r.second],
+      ['model.release', 'success', null],
+    ]);
   }, 60_000);
 
   it('releases a plaintext (development) job\'s model on approval alone: nothing to decrypt, the same signed bundle', async () => {

@@ -4,11 +4,12 @@ import { RestClient } from '../federation/rest-client.js';
 import { ConfigError, connection, UsageError, type ModelExportCliOptions, type ModelIo, type ReleaseSummary } from './model.js';
 
 /**
- * `medfed model release request|approve|ls|show`: the release workflow from the operator's side
+ * `medfed model release request|approve|cancel|ls|show`: the release workflow from the operator's side
  * (docs/releases.md). A researcher requests, site stewards and the compliance role approve, the
  * sites decrypt and countersign on their own, and `medfed model export --release ID` writes the
  * bundle. Exit 0 done, 2 usage, 3 an unreadable key or CA file, 5 coordinator unreachable,
- * 6 credential refused, 8 refused by the workflow (not a steward of a job site, release not pending), 1 otherwise.
+ * 6 credential refused, 8 refused by the workflow (not a steward of a job site, release not pending,
+ * not the requester, release ended), 1 otherwise.
  */
 
 type ConnectionOptions = Pick<ModelExportCliOptions, 'coordinator' | 'keyFile' | 'token' | 'ca'> & { readonly json?: boolean };
@@ -19,7 +20,8 @@ const processIo: ModelIo = {
   exit: (code) => { process.exitCode = code; },
 };
 
-const REFUSED = new Set(['RELEASE_APPROVER_NOT_IN_JOB', 'RELEASE_SELF_APPROVAL', 'RELEASE_NOT_PENDING', 'RELEASE_EXISTS', 'AUTH_ROLE_FORBIDDEN']);
+const REFUSED = new Set(['RELEASE_APPROVER_NOT_IN_JOB', 'RELEASE_SELF_APPROVAL', 'RELEASE_NOT_PENDING', 'RELEASE_EXISTS', 'AUTH_ROLE_FORBIDDEN',
+  'RELEASE_CANCEL_FORBIDDEN', 'RELEASE_NOT_CANCELLABLE']);
 
 function withConnection(cmd: Command): Command {
   return cmd
@@ -41,6 +43,8 @@ export function describeRelease(r: ReleaseSummary): string {
   if (r.decryptingSite) lines.push(`  sites       decrypts: ${r.decryptingSite}; reproduces and countersigns: ${r.countersigningSite}`);
   if (r.sha256) lines.push(`  plaintext   ${r.byteSize} bytes, SHA-256 ${r.sha256}`);
   if (r.modelId) lines.push(`  released    model ${r.modelId}, manifest ${r.manifestDigest}, log leaf ${r.leafIndex ?? 'pending'}`);
+  const missed = (r as { missedSteps?: { step: string; site: string }[] }).missedSteps ?? [];
+  if (missed.length > 0) lines.push(`  missed      ${missed.map((m) => `${m.step} by ${m.site}`).join('; ')} (deadline passed; the step went to the next key holder)`);
   if (r.failure) lines.push(`  ${r.state.padEnd(11)} ${r.failure.code}: ${r.failure.message}`);
   return `${lines.join('\n')}\n`;
 }
@@ -93,9 +97,17 @@ export function register(program: Command, io: ModelIo = processIo): void {
       io.exit(await run(io, opts, (rest) => rest.call('POST', `/v1/releases/${encodeURIComponent(id)}/approvals`, {}), describeRelease));
     });
 
+  usage(withConnection(release.command('cancel'))
+    .description('cancel a pending release (its requester or an admin): no site is asked for a step afterwards, an uploaded plaintext is deleted')
+    .argument('<id>', 'the release')
+    .requiredOption('--reason <text>', 'why the release is cancelled (recorded with it)'))
+    .action(async (id: string, opts: ConnectionOptions & { reason: string }) => {
+      io.exit(await run(io, opts, (rest) => rest.call('POST', `/v1/releases/${encodeURIComponent(id)}/cancel`, { reason: opts.reason }), describeRelease));
+    });
+
   usage(withConnection(release.command('ls'))
     .description('the registry of released models (--state all: every release)')
-    .option('--state <state>', 'requested, approved, decrypted, released, refused, failed or all', 'released')
+    .option('--state <state>', 'requested, approved, decrypted, released, refused, failed, cancelled or all', 'released')
     .option('--job <id>', 'only this job'))
     .action(async (opts: ConnectionOptions & { state: string; job?: string }) => {
       const query = new URLSearchParams({ state: opts.state, ...(opts.job ? { job: opts.job } : {}) });

@@ -24,6 +24,11 @@ export const CoordinatorConfigSchema = Type.Object({
   bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 2, default: 1024 ** 2 }),
   /** Seconds between deadline checks. */
   tickSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 1 }),
+  /** The model release workflow (docs/releases.md). */
+  releases: Type.Object({
+    /** Seconds a chosen site has for its decrypt or reproduce step before the step goes to the next key holder. */
+    stepTimeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 7 * 86_400, default: 600 }),
+  }, { additionalProperties: false, default: {} }),
   /** TLS for REST and gRPC (PEM files). Required outside development and on any non-loopback address. */
   tls: Type.Optional(Type.Object({
     cert: Type.String({ minLength: 1 }),

@@ -586,6 +586,8 @@ export class FederationEngine {
       const round = rows[0];
       if (!round) return;
       if (round.status === 'aggregating') return this.close(job, round);
+      // A statistics job waits on its publishing site after the round closed; its deadline is checked here.
+      if (round.status === 'closed' && isStatisticsSpec(job.spec)) return this.statistics.checkPublishDeadline(job);
       if (round.status !== 'open' && round.status !== 'collecting') return;
       const expected = expectedSites(job.spec, round.kind);
       const { rows: tasks } = await this.db.query<{ site_id: string; state: string }>(

@@ -23,6 +23,7 @@ export const FEDERATION_ERRORS = {
   TRAINER_REFUSED: { http: 422, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The supply-chain gate stopped the trainer build.' },
   KEY_EPOCH_CHANGE_REFUSED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: "The job's site list or key epoch cannot change now (statistics round, aggregation in progress, or the change leaves the job unable to run)." },
   KEY_EPOCH_NOT_HELD: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'The site holds no key of this key epoch (it was not on that epoch\'s site list, or left before it).' },
+  STATS_PUBLISH_TIMEOUT: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED, summary: 'Every site that answered a statistics query let its publish deadline pass; the query failed.' },
   METRICS_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The metrics report is invalid for this round.' },
   INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL, summary: 'An internal error occurred.' },
 } as const satisfies ErrorTable;

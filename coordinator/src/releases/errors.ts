@@ -14,6 +14,9 @@ export const RELEASE_ERRORS = {
   RELEASE_BLOB_MISMATCH: { http: 400, grpc: GrpcStatus.DATA_LOSS, summary: 'The uploaded plaintext does not match the size or SHA-256 its statement announces.' },
   RELEASE_PLAINTEXT_INVALID: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: "The uploaded plaintext is not a float32 vector of the job's model size with finite values." },
   RELEASE_HASH_MISMATCH: { http: 409, grpc: GrpcStatus.ABORTED, summary: 'The second site reproduced a different plaintext digest: the release is refused.' },
+  RELEASE_NOT_CANCELLABLE: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The release has ended (released, refused, failed or cancelled); it cannot be cancelled.' },
+  RELEASE_CANCEL_FORBIDDEN: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'Only the requester of a release or an admin cancels it.' },
+  RELEASE_STEP_TIMEOUT: { http: 409, grpc: GrpcStatus.DEADLINE_EXCEEDED, summary: 'Every eligible key-holding site missed the deadline of a release step: the release failed.' },
   RELEASE_NOT_RELEASED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The release has not (or not yet) produced a released model.' },
 } as const satisfies ErrorTable;
 

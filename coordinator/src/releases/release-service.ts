@@ -9,11 +9,11 @@ import { currentKeys } from '../federation/key-ceremony.js';
 import { participantsOf } from '../federation/participants.js';
 import type { JobRow, ModelRow } from '../federation/rows.js';
 import type { Db, Queryable } from '../storage/db.js';
-import { chooseSites } from './choose-sites.js';
+import { chooseSites, nextSite } from './choose-sites.js';
 import { ReleaseError } from './errors.js';
 import { capacityOf, defaultQuorum, tally } from './quorum.js';
-import { approvalsOf, releaseRow, updateRelease, type ReleaseRow } from './release-store.js';
-import { assertTransition, type ReleaseState } from './state-machine.js';
+import { approvalsOf, overdueReleases, releaseRow, startStepClock, updateRelease, type MissedStep, type ReleaseRow } from './release-store.js';
+import { assertTransition, canTransition, ENDED_STATES, type ReleaseState } from './state-machine.js';
 import { releaseView, type ReleaseView } from './release-view.js';
 
 export interface ReleaseServiceOptions {
@@ -24,7 +24,11 @@ export interface ReleaseServiceOptions {
   readonly audit: AuditRecorder;
   /** Development lets one identity request and approve as compliance (the demo's identities). */
   readonly env: 'development' | 'production';
+  /** How long a chosen site has for its decrypt or reproduce step before the step goes to the next key holder. */
+  readonly stepTimeoutSeconds?: number;
 }
+
+const DEFAULT_STEP_TIMEOUT_SECONDS = 600;
 
 /** What a site sends with the SubmitRelease stream. */
 export interface ReleaseSubmission {
@@ -49,6 +53,7 @@ export class ReleaseService {
   readonly #engine: FederationEngine;
   readonly #audit: AuditRecorder;
   readonly #env: 'development' | 'production';
+  readonly #stepTimeoutSeconds: number;
 
   constructor(options: ReleaseServiceOptions) {
     this.#db = options.db;
@@ -56,6 +61,7 @@ export class ReleaseService {
     this.#engine = options.engine;
     this.#audit = options.audit;
     this.#env = options.env;
+    this.#stepTimeoutSeconds = options.stepTimeoutSeconds ?? DEFAULT_STEP_TIMEOUT_SECONDS;
   }
 
   // ---- people (REST) -----------------------------------------------------------------------
@@ -79,7 +85,7 @@ export class ReleaseService {
     try {
       await this.#db.transaction(async (tx) => {
         const { rows: active } = await tx.query<{ id: string; state: string }>(
-          `SELECT id, state FROM releases WHERE job_id = $1 AND round = $2 AND state NOT IN ('refused', 'failed')`, [job.id, round]);
+          `SELECT id, state FROM releases WHERE job_id = $1 AND round = $2 AND state <> ALL($3::text[])`, [job.id, round, ENDED_STATES]);
         if (active[0]) throw new ReleaseError('RELEASE_EXISTS', `round ${String(round)} of job ${job.id} already has release ${active[0].id} (${active[0].state})`);
         await tx.query(
           `INSERT INTO releases (id, job_id, round, state, reason, requested_by, requested_role, input_model_id, input_sha256, quorum, decrypting_site, reproducing_site)
@@ -127,6 +133,7 @@ export class ReleaseService {
         if (tally(locked.quorum, approvals).reached) {
           assertTransition(id, locked.state, 'approved');
           await updateRelease(tx, id, 'approved');
+          if (locked.decrypting_site !== null) await startStepClock(tx, id, this.#stepTimeoutSeconds);
           await this.#record(tx, { actor: 'coordinator', role: 'system' }, 'release.approve', locked.job_id, id, 'success', 'release:quorum', {
             job: locked.job_id, round: locked.round, reason: 'QUORUM_REACHED',
           });
@@ -149,6 +156,91 @@ export class ReleaseService {
     }
     this.#changed();
     return this.get(id);
+  }
+
+  /**
+   * Ends a pending release (requested, approved or decrypted) at the request of its requester or an
+   * admin: no site is asked for a step afterwards, and an uploaded plaintext is deleted as on a refusal.
+   */
+  async cancel(id: string, reason: unknown, by: Actor): Promise<ReleaseView> {
+    if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > REASON_MAX) {
+      throw new ReleaseError('RELEASE_REQUEST_INVALID', `reason must say why the release is cancelled (1 to ${REASON_MAX} characters)`);
+    }
+    const row = await releaseRow(this.#db, id);
+    let blobKey: string | null = null;
+    try {
+      if (by.role !== 'admin' && by.actor !== row.requested_by) {
+        throw new ReleaseError('RELEASE_CANCEL_FORBIDDEN', `release ${id} was requested by ${row.requested_by}; only its requester or an admin cancels it`);
+      }
+      await this.#db.transaction(async (tx) => {
+        const locked = await releaseRow(tx, id, true);
+        if (!canTransition(locked.state, 'cancelled')) throw new ReleaseError('RELEASE_NOT_CANCELLABLE', `release ${id} is ${locked.state}; it can no longer be cancelled`);
+        await updateRelease(tx, id, 'cancelled', { failure_code: 'CANCELLED', failure: reason.trim(), cancelled_by: by.actor, step_deadline: null });
+        await this.#record(tx, by, 'release.cancel', locked.job_id, id, 'success', `release:cancel-${by.role === 'admin' ? 'admin' : 'requester'}`, {
+          job: locked.job_id, round: locked.round, reason: 'CANCELLED',
+        });
+        blobKey = locked.plaintext_blob_key;
+      });
+    } catch (err) {
+      if (err instanceof ReleaseError) await this.#refusal(by, 'release.cancel', row, err, {});
+      throw err;
+    }
+    if (blobKey) await this.#blobs.delete(blobKey).catch(() => {});
+    this.#changed();
+    return this.get(id);
+  }
+
+  // ---- deadlines (the coordinator's tick) --------------------------------------------------
+
+  /**
+   * Hands every overdue site step to the next eligible key holder (never the site of the other step,
+   * never one that already missed this step), or fails the release with RELEASE_STEP_TIMEOUT once no
+   * such site is left. Returns how many releases changed.
+   */
+  async expireSteps(): Promise<number> {
+    let changed = 0;
+    for (const id of await overdueReleases(this.#db)) {
+      if (await this.#expireStep(id)) changed++;
+    }
+    if (changed > 0) this.#changed();
+    return changed;
+  }
+
+  async #expireStep(id: string): Promise<boolean> {
+    let blobKey: string | null = null;
+    const done = await this.#db.transaction(async (tx) => {
+      const row = await releaseRow(tx, id, true);
+      const overdue = await tx.query<{ overdue: boolean }>('SELECT step_deadline <= now() AS overdue FROM releases WHERE id = $1', [id]);
+      if ((row.state !== 'approved' && row.state !== 'decrypted') || !overdue.rows[0]?.overdue) return false;
+      const step = row.state === 'approved' ? 'decrypt' : 'reproduce';
+      const late = (step === 'decrypt' ? row.decrypting_site : row.reproducing_site)!;
+      const other = step === 'decrypt' ? row.reproducing_site : row.decrypting_site;
+      const missed: MissedStep[] = [...(row.missed_steps ?? []), { step, site: late }];
+      const keys = await currentKeys(tx, row.job_id);
+      const next = nextSite(late, Object.keys(keys?.wrapped_keys ?? {}),
+        [...(other ? [other] : []), ...missed.filter((m) => m.step === step).map((m) => m.site)]);
+      if (next) {
+        await updateRelease(tx, id, row.state, { [step === 'decrypt' ? 'decrypting_site' : 'reproducing_site']: next, missed_steps: JSON.stringify(missed) });
+        await startStepClock(tx, id, this.#stepTimeoutSeconds);
+        await this.#record(tx, SYSTEM, 'release.reassign', row.job_id, id, 'success', `release:${step}-deadline`, {
+          job: row.job_id, round: row.round, site: next, sites: [late, next], reason: 'RELEASE_STEP_TIMEOUT',
+        });
+        return true;
+      }
+      const message = `every eligible key-holding site missed the ${step} step of release ${id} (${missed.filter((m) => m.step === step).map((m) => m.site).join(', ')})`;
+      assertTransition(id, row.state, 'failed');
+      await updateRelease(tx, id, 'failed', { failure_code: 'RELEASE_STEP_TIMEOUT', failure: message, missed_steps: JSON.stringify(missed), step_deadline: null });
+      await this.#record(tx, SYSTEM, 'release.reassign', row.job_id, id, 'failure', `release:${step}-deadline`, {
+        job: row.job_id, round: row.round, site: late, reason: 'RELEASE_STEP_TIMEOUT',
+      });
+      await this.#record(tx, SYSTEM, 'model.release', row.job_id, id, 'failure', 'release:RELEASE_STEP_TIMEOUT', {
+        job: row.job_id, round: row.round, reason: 'RELEASE_STEP_TIMEOUT',
+      });
+      blobKey = row.plaintext_blob_key;
+      return true;
+    });
+    if (blobKey) await this.#blobs.delete(blobKey).catch(() => {});
+    return done;
   }
 
   async get(id: string): Promise<ReleaseView> {
@@ -222,13 +314,20 @@ export class ReleaseService {
     await this.#blobs.put(blobKey, payload);
     await this.#db.transaction(async (tx) => {
       const locked = await releaseRow(tx, row.id, true);
-      if (locked.state !== 'approved') throw new ReleaseError('RELEASE_STEP_UNEXPECTED', `release ${row.id} is ${locked.state}`);
+      // Cancelled, or the step went to another site, while the bytes were arriving.
+      if (locked.state !== 'approved' || locked.decrypting_site !== sub.siteId) {
+        throw new ReleaseError('RELEASE_STEP_UNEXPECTED', `release ${row.id} is ${locked.state} and no longer waits for a decryption by ${sub.siteId}`);
+      }
       await updateRelease(tx, row.id, 'decrypted', {
         plaintext_sha256: digest, plaintext_size: payload.byteLength, plaintext_blob_key: blobKey, decrypt_statement: sub.statement,
       });
+      await startStepClock(tx, row.id, this.#stepTimeoutSeconds);
       await this.#record(tx, { actor: sub.siteId, role: 'node', site: sub.siteId }, 'release.decrypt', row.job_id, row.id, 'success', 'release:decrypting-site', {
         job: row.job_id, round: row.round, site: sub.siteId, sha256: digest, bytes: payload.byteLength,
       });
+    }).catch(async (err: unknown) => {
+      await this.#blobs.delete(blobKey).catch(() => {});
+      throw err;
     });
     this.#changed();
     return { releaseId: row.id, state: 'decrypted' as const };
@@ -249,7 +348,8 @@ export class ReleaseService {
       await this.#db.transaction(async (tx) => {
         const locked = await releaseRow(tx, row.id, true);
         assertTransition(row.id, locked.state, 'refused');
-        await updateRelease(tx, row.id, 'refused', { reproduce_statement: sub.statement, failure_code: 'RELEASE_HASH_MISMATCH', failure: message });
+        assertStepOwner(locked, sub.siteId);
+        await updateRelease(tx, row.id, 'refused', { reproduce_statement: sub.statement, failure_code: 'RELEASE_HASH_MISMATCH', failure: message, step_deadline: null });
         await this.#record(tx, site, 'release.countersign', row.job_id, row.id, 'denied', 'release:RELEASE_HASH_MISMATCH', {
           job: row.job_id, round: row.round, site: sub.siteId, sha256: claims.sha256, reason: 'RELEASE_HASH_MISMATCH',
         });
@@ -273,8 +373,9 @@ export class ReleaseService {
     await this.#db.transaction(async (tx) => {
       const locked = await releaseRow(tx, row.id, true);
       assertTransition(row.id, locked.state, 'released');
+      assertStepOwner(locked, sub.siteId);
       await this.#insertModel(tx, model);
-      await updateRelease(tx, row.id, 'released', { reproduce_statement: sub.statement, released_model_id: model.id });
+      await updateRelease(tx, row.id, 'released', { reproduce_statement: sub.statement, released_model_id: model.id, step_deadline: null });
       await this.#record(tx, site, 'release.countersign', row.job_id, row.id, 'success', 'release:reproducing-site', {
         job: row.job_id, round: row.round, site: sub.siteId, sha256: claims.sha256,
       });
@@ -310,7 +411,7 @@ export class ReleaseService {
     await this.#db.transaction(async (tx) => {
       const locked = await releaseRow(tx, row.id, true);
       assertTransition(row.id, locked.state, 'failed');
-      await updateRelease(tx, row.id, 'failed', { failure_code: code, failure: message });
+      await updateRelease(tx, row.id, 'failed', { failure_code: code, failure: message, step_deadline: null });
       await this.#record(tx, SYSTEM, 'model.release', row.job_id, row.id, 'failure', `release:${code}`, { job: row.job_id, round: row.round, reason: code });
     });
     this.#changed();
@@ -374,6 +475,13 @@ export class ReleaseService {
 }
 
 const SYSTEM: Actor = { actor: 'coordinator', role: 'system' };
+
+/** The reproduce step may have gone to another site (a missed deadline) while this one was working. */
+function assertStepOwner(locked: ReleaseRow, siteId: string): void {
+  if (locked.reproducing_site !== siteId) {
+    throw new ReleaseError('RELEASE_STEP_UNEXPECTED', `the reproduce step of release ${locked.id} now belongs to ${locked.reproducing_site ?? 'no site'}, not ${siteId}`);
+  }
+}
 
 function paramCountOf(spec: JobSpec): number {
   return parameterCount(spec.features.length, spec.model.hidden, spec.classes.length);

@@ -25,8 +25,17 @@ export interface ReleaseRow {
   released_model_id: string | null;
   failure_code: string | null;
   failure: string | null;
+  step_deadline: Date | null;
+  missed_steps: MissedStep[];
+  cancelled_by: string | null;
   created_at: Date;
   updated_at: Date;
+}
+
+/** A site that let a step's deadline pass; it is never chosen for that step of the release again. */
+export interface MissedStep {
+  readonly step: 'decrypt' | 'reproduce';
+  readonly site: string;
 }
 
 export interface ApprovalRow {
@@ -59,4 +68,16 @@ export async function updateRelease(tx: Queryable, id: string, state: ReleaseSta
   const assignments = columns.map((c, i) => `${c} = $${i + 3}`);
   await tx.query(`UPDATE releases SET state = $2, updated_at = now()${assignments.map((a) => `, ${a}`).join('')} WHERE id = $1`,
     [id, state, ...columns.map((c) => set[c])]);
+}
+
+/** Starts the clock of the step a site now owes (the database's clock, the one expiry reads). */
+export async function startStepClock(tx: Queryable, id: string, seconds: number): Promise<void> {
+  await tx.query('UPDATE releases SET step_deadline = now() + make_interval(secs => $2) WHERE id = $1', [id, seconds]);
+}
+
+/** Releases whose site step is past its deadline (oldest first). */
+export async function overdueReleases(q: Queryable): Promise<string[]> {
+  const { rows } = await q.query<{ id: string }>(
+    `SELECT id FROM releases WHERE state IN ('approved', 'decrypted') AND step_deadline IS NOT NULL AND step_deadline <= now() ORDER BY step_deadline`);
+  return rows.map((r) => r.id);
 }

@@ -22,12 +22,14 @@ export interface ReleaseTaskBody {
  * The release step waiting for `siteId`, as a task: the decrypting site's once the quorum approved,
  * the reproducing site's once the first site uploaded. It carries the job's encryption settings and
  * the model chain up to the released round, exactly what a round task carries, so the site rebuilds
- * the plaintext the way it does for training.
+ * the plaintext the way it does for training. A step past its deadline is not handed out: it is
+ * about to be reassigned (ReleaseService.expireSteps).
  */
 export async function releaseTaskFor(q: Queryable, siteId: string): Promise<Task | null> {
   const { rows } = await q.query<ReleaseRow & { spec: JobSpec }>(
     `SELECT r.*, j.spec FROM releases r JOIN jobs j ON j.id = r.job_id
-      WHERE (r.state = 'approved' AND r.decrypting_site = $1) OR (r.state = 'decrypted' AND r.reproducing_site = $1)
+      WHERE ((r.state = 'approved' AND r.decrypting_site = $1) OR (r.state = 'decrypted' AND r.reproducing_site = $1))
+        AND (r.step_deadline IS NULL OR r.step_deadline > now())
       ORDER BY r.created_at LIMIT 1`, [siteId]);
   const row = rows[0];
   if (!row) return null;

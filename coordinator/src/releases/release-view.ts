@@ -1,6 +1,6 @@
 import type { Quorum } from './quorum.js';
 import { tally } from './quorum.js';
-import type { ApprovalRow, ReleaseRow } from './release-store.js';
+import type { ApprovalRow, MissedStep, ReleaseRow } from './release-store.js';
 import type { ReleaseState } from './state-machine.js';
 
 /** A release as the REST API and the registry show it. */
@@ -31,6 +31,11 @@ export interface ReleaseView {
   readonly manifestDigest: string | null;
   readonly leafIndex: number | null;
   readonly failure: { readonly code: string; readonly message: string } | null;
+  /** When the current site step is due (null when no site step waits). */
+  readonly stepDeadline: Date | null;
+  /** The sites that missed a step's deadline, in order; each step went on to the next key holder. */
+  readonly missedSteps: readonly MissedStep[];
+  readonly cancelledBy: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -48,6 +53,7 @@ export function releaseView(r: ReleaseRow, approvals: readonly ApprovalRow[], ma
     modelId: r.released_model_id, manifestDigest: manifest?.digest ?? null,
     leafIndex: manifest?.leaf_index === null || manifest === null ? null : Number(manifest.leaf_index),
     failure: r.failure_code ? { code: r.failure_code, message: r.failure ?? '' } : null,
+    stepDeadline: r.step_deadline, missedSteps: r.missed_steps ?? [], cancelledBy: r.cancelled_by,
     createdAt: r.created_at, updatedAt: r.updated_at,
   };
 }

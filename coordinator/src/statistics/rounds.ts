@@ -36,6 +36,10 @@ export interface StatsResultRow {
   result: StatsResult | null;
   result_jws: string | null;
   published_at: Date | null;
+  /** When the publishing site's time is up (set when the sum is handed to it). */
+  publish_deadline_at: Date | null;
+  /** Sites that let their publish deadline pass, in order. */
+  publish_missed: string[];
 }
 
 const CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
@@ -46,6 +50,9 @@ const CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
  * sums (encrypted with the job's key unless it is a development plaintext job); the coordinator
  * adds them; one key-holding site (the first listed contributor) decrypts the sum, suppresses small
  * cells, signs the result and uploads it; the coordinator verifies the signature and stores it.
+ * The publishing site has the query's deadline to do so, counted from when the sum is handed to
+ * it; a site that lets it pass is skipped for the next site that answered, and when none is left
+ * the query fails with STATS_PUBLISH_TIMEOUT.
  */
 export class StatisticsRounds {
   private readonly db: Db;
@@ -152,6 +159,7 @@ export class StatisticsRounds {
       bytes = encodeVector(sum);
     }
     const sha256 = sha256Hex(bytes);
+    const publishDeadline = this.publishDeadline(job);
     const blobKey = `models/${job.id}/stats-sum-${round.round}-${sha256}`;
     await this.blobs.put(blobKey, bytes);
     const model: ModelRow = {
@@ -167,8 +175,8 @@ export class StatisticsRounds {
       await this.hooks.insertModel(tx, model);
       await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now(), output_model_id = $3 WHERE job_id = $1 AND round = $2`,
         [job.id, round.round, model.id]);
-      await tx.query(`UPDATE stats_results SET status = 'publishing', sum_model_id = $2, contributors = $3, publishing_site = $4 WHERE job_id = $1`,
-        [job.id, model.id, JSON.stringify(contributors), publisher]);
+      await tx.query(`UPDATE stats_results SET status = 'publishing', sum_model_id = $2, contributors = $3, publishing_site = $4, publish_deadline_at = $5
+        WHERE job_id = $1`, [job.id, model.id, JSON.stringify(contributors), publisher, publishDeadline]);
       for (const a of answers) {
         await this.hooks.record(tx, siteActor(a.site_id), 'stats.answer', `job:${job.id}`, 'success', { job: job.id, site: a.site_id, sha256: a.sha256 });
       }
@@ -193,7 +201,7 @@ export class StatisticsRounds {
     const encryption = job.encrypted ? { ...(await this.hooks.encryptedSettingsOf(job)), weight: 0 } : undefined;
     return {
       jobId: job.id, round: 0, duty: 'stats', statsPhase: 'publish', spec: job.spec, standardization: null, modelId: null, modelSha256: null,
-      modelRound: 0, deadline: row.deadline_at, updateLength: 0,
+      modelRound: 0, deadline: row.publish_deadline_at ?? row.deadline_at, updateLength: 0,
       ...(encryption ? { encryption } : {}),
       statsSum: {
         modelId: m.id, round: m.round, sha256: m.sha256, kind: m.kind, totalWeight: null, contributors: m.contributors,
@@ -227,8 +235,12 @@ export class StatisticsRounds {
               : result.cells.some((c) => !c.suppressed && (c.count === null || c.count < result.minCellSize)) ? 'small-cell suppression' : null;
     if (mismatch) throw new FederationError('VALIDATION_FAILED', `the statistics result does not match the job: ${mismatch}`);
     await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE stats_results SET status = 'published', result = $2, result_jws = $3, published_at = now() WHERE job_id = $1`,
-        [jobId, JSON.stringify(result), jws]);
+      // Conditional: the task may have passed to another site (deadline) while this result was checked.
+      const stored = await tx.query(`UPDATE stats_results SET status = 'published', result = $2, result_jws = $3, published_at = now()
+        WHERE job_id = $1 AND status = 'publishing' AND publishing_site = $4`, [jobId, JSON.stringify(result), jws, siteId]);
+      if (stored.rowCount !== 1) {
+        throw new FederationError('ROUND_MISMATCH', `site ${siteId} is no longer the publishing site of statistics job ${jobId}`);
+      }
       await tx.query(`UPDATE jobs SET status = 'completed', updated_at = now() WHERE id = $1`, [jobId]);
       await this.hooks.record(tx, siteActor(siteId), 'stats.publish', `job:${jobId}`, 'success', {
         job: jobId, site: siteId, sha256: sha256Hex(jws), sites: [...result.contributors],
@@ -236,6 +248,47 @@ export class StatisticsRounds {
       await this.hooks.record(tx, SYSTEM_ACTOR, 'job.complete', `job:${jobId}`, 'success', { job: jobId, rounds: 1 });
     });
     this.hooks.changed();
+  }
+
+  /**
+   * Called by the round engine for a running statistics job whose round has closed: when the
+   * publishing site has let its deadline pass, the publish task goes to the next site that answered
+   * (in the query's order) with a fresh deadline; when every answering site has missed it, the
+   * query fails with STATS_PUBLISH_TIMEOUT. Both steps are audited with the missed site.
+   */
+  async checkPublishDeadline(job: JobRow): Promise<void> {
+    if (!isStatisticsSpec(job.spec)) return;
+    const row = await this.row(job.id);
+    if (row.status !== 'publishing' || !row.publish_deadline_at || this.now() < row.publish_deadline_at) return;
+    const missedSite = row.publishing_site;
+    const missed = [...(row.publish_missed ?? []), missedSite];
+    const next = publishingSite(job.spec.statistics, (row.contributors ?? []).filter((s) => !missed.includes(s)));
+    const code = 'STATS_PUBLISH_TIMEOUT';
+    await this.db.transaction(async (tx) => {
+      const moved = next
+        ? await tx.query(`UPDATE stats_results SET publishing_site = $3, publish_deadline_at = $4, publish_missed = $5
+            WHERE job_id = $1 AND status = 'publishing' AND publishing_site = $2`,
+          [job.id, missedSite, next, this.publishDeadline(job), JSON.stringify(missed)])
+        : await tx.query(`UPDATE stats_results SET status = 'failed', publish_missed = $3
+            WHERE job_id = $1 AND status = 'publishing' AND publishing_site = $2`, [job.id, missedSite, JSON.stringify(missed)]);
+      if (moved.rowCount !== 1) return; // published (or failed) in the meantime
+      await this.hooks.record(tx, siteActor(missedSite), 'stats.publish', `job:${job.id}`, 'failure',
+        { job: job.id, site: missedSite, reason: code }, 'stats:publish-deadline');
+      if (next) {
+        await this.hooks.record(tx, SYSTEM_ACTOR, 'stats.publish.handover', `job:${job.id}`, 'success',
+          { job: job.id, site: next, reason: code }, 'stats:publish-deadline');
+        return;
+      }
+      const why = `${code}: no site that answered published the result within its deadline (missed by ${missed.join(', ')})`;
+      await tx.query(`UPDATE jobs SET status = 'failed', failure = $2, updated_at = now() WHERE id = $1 AND status = 'running'`, [job.id, why]);
+      await this.hooks.record(tx, SYSTEM_ACTOR, 'job.fail', `job:${job.id}`, 'failure', { job: job.id, reason: code });
+    });
+    this.hooks.changed();
+  }
+
+  /** The publishing site's deadline from now: the query's own deadline, as each site had to answer. */
+  private publishDeadline(job: JobRow): Date {
+    return new Date(this.now().getTime() + job.spec.roundDeadlineSeconds * 1000);
   }
 
   async row(jobId: string): Promise<StatsResultRow> {

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { generateAttestationKey, publicAttestationJwk } from '@medfed/proto/attestation/index';
 import { signReleaseStatement, verifyReleaseStatement, type ReleaseStatementClaims } from '@medfed/proto/release/index';
 import {
-  canTransition, capacityOf, chooseSites, defaultQuorum, isTerminal, RELEASE_STATES, tally, type ReleaseState,
+  canTransition, capacityOf, chooseSites, defaultQuorum, ENDED_STATES, isTerminal, nextSite, RELEASE_STATES, tally, type ReleaseState,
 } from '../../src/releases/index.js';
 
 function codeOf(fn: () => unknown): string {
@@ -15,14 +15,17 @@ function codeOf(fn: () => unknown): string {
 }
 
 describe('release state machine', () => {
-  it('moves only forward: requested -> approved -> decrypted -> released, refused or failed from any open state', () => {
+  it('moves only forward: requested -> approved -> decrypted -> released, refused, failed or cancelled from any open state', () => {
     const allowed = RELEASE_STATES.flatMap((from) => RELEASE_STATES.filter((to) => canTransition(from, to)).map((to) => `${from}>${to}`));
     expect(allowed.sort()).toEqual([
-      'approved>decrypted', 'approved>failed', 'approved>refused', 'approved>released',
-      'decrypted>failed', 'decrypted>refused', 'decrypted>released',
-      'requested>approved', 'requested>failed', 'requested>refused',
+      'approved>cancelled', 'approved>decrypted', 'approved>failed', 'approved>refused', 'approved>released',
+      'decrypted>cancelled', 'decrypted>failed', 'decrypted>refused', 'decrypted>released',
+      'requested>approved', 'requested>cancelled', 'requested>failed', 'requested>refused',
     ].sort());
-    expect(RELEASE_STATES.filter(isTerminal)).toEqual(['released', 'refused', 'failed'] satisfies ReleaseState[]);
+    expect(RELEASE_STATES.filter(isTerminal)).toEqual(['released', 'refused', 'failed', 'cancelled'] satisfies ReleaseState[]);
+    // Every ended state frees the round; released does not (one released model per round).
+    expect([...ENDED_STATES].sort()).toEqual(RELEASE_STATES.filter((s) => isTerminal(s) && s !== 'released').sort());
+    for (const ended of RELEASE_STATES.filter(isTerminal)) expect(canTransition(ended, 'cancelled')).toBe(false); // nothing ended is cancelled
     expect(canTransition('requested', 'decrypted')).toBe(false); // no decryption before the quorum
     expect(canTransition('requested', 'released')).toBe(false);
   });
@@ -69,6 +72,21 @@ describe('release sites', () => {
     expect(seen.size).toBe(3); // the work is spread over the sites
     expect(chooseSites('rel-1', ['a'])).toBeNull();
     expect(chooseSites('rel-1', ['a', 'a'])).toBeNull();
+  });
+});
+
+describe('release step reassignment', () => {
+  it('hands a missed step to the next key holder in sorted order, skipping the other step\'s site and every site that missed it', () => {
+    const holders = ['site-d', 'site-a', 'site-c', 'site-b'];
+    expect(nextSite('site-b', holders, [])).toBe('site-c');
+    expect(nextSite('site-b', holders, ['site-c'])).toBe('site-d');
+    expect(nextSite('site-d', holders, ['site-a'])).toBe('site-b'); // wraps around
+    expect(nextSite('site-c', holders, ['site-d', 'site-a', 'site-b'])).toBeNull(); // every other holder excluded
+    expect(nextSite('site-a', ['site-a', 'site-b'], ['site-b'])).toBeNull(); // two holders: nobody can take over
+    expect(nextSite('site-a', ['site-a', 'site-a', 'site-b', 'site-c'], ['site-b'])).toBe('site-c');
+    // Never the late site itself, even when it is the only key holder left unexcluded.
+    expect(nextSite('site-a', ['site-a', 'site-b'], [])).toBe('site-b');
+    expect(nextSite('site-x', ['site-a', 'site-b'], [])).toBe('site-a'); // a late site that no longer holds the key
   });
 });
 

@@ -24,6 +24,13 @@ export const AgentConfigSchema = Type.Object({
     optOutFile: Type.Optional(Type.String({ minLength: 1 })),
     /** The column that identifies a patient (opt-outs are matched on it); default: the medical record number column by name. */
     patientIdColumn: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * The masking schema (field classes, patient id) and the steward's masking policy that federated
+     * statistics answer under (docs/statistics.md). Each falls back to `queryApi.schema` /
+     * `queryApi.policy`; without either, the schema is inferred from field names and the policy is the default.
+     */
+    maskingSchema: Type.Optional(Type.String({ minLength: 1 })),
+    maskingPolicy: Type.Optional(Type.String({ minLength: 1 })),
   }, { additionalProperties: false }),
   /** Private state of this agent (keys, ledger, logs); created with mode 0700. */
   stateDir: Type.String({ minLength: 1, default: './medfed-agent' }),

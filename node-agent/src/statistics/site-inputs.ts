@@ -5,10 +5,23 @@ import type { OptOut } from '../data/opt-out.js';
 
 export interface StatsSiteInputs {
   readonly csvPath: string;
-  /** The steward's masking schema and policy (the same files as the local query API); defaults when absent. */
+  /** The steward's masking schema and policy (see maskingFilesOf); defaults when absent. */
   readonly maskingSchemaPath?: string | undefined;
   readonly maskingPolicyPath?: string | undefined;
   readonly optOut?: OptOut | undefined;
+}
+
+/**
+ * Where the statistics masking schema and policy come from: the data-level settings
+ * (`data.maskingSchema`, `data.maskingPolicy`), each falling back to the local query API's
+ * (`queryApi.schema`, `queryApi.policy`) so a site configured before the data-level settings keeps
+ * answering under the same files. Statistics never need the query API enabled.
+ */
+export function maskingFilesOf(
+  data: { readonly maskingSchema?: string | undefined; readonly maskingPolicy?: string | undefined },
+  queryApi?: { readonly schema?: string | undefined; readonly policy?: string | undefined } | undefined,
+): { maskingSchemaPath: string | undefined; maskingPolicyPath: string | undefined } {
+  return { maskingSchemaPath: data.maskingSchema ?? queryApi?.schema, maskingPolicyPath: data.maskingPolicy ?? queryApi?.policy };
 }
 
 /** The site's rows (opted-out patients removed), masking schema and policy, read fresh for each query. */

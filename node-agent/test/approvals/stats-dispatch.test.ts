@@ -17,6 +17,8 @@ const SITES = ['site-a', 'site-b', 'site-c'] as const;
 const STEWARD_SITE = 'site-c';
 /** site-b keeps its opt-out list in a file of its own name (data.optOutFile). */
 const OPT_OUT_SITE = 'site-b';
+/** The one site that declares its masking schema under `queryApi` rather than `data`. */
+const QUERY_API_SITE = 'site-c';
 const WARDS = ['A', 'B', 'D'];
 
 interface Row { mrn: string; patient_name: string; ward: string; age: string; outcome: string }
@@ -85,8 +87,11 @@ describe('federated statistics through the real agent dispatch (three NodeAgents
       const config = await loadAgentConfig({ env: {}, overrides: {
         siteId: id, 'coordinator.grpc': t.coordinator.grpc, stateDir, pollWaitMs: 500, heartbeatSeconds: 1, logLevel: 'silent',
         'data.csv': join(dir, 'data.csv'), 'data.label': 'outcome', ...(id === OPT_OUT_SITE ? { 'data.optOutFile': 'withdrawn.txt' } : {}),
-        // The statistics task reads the masking schema the local query API uses.
-        'queryApi.port': 0, 'queryApi.schema': join(dir, 'masking-schema.json'),
+        // Statistics read the data-level masking schema and need no query API; site-c, configured the
+        // older way, still answers under its query API's schema (the fallback).
+        ...(id === QUERY_API_SITE
+          ? { 'queryApi.port': 0, 'queryApi.schema': join(dir, 'masking-schema.json') }
+          : { 'data.maskingSchema': join(dir, 'masking-schema.json') }),
         'custody.pinnedSites': pinnedFile, 'custody.autoApproveSiteLists': true,
         'approvals.autoApproveInDevelopment': id !== STEWARD_SITE,
       } });

@@ -118,6 +118,8 @@ export const POLICY: Policy = {
     // ---- model releases (docs/releases.md); approvals are checked per site and role by the workflow ----
     { rule: 'releases.request', transport: 'rest', operation: 'POST /v1/jobs/:id/releases', access: any('admin', 'researcher') },
     { rule: 'releases.approve', transport: 'rest', operation: 'POST /v1/releases/:id/approvals', access: any('site-steward', 'auditor') },
+    // The workflow also checks that the caller is the requester (or an admin).
+    { rule: 'releases.cancel', transport: 'rest', operation: 'POST /v1/releases/:id/cancel', access: any('admin', 'researcher') },
     { rule: 'releases.list', transport: 'rest', operation: 'GET /v1/releases',
       access: [...any('admin', 'researcher', 'auditor'), ...ownSiteList('site-steward')] },
     { rule: 'releases.read', transport: 'rest', operation: 'GET /v1/releases/:id', access: any('admin', 'researcher', 'auditor', 'site-steward') },

@@ -13,6 +13,9 @@ const RequestBody = Type.Object({
   round: Type.Integer({ minimum: 1, description: 'the closed training round whose global model is released' }),
   reason: Type.String({ minLength: 1, maxLength: 500, description: 'why the plaintext model leaves the sites (recorded)' }),
 }, { additionalProperties: false });
+const CancelBody = Type.Object({
+  reason: Type.String({ minLength: 1, maxLength: 500, description: 'why the release is cancelled (recorded with it)' }),
+}, { additionalProperties: false });
 const ListQuery = Type.Object({
   state: Type.Optional(Type.Union([...RELEASE_STATES, 'all'].map((s) => Type.Literal(s)), { description: 'default: released (the registry)' })),
   job: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -25,6 +28,9 @@ const Release = Type.Object({
   sha256: Type.Union([Type.String(), Type.Null()]), byteSize: Type.Union([Type.Integer(), Type.Null()]), statements: Loose,
   modelId: Type.Union([Type.String(), Type.Null()]), manifestDigest: Type.Union([Type.String(), Type.Null()]), leafIndex: Type.Union([Type.Integer(), Type.Null()]),
   failure: Type.Union([Loose, Type.Null()]),
+  stepDeadline: Type.Union([Type.String({ format: 'date-time', description: 'when the site step now owed is due' }), Type.Null()]),
+  missedSteps: Type.Array(Type.Object({ step: Type.String(), site: Type.String() }), { description: 'sites that missed a step deadline; the step moved on' }),
+  cancelledBy: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }), updatedAt: Type.String({ format: 'date-time' }),
 }, { additionalProperties: true });
 
@@ -41,8 +47,8 @@ function visible(req: FastifyRequest, r: ReleaseView): boolean {
 
 /**
  * The release workflow over REST (docs/releases.md): a researcher or an admin requests the release
- * of a round's model, site stewards and the compliance role approve it, and everyone with access
- * reads the registry of released models. The sites' steps (decrypt, countersign) go over gRPC.
+ * of a round's model, site stewards and the compliance role approve it, its requester or an admin
+ * may cancel it while it is pending, and everyone with access reads the registry of released models. The sites' steps (decrypt, countersign) go over gRPC.
  */
 export function registerReleaseRoutes(app: FastifyInstance, releases: ReleaseService): void {
   app.register(async (api) => {
@@ -59,6 +65,13 @@ export function registerReleaseRoutes(app: FastifyInstance, releases: ReleaseSer
     }, async (req) => {
       const { id } = req.params as { id: string };
       return releases.approve(id, actorOf(req));
+    });
+
+    api.post('/releases/:id/cancel', {
+      schema: { summary: 'Cancel a pending release (its requester or an admin): no site step afterwards, an uploaded plaintext is deleted', params: IdParams, body: CancelBody, response: { 200: Release } },
+    }, async (req) => {
+      const { id } = req.params as { id: string };
+      return releases.cancel(id, (req.body as { reason: string }).reason, actorOf(req));
     });
 
     api.get('/releases', {
