@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { FederationEngine, TaskAssignment, UpdateHeader } from '../../federation/engine.js';
 import { FederationError } from '../../federation/errors.js';
 import { participantsOf } from '../../federation/participants.js';
-import { toPublicError } from '../errors.js';
+import { grpcError } from './grpc-error.js';
+import { receiveUpload } from './upload-stream.js';
 import { downloadEvidence } from '../../publishing/download-evidence.js';
 import { releaseTaskFor, type ReleaseService, type ReleaseSubmission } from '../../releases/index.js';
 import { requestScopeOf, runInRequestScope } from '../../audit/request-events.js';
@@ -13,13 +14,6 @@ const DUTY_KIND = { stats: TaskKind.TASK_KIND_STATS, train: TaskKind.TASK_KIND_T
 const MAX_WAIT_MS = 30_000;
 
 /** gRPC errors carry the stable code in trailing metadata (`medfed-code`) and as the message prefix. */
-export function grpcError(err: unknown): grpc.ServiceError {
-  const p = toPublicError(err);
-  const metadata = new grpc.Metadata();
-  metadata.set('medfed-code', p.code);
-  return Object.assign(new Error(`${p.code}: ${p.message}`), { code: p.grpc, details: `${p.code}: ${p.message}`, metadata });
-}
-
 function toTask(a: TaskAssignment): Task {
   return {
     jobId: a.jobId,
@@ -162,100 +156,34 @@ export function federationService(engine: FederationEngine, log: Logger, identit
     },
 
     submitUpdate(call: grpc.ServerReadableStream<UpdateChunk, unknown>, cb: grpc.sendUnaryData<any>) {
-      let header: UpdateHeader | null = null;
-      let admitted: Promise<unknown> | null = null;
-      const parts: Buffer[] = [];
-      let received = 0;
-      let failed = false;
-      const fail = (err: unknown) => {
-        if (failed) return;
-        failed = true;
-        log.info({ code: toPublicError(err).code, site: header?.siteId }, 'update refused');
-        cb(grpcError(err));
-      };
-      call.on('data', (chunk: UpdateChunk) => {
-        if (failed) return;
-        const part = chunk.part;
-        if (!header) {
-          if (part?.$case !== 'header') return fail(new FederationError('UPDATE_HEADER_MISSING', 'the first message of an update must be its header'));
-          const h = part.value;
-          header = {
-            siteId: h.siteId, jobId: h.jobId, round: h.round, submissionId: h.submissionId,
-            numSamples: h.numSamples, byteSize: h.byteSize, sha256: h.sha256, baseModelId: h.baseModelId, attestation: h.attestation.slice(0, 16_384),
-          };
-          const admitting = header;
-          admitted = runInRequestScope(requestScopeOf(call.metadata), () => engine.admitUpdate(admitting)).catch((err) => { fail(err); });
-          return;
-        }
-        if (part?.$case !== 'data') return fail(new FederationError('VALIDATION_FAILED', 'only data chunks may follow the header'));
-        received += part.value.byteLength;
-        if (received > header.byteSize) {
-          return fail(new FederationError('UPDATE_SIZE_MISMATCH', `received more than the ${header.byteSize} bytes announced`));
-        }
-        parts.push(part.value);
+      receiveUpload(call, cb, log, {
+        first: 'an update', stream: 'the update stream', refused: 'update refused',
+        header: (h): UpdateHeader => ({
+          siteId: h.siteId, jobId: h.jobId, round: h.round, submissionId: h.submissionId,
+          numSamples: h.numSamples, byteSize: h.byteSize, sha256: h.sha256, baseModelId: h.baseModelId, attestation: h.attestation.slice(0, 16_384),
+        }),
+        admit: (h) => engine.admitUpdate(h),
+        accept: async (h, payload) => {
+          const { contribution, alreadyAccepted } = await engine.acceptUpdate(h, payload);
+          return { submissionId: contribution.id, sha256: contribution.sha256, byteSize: contribution.byte_size, alreadyAccepted };
+        },
       });
-      call.on('end', () => {
-        if (failed) return;
-        if (!header) return fail(new FederationError('UPDATE_HEADER_MISSING', 'the update stream carried no header'));
-        const h = header;
-        void runInRequestScope(requestScopeOf(call.metadata), async () => {
-          await admitted;
-          if (failed) return;
-          if (received < h.byteSize) {
-            throw new FederationError('UPDATE_INCOMPLETE', `stream ended after ${received} of ${h.byteSize} bytes; nothing was stored`);
-          }
-          const { contribution, alreadyAccepted } = await engine.acceptUpdate(h, Buffer.concat(parts, received));
-          cb(null, { submissionId: contribution.id, sha256: contribution.sha256, byteSize: contribution.byte_size, alreadyAccepted });
-        }).catch(fail);
-      });
-      call.on('error', () => { failed = true; }); // client went away mid-upload: nothing is stored
-      call.on('cancelled', () => { failed = true; });
     },
 
     submitRelease(call: grpc.ServerReadableStream<ReleaseChunk, unknown>, cb: grpc.sendUnaryData<any>) {
-      let header: ReleaseSubmission | null = null;
-      let admitted: Promise<unknown> | null = null;
-      const parts: Buffer[] = [];
-      let received = 0;
-      let failed = false;
-      const fail = (err: unknown) => {
-        if (failed) return;
-        failed = true;
-        log.info({ code: toPublicError(err).code, site: header?.siteId }, 'release step refused');
-        cb(grpcError(err));
+      const service = (): NonNullable<typeof releases> => {
+        if (!releases) throw new FederationError('VALIDATION_FAILED', 'this coordinator does not run the release workflow');
+        return releases;
       };
-      call.on('data', (chunk: ReleaseChunk) => {
-        if (failed) return;
-        const part = chunk.part;
-        if (!header) {
-          if (part?.$case !== 'header') return fail(new FederationError('UPDATE_HEADER_MISSING', 'the first message of a release upload must be its header'));
-          const h = part.value;
-          header = { siteId: h.siteId, releaseId: h.releaseId, statement: h.statement.slice(0, 8192), byteSize: h.byteSize, sha256: h.sha256 };
-          const admitting = header;
-          admitted = releases
-            ? runInRequestScope(requestScopeOf(call.metadata), () => releases.admit(admitting)).catch((err) => { fail(err); })
-            : Promise.reject(new FederationError('VALIDATION_FAILED', 'this coordinator does not run the release workflow')).catch(fail);
-          return;
-        }
-        if (part?.$case !== 'data') return fail(new FederationError('VALIDATION_FAILED', 'only data chunks may follow the header'));
-        received += part.value.byteLength;
-        if (received > header.byteSize) return fail(new FederationError('UPDATE_SIZE_MISMATCH', `received more than the ${header.byteSize} bytes announced`));
-        parts.push(part.value);
+      receiveUpload(call, cb, log, {
+        first: 'a release upload', stream: 'the release upload', refused: 'release step refused',
+        header: (h): ReleaseSubmission => ({ siteId: h.siteId, releaseId: h.releaseId, statement: h.statement.slice(0, 8192), byteSize: h.byteSize, sha256: h.sha256 }),
+        admit: async (h) => service().admit(h),
+        accept: async (h, payload) => {
+          const result = await service().submit(h, payload);
+          return { releaseId: result.releaseId, state: result.state };
+        },
       });
-      call.on('end', () => {
-        if (failed) return;
-        if (!header || !releases) return fail(new FederationError('UPDATE_HEADER_MISSING', 'the release upload carried no header'));
-        const h = header;
-        void runInRequestScope(requestScopeOf(call.metadata), async () => {
-          await admitted;
-          if (failed) return;
-          if (received < h.byteSize) throw new FederationError('UPDATE_INCOMPLETE', `stream ended after ${received} of ${h.byteSize} bytes; nothing was stored`);
-          const result = await releases.submit(h, Buffer.concat(parts, received));
-          cb(null, { releaseId: result.releaseId, state: result.state });
-        }).catch(fail);
-      });
-      call.on('error', () => { failed = true; });
-      call.on('cancelled', () => { failed = true; });
     },
 
     publishStatsResult: unary('PublishStatsResult', async (req) => {
