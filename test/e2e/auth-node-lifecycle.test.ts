@@ -10,21 +10,13 @@ import type { AuthDecision } from '@medfed/coordinator/auth/index';
 import { enrollNode, grpcMethodHtu, grpcUnary, proofFor, type EnrolledNode } from '../../coordinator/test/auth/support.js';
 import { runCli } from '../support/cli.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
+import { codeOf } from '../support/error-code.js';
 
 const spec = (sites: string[]): JobSpec => ({
   name: 'auth', features: ['f1', 'f2', 'f3'], label: 'y', classes: ['no', 'yes'], model: { hidden: [], activation: 'relu' },
   training: { localEpochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd', seed: 7 },
   rounds: 1, minSites: 1, roundDeadlineSeconds: 60, strategy: { name: 'fedavg' }, sites, standardization: 'none',
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-}
 
 describe('a node\'s identity over its life: enrollment, tokens, renewal, rotation, re-enrollment, suspension', () => {
   let t: TestCoordinator;

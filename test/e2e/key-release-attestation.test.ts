@@ -15,6 +15,7 @@ import { JobKeyStore } from '@medfed/node-agent/custody/job-key-store';
 import { runKeyTask, type KeyTask } from '@medfed/node-agent/tasks/key-task';
 import { fetchAttestedJobKey } from '@medfed/node-agent/tasks/key-release';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
+import { codeOf } from '../support/error-code.js';
 
 const SITES = ['site-a', 'site-b', 'site-c'];
 const P = parameterCount(4, [3], 2);
@@ -23,15 +24,6 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const TRAINER = sha('approved trainer build');
 const POLICY = sha('sandbox policy');
 const SANDBOX = { trainerDigest: TRAINER, policyDigest: POLICY, sandboxed: true };
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-}
 
 describe('an encrypted job key is released only against a verified attestation (real coordinator, gRPC, PostgreSQL)', () => {
   let t: TestCoordinator;

@@ -19,6 +19,7 @@ import { runReleaseTask, type ReleaseContext } from '@medfed/node-agent/tasks/re
 import { exportReleasedModelBundle, runModelVerify } from '../../cli/src/commands/model.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
 import { runCli } from '../support/cli.js';
+import { codeOf } from '../support/error-code.js';
 
 const SITES = ['site-a', 'site-b', 'site-c'];
 const FEATURES = 4;
@@ -31,15 +32,6 @@ const STEP_SECONDS = 120;
 const updateOf = (site: number, round: number) => Float32Array.from({ length: P }, (_, i) => Math.sin(i * (site + 1) + round) / 40);
 
 interface Answer { status: number; body: Record<string, any> }
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-}
 
 describe('model release: quorum, decryption by one site, countersignature by a second, signed and logged (real coordinator, gRPC, PostgreSQL)', () => {
   let t: TestCoordinator;

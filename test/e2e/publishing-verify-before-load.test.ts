@@ -8,6 +8,7 @@ import { noteSigner, noteVerifier, parseNote, signCheckpoint } from '@medfed/pro
 import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { createModelVerifier, expectedArtifact, type ModelVerifier } from '@medfed/node-agent/verification/index';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
+import { codeOf } from '../support/error-code.js';
 
 const SITES = ['site-a', 'site-b', 'site-c'];
 const P = parameterCount(3, [], 2);
@@ -18,15 +19,6 @@ const spec = (): JobSpec => ({
   training: { localEpochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd', seed: 7 },
   rounds: 2, minSites: 2, roundDeadlineSeconds: 30, strategy: { name: 'fedavg' }, sites: SITES, standardization: 'none',
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-}
 
 describe('signed model distribution over real gRPC: every download is verified before load', () => {
   let t: TestCoordinator;

@@ -5,6 +5,7 @@ import { decodeVector, encodeVector, FederationClient, initialWeights, parameter
 import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { BACKENDS } from '../../coordinator/test/support/databases.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
+import { codeOf } from '../support/error-code.js';
 
 const spec = (sites: string[], overrides: Partial<JobSpec> = {}): JobSpec => ({
   name: 'lifecycle', features: ['f1', 'f2', 'f3'], label: 'y', classes: ['no', 'yes'],
@@ -20,15 +21,6 @@ function delta(seed: number): Float32Array {
   const d = new Float32Array(P);
   for (let i = 0; i < P; i++) d[i] = Math.sin(seed * 31 + i) / 10;
   return d;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
 }
 
 describe.each(BACKENDS)('a round over real gRPC on %s', (backend) => {

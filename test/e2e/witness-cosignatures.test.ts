@@ -9,6 +9,7 @@ import {
   createModelVerifier, expectedArtifact, loadOrCreateWitnessKey, type CosignatureWaitLog, type ModelVerifier,
 } from '@medfed/node-agent/verification/index';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
+import { codeOf } from '../support/error-code.js';
 
 const SITES = ['site-a', 'site-b', 'site-c'];
 const K = 2;
@@ -21,15 +22,6 @@ const spec = (name: string): JobSpec => ({
 });
 
 interface LogLine { readonly level: 'debug' | 'warn'; readonly fields: Record<string, unknown> }
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-}
 
 /**
  * k-of-n witnesses in a running federation: a real coordinator on PostgreSQL, real gRPC, and each

@@ -5,6 +5,7 @@ import { canonicalBytes } from '@medfed/proto/audit/index';
 import { ed25519Signer, generateManifestKeyPair, signManifest, type Manifest, type ManifestJwks, type Signer } from '@medfed/proto/manifest/index';
 import { checkPublicParams } from '../../src/verification/public-params.js';
 import type { TrustAnchors } from '../../src/verification/trust-anchors.js';
+import { codeOf } from '../../../test/support/error-code.js';
 
 const PARAM_SET = 'bfv-n4096-q60-t48-2x23';
 const params: HePublicParams = {
@@ -20,15 +21,6 @@ function manifestOf(p: unknown, overrides: Partial<Manifest> = {}): Manifest {
     blobs: [{ name: 'he-public-params.json', sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength }],
     previousManifest: null, contributors: [], paramsDigest: paramSetDigest(PARAM_SET), policyVersion: 'medfed-policy-1', issuedAt: '2026-01-01T00:00:00Z', ...overrides,
   };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
 }
 
 describe("an epoch's public parameters are used only under their signed manifest", () => {

@@ -6,6 +6,7 @@ import type { JobSpec, Task } from '@medfed/proto';
 import { CoordinatorClient } from '../../src/transport/client.js';
 import { createModelVerifier, expectedArtifact, type ModelVerifier } from '../../src/verification/index.js';
 import { startTestCoordinator, type TestCoordinator } from '../../../test/support/coordinator.js';
+import { codeOf } from '../../../test/support/error-code.js';
 
 const SITES = ['site-a', 'site-b', 'site-c'];
 
@@ -15,15 +16,6 @@ const spec = (): JobSpec => ({
   training: { localEpochs: 1, batchSize: 8, learningRate: 0.1, optimizer: 'sgd', seed: 7 },
   rounds: 1, minSites: 2, roundDeadlineSeconds: 30, strategy: { name: 'fedavg' }, sites: SITES, standardization: 'none',
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'OK';
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-}
 
 describe('k witness cosignatures before load (trust.requiredCosignatures; real coordinator, gRPC, signed checkpoints)', () => {
   let t: TestCoordinator;
