@@ -221,38 +221,36 @@ export class CoordinatorClient {
   }
 
   /** Streams an update as a header then bounded data chunks; resolves with the coordinator's receipt. */
-  async submitUpdate(header: Omit<UpdateHeader, 'byteSize' | 'sha256'>, payload: Uint8Array): Promise<SubmitUpdateResponse> {
+  submitUpdate(header: Omit<UpdateHeader, 'byteSize' | 'sha256'>, payload: Uint8Array): Promise<SubmitUpdateResponse> {
     const sha256 = createHash('sha256').update(payload).digest('hex');
-    const md = await this.metadata(FederationService.submitUpdate.path, this.streamValidityMs());
-    return new Promise((resolve, reject) => {
-      const call = this.client.submitUpdate(md, { deadline: Date.now() + 10 * 60_000 }, (err, res) =>
-        err ? reject(this.refused(err)) : resolve(res));
-      void (async () => {
-        const write = async (msg: Parameters<typeof call.write>[0]) => {
-          if (!call.write(msg)) await new Promise((r) => call.once('drain', r));
-        };
-        await write({ part: { $case: 'header', value: { ...header, byteSize: payload.byteLength, sha256 } } });
-        for (const chunk of chunksOf(payload)) await write({ part: { $case: 'data', value: Buffer.from(chunk) } });
-        call.end();
-      })().catch(reject);
-    });
+    return this.upload(FederationService.submitUpdate.path, { ...header, byteSize: payload.byteLength, sha256 }, payload,
+      (md, options, cb) => this.client.submitUpdate(md, options, cb));
   }
 
   /**
    * A release step: the header with the site's signed statement, then (decrypting site only) the
    * plaintext model in bounded chunks. An empty payload is a countersignature: no model bytes leave.
    */
-  async submitRelease(header: { siteId: string; releaseId: string; statement: string }, payload: Uint8Array): Promise<{ releaseId: string; state: string }> {
+  submitRelease(header: { siteId: string; releaseId: string; statement: string }, payload: Uint8Array): Promise<{ releaseId: string; state: string }> {
     const sha256 = payload.byteLength > 0 ? createHash('sha256').update(payload).digest('hex') : '';
-    const md = await this.metadata(FederationService.submitRelease.path, this.streamValidityMs());
+    return this.upload(FederationService.submitRelease.path, { ...header, byteSize: payload.byteLength, sha256 }, payload,
+      (md, options, cb) => this.client.submitRelease(md, options, cb));
+  }
+
+  /** A client-streamed upload: the header, then the payload in bounded chunks, honouring back-pressure. */
+  private async upload<H, R>(
+    path: string, header: H, payload: Uint8Array,
+    open: (md: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: R) => void) =>
+      grpc.ClientWritableStream<{ part: { $case: 'header'; value: H } | { $case: 'data'; value: Buffer } | undefined }>,
+  ): Promise<R> {
+    const md = await this.metadata(path, this.streamValidityMs());
     return new Promise((resolve, reject) => {
-      const call = this.client.submitRelease(md, { deadline: Date.now() + 10 * 60_000 }, (err, res) =>
-        err ? reject(this.refused(err)) : resolve(res));
+      const call = open(md, { deadline: Date.now() + 10 * 60_000 }, (err, res) => (err ? reject(this.refused(err)) : resolve(res!)));
       void (async () => {
         const write = async (msg: Parameters<typeof call.write>[0]) => {
           if (!call.write(msg)) await new Promise((r) => call.once('drain', r));
         };
-        await write({ part: { $case: 'header', value: { ...header, byteSize: payload.byteLength, sha256 } } });
+        await write({ part: { $case: 'header', value: header } });
         for (const chunk of chunksOf(payload)) await write({ part: { $case: 'data', value: Buffer.from(chunk) } });
         call.end();
       })().catch(reject);
