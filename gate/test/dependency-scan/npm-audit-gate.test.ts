@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { makeTempDir, makeTree, removeTrees } from '../support/fixture-tree.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/npm-audit-gate.mjs', import.meta.url));
-const HOOKS = fileURLToPath(new URL('../support/source-hooks.mjs', import.meta.url));
+const HOOKS = fileURLToPath(new URL('../../../test/support/source-hooks.mjs', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../vulns/fixtures/', import.meta.url));
 
 interface Run {

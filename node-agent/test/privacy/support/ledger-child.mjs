@@ -1,23 +1,9 @@
 // A second process spending from a ledger file, straight from the TypeScript sources (Node 24
 // strips types). Usage: node ledger-child.mjs <stateDir> <dataset> <requests> <epsilon>
 // Prints {"ok": n, "refused": m} once every request has settled.
-import { registerHooks } from 'node:module';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import '../../../../test/support/source-hooks.mjs';
 
 const root = new URL('../../../../', import.meta.url);
-
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    const workspace = /^@medfed\/([a-z-]+)$/.exec(specifier);
-    if (workspace) return nextResolve(new URL(`${workspace[1]}/src/index.ts`, root).href, context);
-    if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
-      const asTs = new URL(`${specifier.slice(0, -3)}.ts`, context.parentURL);
-      if (existsSync(fileURLToPath(asTs))) return nextResolve(asTs.href, context);
-    }
-    return nextResolve(specifier, context);
-  },
-});
 
 const [stateDir, dataset, requests, epsilon] = process.argv.slice(2);
 const { PrivacyLedger } = await import(new URL('node-agent/src/privacy/ledger/index.ts', root).href);

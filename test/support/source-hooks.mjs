@@ -1,10 +1,11 @@
-// `node --import <this file> script.mjs`: resolves @medfed/* to the workspace TypeScript sources
-// (Node 24 strips the types), so scripts can be tested without a build.
+// Resolves @medfed/* to the workspace TypeScript sources (Node 24 strips the types), so a child
+// process can run the sources without a build: `node --import <this file> script.mjs`, or import
+// this file first from a launcher before it imports any source.
 import { existsSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-const root = new URL('../../../', import.meta.url);
+const root = new URL('../../', import.meta.url);
 
 registerHooks({
   resolve(specifier, context, nextResolve) {
