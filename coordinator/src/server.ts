@@ -29,6 +29,12 @@ import type { SigningKeyStore } from './keys/signing-key.js';
 import { loadTlsMaterial, type TlsMaterial } from './keys/tls-files.js';
 import { openDatabase } from './storage/open.js';
 import type { Db } from './storage/db.js';
+import { DatabaseHealth } from './storage/database-health.js';
+import { StorageError } from './storage/errors.js';
+import { LeaderLease } from './ha/leader-lease.js';
+import { fencedDb } from './ha/fenced-db.js';
+import { keyFiles } from './ha/key-files.js';
+import { startRoundLoop } from './federation/round-loop.js';
 import { startGrpcServer } from './transport/grpc/server.js';
 import { buildRestApp } from './transport/rest/app.js';
 import { metricsFor } from './transport/rest/metrics.js';
@@ -39,6 +45,10 @@ export interface RunningCoordinator {
   readonly engine: FederationEngine;
   readonly db: Db;
   readonly blobs: BlobStore;
+  /** Whether the database answers (readiness and gRPC health follow it). */
+  readonly databaseHealth: DatabaseHealth;
+  /** The leader lease this coordinator holds (its epoch fences every write). */
+  readonly lease: LeaderLease;
   readonly auth: AuthService;
   /** Manifests, the transparency log and its keys (what sites pin: publisher.jwks(), publisher.checkpointKey). */
   readonly publisher: ModelPublisher;
@@ -62,9 +72,28 @@ export interface CoordinatorHooks {
   readonly onDecision?: OnDecision;
   /** Where token signing keys live (default: files under `<dataDir>/keys/token-signing`). */
   readonly signingKeys?: SigningKeyStore;
+  /**
+   * A database already opened and migrated, and the leader lease this replica holds on it (the
+   * replica loop, ha/replica.ts). Without them the coordinator opens its own and takes the lease,
+   * refusing to start (NOT_LEADER) while another live coordinator leads the same database.
+   */
+  readonly database?: Db;
+  readonly lease?: LeaderLease;
+  /** Called when another replica took the lease: writes are already fenced off; the caller closes this coordinator. */
+  readonly onLeaseLost?: () => void;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Where this replica is reached when it leads (what standbys name in their hint). */
+export function advertisedAddress(config: CoordinatorConfig): { grpc: string; rest: string } {
+  const scheme = config.tls ? 'https' : 'http';
+  const host = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  return {
+    grpc: config.ha.advertise.grpc ?? `${host(config.grpc.host)}:${config.grpc.port}`,
+    rest: config.ha.advertise.rest ?? `${scheme}://${host(config.rest.host)}:${config.rest.port}`,
+  };
+}
 
 function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || (isIP(host) === 4 && host.startsWith('127.'));
@@ -93,32 +122,52 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
   const tls: TlsMaterial | null = config.tls ? await loadTlsMaterial(config.tls) : null;
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const db = await openDatabase({
+  const rawDb = hooks.database ?? await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl || config.inMemoryDatabase ? undefined : join(dataDir, 'db'),
   });
-  const closers: (() => Promise<void> | void)[] = [() => db.close()];
+  const closers: (() => Promise<void> | void)[] = hooks.database ? [] : [() => rawDb.close()];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c();
   };
   try {
+    // One leader per database: its lease epoch fences every write (ha/fenced-db.ts).
+    const lease = hooks.lease ?? new LeaderLease(rawDb, { leaseSeconds: config.ha.leaseSeconds });
+    if (!hooks.lease && !(await lease.tryAcquire(advertisedAddress(config)))) {
+      const held = await lease.state();
+      throw new StorageError('NOT_LEADER', `another coordinator (${held.holder ?? 'unknown'}) leads this database; `
+        + 'start this one with `medfed coordinator start` to stand by as a replica, or stop the other first');
+    }
+    if (!hooks.lease) closers.push(() => lease.release().catch(() => {}));
+    const db = fencedDb(rawDb, () => ({ epoch: lease.epoch, holder: lease.holder }));
+    // The key set every replica shares: what the first leader created, before anything loads keys.
+    await keyFiles.pull(rawDb, dataDir);
+    const databaseHealth = new DatabaseHealth(rawDb);
     const audit = new AuditWriter(db);
     closers.push(() => audit.close());
     // One event per request: the action's own event carries the request id and the deciding rule.
     const requestEvents = new RequestEvents(db, audit);
     const recorder: AuditRecorder = requestEvents.recorder();
-    const blobs = new FileBlobStore(join(dataDir, 'blobs'));
+    const blobs = new FileBlobStore(config.blobs.dir ? resolve(config.blobs.dir) : join(dataDir, 'blobs'));
     const publisher = await startPublishing(db, blobs, dataDir);
     const engine = new FederationEngine(db, blobs, {
       maxUpdateBytes: config.maxUpdateBytes, audit: recorder, env: config.env, nonces: new SqlNonceStore(db), publisher,
+      aggregationBoundSeconds: config.aggregationBoundSeconds,
     });
     const releases = new ReleaseService({ db, blobs, engine, audit: recorder, env: config.env, stepTimeoutSeconds: config.releases.stepTimeoutSeconds });
     // Manifests are logged once the transaction that stored their artifact has committed.
-    engine.events.on('changed', () => void publisher.flushPending().catch((err: unknown) => log.warn({ err }, 'manifests not yet appended to the transparency log')));
+    publisher.onPublishing = (count) => log.info({ count }, 'publishing manifests');
+    engine.events.on('changed', () => {
+      publisher.flushPending().catch((err: unknown) => {
+        databaseHealth.observe(err);
+        log.warn({ err }, 'manifests not yet appended to the transparency log');
+      });
+    });
+    engine.events.on('lifecycle', (message: string, fields: Record<string, unknown>) => log.info(fields, message));
     const anchorer = new AuditAnchorer({ db, appendLeaf: (leaf) => publisher.tlog.appendLeaf(leaf), onError: (err) => log.warn({ err }, 'audit chain head not anchored') });
     anchorer.start();
     closers.push(() => anchorer.stop());
-    engine.events.on('error', (err) => log.error({ err }, 'round progression failed'));
+    engine.events.on('problem', (err: unknown) => log.error({ err }, 'round progression failed'));
     engine.events.on('timing', (t: Record<string, unknown>) => log.info({ timing: t }, `${String(t.phase)} timing`));
 
     const ring = await TokenKeyRing.open(hooks.signingKeys ?? new FileSigningKeyStore(join(dataDir, 'keys', 'token-signing')), {
@@ -146,6 +195,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     const rest = buildRestApp({
       engine, db, log, auth, bodyLimit: config.bodyLimitBytes, publishing: { publisher, anchorer }, requestEvents, releases,
       auditRetentionDays: config.audit.retentionDays,
+      readiness: () => (databaseHealth.state === 'available'
+        ? { ready: true } : { ready: false, reason: `the database is unreachable since ${databaseHealth.since.toISOString()}` }),
       https: tls ? { key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requireClientCert } : undefined,
     });
     const grpcServer = await startGrpcServer(engine, log, {
@@ -164,25 +215,66 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     closers.push(() => grpcServer.server.forceShutdown());
     const restUrl = await rest.listen({ host: config.rest.host, port: config.rest.port });
     closers.pop(); // the gRPC server is closed gracefully below from now on
+    // Keys created by this start (first start of a deployment, rotation) join the shared set.
+    await keyFiles.push(db, dataDir);
 
-    await engine.tick(); // resume rounds that were aggregating when the process last stopped
-    const ticker = setInterval(() => {
-      void engine.tick();
-      void releases.expireSteps().catch((err: unknown) => log.error({ err }, 'release step deadlines not checked'));
-    }, config.tickSeconds * 1000);
-    ticker.unref();
-    log.info({ rest: restUrl, grpc: grpcServer.address, database: db.kind, tls: tls !== null }, 'coordinator listening');
+    // Readiness, gRPC health and the round loop follow the database: one log line per transition.
+    const setServing = (serving: boolean) => {
+      for (const service of ['', 'medfed.v1.Federation']) grpcServer.health.setStatus(service, serving ? 'SERVING' : 'NOT_SERVING');
+    };
+    databaseHealth.on('change', (state, info) => {
+      setServing(state === 'available');
+      if (state === 'unavailable') log.error({ since: info.since, error: info.error }, 'database unavailable');
+      else log.info({ since: info.since }, 'database available again');
+    });
+    databaseHealth.start();
+    closers.push(() => databaseHealth.stop());
+
+    // Deadlines, interrupted aggregations (resumed at once) and release step deadlines; backs off while the database is away.
+    const loop = startRoundLoop({
+      intervalMs: config.tickSeconds * 1000, health: databaseHealth, log,
+      work: async () => {
+        await engine.tick();
+        await releases.expireSteps();
+      },
+    });
+    closers.push(() => loop.stop());
+
+    // The lease: renewed every quarter of its length; lost, this replica stops writing at once (the fence) and steps down.
+    let leaseTimer: NodeJS.Timeout | undefined;
+    let lastKeyPush = Date.now();
+    const renew = async () => {
+      try {
+        if (!(await lease.renew())) {
+          log.error({ epoch: lease.epoch }, 'leader lease lost: another replica leads now; this one stops');
+          (hooks.onLeaseLost ?? (() => { setServing(false); }))();
+          return;
+        }
+        if (Date.now() - lastKeyPush > 30_000) {
+          lastKeyPush = Date.now();
+          await keyFiles.push(db, dataDir);
+        }
+      } catch (err) {
+        databaseHealth.observe(err);
+        log.debug({ err }, 'leader lease not renewed (database unavailable); retrying');
+      }
+      leaseTimer = setTimeout(() => void renew(), (config.ha.leaseSeconds * 1000) / 4);
+      leaseTimer.unref();
+    };
+    leaseTimer = setTimeout(() => void renew(), (config.ha.leaseSeconds * 1000) / 4);
+    leaseTimer.unref();
+    closers.push(() => clearTimeout(leaseTimer));
+    log.info({ rest: restUrl, grpc: grpcServer.address, database: db.kind, tls: tls !== null, epoch: lease.epoch }, 'coordinator listening');
     return {
       rest: restUrl,
       grpc: grpcServer.address,
-      engine, db, blobs, auth, publisher, anchorer,
+      engine, db, blobs, auth, publisher, anchorer, databaseHealth, lease,
       get adminToken() { return adminTokens.current(); },
       adminKey: bootstrap.key,
       adminKeyFile: bootstrap.file,
       adminTokenFile: bootstrap.file,
       served: { rest: rest.registeredRoutes(), grpc: grpcServer.methods },
       async close() {
-        clearInterval(ticker);
         grpcServer.health.setStatus('', 'NOT_SERVING');
         await new Promise<void>((r) => grpcServer.server.tryShutdown(() => r()));
         await rest.close();

@@ -26,12 +26,12 @@ export async function startTestCoordinator(backend: Backend, overrides: Record<s
   const config = await loadCoordinatorConfig({
     env: {},
     overrides: {
-      'rest.port': 0, 'grpc.port': 0, dataDir, inMemoryDatabase: true, logLevel: 'silent', tickSeconds: 0.2,
+      'rest.port': 0, 'grpc.port': 0, dataDir, inMemoryDatabase: true, logLevel: process.env.MEDFED_TEST_LOG ?? 'silent', tickSeconds: 0.2,
       'auth.allowAnonymousNodes': true,
       databaseUrl: testDb?.url, ...overrides,
     },
   });
-  const coordinator = await startCoordinator(config, pino({ level: 'silent' }), hooks);
+  const coordinator = await startCoordinator(config, pino({ level: process.env.MEDFED_TEST_LOG ?? 'silent' }), hooks);
   return {
     coordinator,
     dataDir,

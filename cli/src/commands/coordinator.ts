@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { loadCoordinatorConfig, startCoordinator } from '@medfed/coordinator';
+import { loadCoordinatorConfig } from '@medfed/coordinator';
+import { runReplica } from '@medfed/coordinator/ha/replica';
 import { stderrLogger } from '../logging.js';
 import { reportAndExit } from '../fail.js';
 import { parsePort } from '../options.js';
@@ -27,11 +28,20 @@ export function register(program: Command): void {
           },
         });
         const log = stderrLogger(config.logLevel, { component: 'coordinator' });
-        const running = await startCoordinator(config, log);
-        process.stdout.write(`${JSON.stringify({ event: 'listening', rest: running.rest, grpc: running.grpc, adminTokenFile: running.adminTokenFile })}\n`);
+        // Nothing may fail silently: an unhandled rejection is a bug, logged as such before the process exits.
+        process.on('unhandledRejection', (reason) => {
+          log.fatal({ err: reason }, 'unhandledRejection');
+          process.exit(70);
+        });
+        const print = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+        // One replica: it leads (and prints "listening") or stands by for the leader of the same database.
+        const replica = await runReplica(config, log, {
+          onStandby: (s) => print({ event: 'standby', rest: s.rest, grpc: s.grpc, leader: s.leader }),
+          onLeading: (running) => print({ event: 'listening', rest: running.rest, grpc: running.grpc, adminTokenFile: running.adminTokenFile }),
+        });
         const shutdown = async () => {
           log.info('shutting down');
-          await running.close().catch(() => {});
+          await replica.close().catch(() => {});
           process.exit(0);
         };
         process.once('SIGINT', () => void shutdown());

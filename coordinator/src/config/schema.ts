@@ -24,6 +24,24 @@ export const CoordinatorConfigSchema = Type.Object({
   bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 2, default: 1024 ** 2 }),
   /** Seconds between deadline checks. */
   tickSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 1 }),
+  /** How long a round may stay `aggregating` while its close keeps failing before it fails (AGGREGATION_FAILED). */
+  aggregationBoundSeconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 600 }),
+  /** Replicas sharing one PostgreSQL database: one leads under a lease, the others stand by (docs/operations.md, "Replicas"). */
+  ha: Type.Object({
+    /** Seconds a leader's lease lasts without renewal (renewed every quarter of it); a standby takes over after it lapses. */
+    leaseSeconds: Type.Integer({ minimum: 3, maximum: 300, default: 8 }),
+    /** The addresses a standby names as the leader (`medfed-leader`): how agents and operators reach this replica when it leads. */
+    advertise: Type.Object({
+      grpc: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+      rest: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+$' })),
+    }, { additionalProperties: false, default: {} }),
+  }, { additionalProperties: false, default: {} }),
+  /** Where model and update payloads live: in PostgreSQL (default with a database URL, shared by replicas) or as files. */
+  blobs: Type.Object({
+    store: Type.Union([Type.Literal('auto'), Type.Literal('postgres'), Type.Literal('file')], { default: 'auto' }),
+    /** The file store's directory (default `<dataDir>/blobs`). */
+    dir: Type.Optional(Type.String({ minLength: 1 })),
+  }, { additionalProperties: false, default: {} }),
   /** The model release workflow (docs/releases.md). */
   releases: Type.Object({
     /** Seconds a chosen site has for its decrypt or reproduce step before the step goes to the next key holder. */

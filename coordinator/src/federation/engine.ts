@@ -26,6 +26,8 @@ import { siteApprovalEvent, type SiteApprovalReport } from './site-approval.js';
 import type { ModelPublisher } from '../publishing/publisher.js';
 import { StatisticsRounds, isStatisticsSpec, statsVectorLength } from '../statistics/index.js';
 import { privacySpendEvent, type PrivacySpendReport } from '../audit/privacy-spend.js';
+import { isDatabaseUnavailable } from '../storage/errors.js';
+import { CorruptedContributionError } from './corrupted-contribution.js';
 
 export interface TaskAssignment {
   jobId: string;
@@ -115,6 +117,8 @@ export interface EngineOptions {
   readonly nonces: NonceStore;
   /** Signs and logs a manifest for every stored artifact, in the transaction that stores it. */
   readonly publisher?: ModelPublisher;
+  /** How long a round may stay `aggregating` while its close keeps failing, before it fails (default 600 s). */
+  readonly aggregationBoundSeconds?: number;
 }
 
 /**
@@ -132,6 +136,7 @@ export class FederationEngine {
   private readonly audit: AuditRecorder;
   private readonly env: 'development' | 'production';
   private readonly nonces: NonceStore;
+  private readonly aggregationBoundMs: number;
   /** Manifests and log evidence of the artifacts (null: a development engine without publishing). */
   readonly publisher: ModelPublisher | null;
   /** Decides, from the site's attestation, whether FetchJobKey may hand over a wrapped key. */
@@ -149,6 +154,7 @@ export class FederationEngine {
     this.now = options.now ?? (() => new Date());
     this.keyRelease = new KeyReleaseGate({ db, nonces: this.nonces, env: this.env, audit: this.audit, now: this.now });
     this.maxUpdateBytes = options.maxUpdateBytes ?? 512 * 1024 * 1024;
+    this.aggregationBoundMs = (options.aggregationBoundSeconds ?? 600) * 1000;
     this.statistics = new StatisticsRounds(db, blobs, this.audit, this.env, this.now, {
       record: (tx, by, action, resource, outcome, details, rule) => this.record(tx, by, action, resource, outcome, details, rule),
       openRound: (tx, job, round, kind, input) => this.openRound(tx, job, round, kind, input),
@@ -241,7 +247,8 @@ export class FederationEngine {
     const id = `job-${randomUUID()}`;
     const weights = initialWeights(spec.features.length, spec.model.hidden, spec.classes.length, spec.training.seed);
     const initial = await this.storeModel(id, 0, weights);
-    return this.db.transaction(async (tx) => {
+    const first = spec.standardization === 'federated' ? 0 : 1;
+    const created = await this.db.transaction(async (tx) => {
       const encrypted = spec.encryption?.enabled === true;
       const { rows } = await tx.query<JobRow>(
         `INSERT INTO jobs (id, name, owner, spec, status, total_rounds, encrypted) VALUES ($1, $2, $3, $4, 'running', $5, $6) RETURNING *`,
@@ -259,14 +266,15 @@ export class FederationEngine {
         await tx.query(`INSERT INTO job_sites (job_id, site_id, role) VALUES ($1, $2, 'evaluator')`, [id, s]);
       }
       await this.insertModel(tx, initial);
-      const first = spec.standardization === 'federated' ? 0 : 1;
       await this.record(tx, by, 'job.create', `job:${id}`, 'success', {
         job: id, rounds: spec.rounds, sites: participantsOf(spec), encrypted: spec.encryption?.enabled === true, sha256: sha256Hex(JSON.stringify(spec)),
       });
       await this.openRound(tx, rows[0]!, first, first === 0 ? 'stats' : 'train', initial.id);
-      this.changed();
       return (await tx.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id])).rows[0]!;
     });
+    this.note('round opened', { job: created.id, round: created.current_round, kind: first === 0 ? 'stats' : 'train' });
+    this.changed();
+    return created;
   }
 
   async job(id: string): Promise<JobRow> {
@@ -472,6 +480,7 @@ export class FederationEngine {
     const persistStarted = performance.now();
     const blobKey = `updates/${header.jobId}/${round.round}/${digest}`;
     await this.blobs.put(blobKey, payload);
+    let received = 0;
     const contribution = await this.db.transaction(async (tx) => {
       const { rows: locked } = await tx.query<RoundRow>(
         'SELECT * FROM rounds WHERE job_id = $1 AND round = $2 FOR UPDATE', [header.jobId, round.round]);
@@ -488,9 +497,11 @@ export class FederationEngine {
         `INSERT INTO contributions (id, job_id, round, site_id, num_samples, byte_size, sha256, blob_key)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
         [header.submissionId, header.jobId, r.round, header.siteId, header.numSamples, header.byteSize, digest, blobKey]);
-      await this.markTask(tx, header.jobId, r.round, header.siteId, 'submitted');
+      await this.markTask(tx, header.jobId, r.round, header.siteId, 'submitted', null);
       await tx.query(`UPDATE rounds SET status = 'collecting' WHERE job_id = $1 AND round = $2 AND status = 'open'`,
         [header.jobId, r.round]);
+      const { rows: count } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM contributions WHERE job_id = $1 AND round = $2', [header.jobId, r.round]);
+      received = count[0]?.n ?? 0;
       // One event per request: the attestation verdict travels in the submission's own event.
       await this.record(tx, siteActor(header.siteId), 'submission.receive', `job:${header.jobId}/round:${r.round}`, 'success', {
         job: header.jobId, round: r.round, sha256: digest, bytes: header.byteSize, samples: header.numSamples,
@@ -499,8 +510,9 @@ export class FederationEngine {
       return rows[0]!;
     });
     this.events.emit('timing', { phase: 'persist-update', job: header.jobId, round: round.round, ms: performance.now() - persistStarted });
+    this.note('update accepted', { job: header.jobId, round: round.round, site: header.siteId, received, expected: expectedSites(job.spec, round.kind).length });
     this.changed();
-    void this.advance(header.jobId);
+    this.advanceSoon(header.jobId);
     return { contribution, alreadyAccepted: false };
   }
 
@@ -520,13 +532,19 @@ export class FederationEngine {
     if (m.phase === 'eval' && m.modelRound !== expectedModelRound) {
       throw new FederationError('METRICS_INVALID', `round ${round.round} evaluates the model of round ${expectedModelRound}, not ${m.modelRound}`);
     }
-    await this.db.transaction(async (tx) => {
+    const repeated = await this.db.transaction(async (tx) => {
       const inserted = await tx.query(
         `INSERT INTO metrics (job_id, round, site_id, phase, model_round, loss, accuracy, num_samples)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
         [m.jobId, m.round, m.siteId, m.phase, m.modelRound, m.loss, m.accuracy, m.numSamples]);
       if (inserted.rowCount === 0) {
-        throw new FederationError('METRICS_INVALID', `site ${m.siteId} already reported ${m.phase} metrics for round ${m.round}`);
+        // A retried task sends its report again: the same report is acknowledged (and recorded once), another one is a conflict.
+        const { rows: before } = await tx.query<{ model_round: number; loss: number; accuracy: number; num_samples: number }>(
+          'SELECT model_round, loss, accuracy, num_samples FROM metrics WHERE job_id = $1 AND round = $2 AND site_id = $3 AND phase = $4',
+          [m.jobId, m.round, m.siteId, m.phase]);
+        const b = before[0];
+        if (b && b.model_round === m.modelRound && b.loss === m.loss && b.accuracy === m.accuracy && b.num_samples === m.numSamples) return true;
+        throw new FederationError('METRICS_CONFLICT', `site ${m.siteId} already reported different ${m.phase} metrics for round ${m.round} of job ${m.jobId}`);
       }
       if (duty === 'evaluate' && m.phase === 'eval' && (round.status === 'open' || round.status === 'collecting')) {
         await this.markTask(tx, m.jobId, m.round, m.siteId, 'submitted');
@@ -537,9 +555,11 @@ export class FederationEngine {
         if ('problem' in spend) throw new FederationError('METRICS_INVALID', spend.problem);
         await this.audit.inTransaction(tx, spend.event);
       }
+      return false;
     });
+    if (!repeated) this.note('metrics accepted', { job: m.jobId, round: m.round, site: m.siteId, phase: m.phase });
     this.changed();
-    void this.advance(m.jobId);
+    this.advanceSoon(m.jobId);
   }
 
   /** Records a site's job approval (or its refusal of an unapproved job) in the audit trail; nothing else changes. */
@@ -572,7 +592,7 @@ export class FederationEngine {
        WHERE site_tasks.state <> 'submitted'`, [jobId, round, siteId, detail.slice(0, 2000)]);
     if (isStatisticsSpec(job.spec)) await this.statistics.recordRefusal(siteId, jobId, detail);
     this.changed();
-    void this.advance(jobId);
+    this.advanceSoon(jobId);
   }
 
   // ---- round progression -------------------------------------------------------------------
@@ -585,13 +605,13 @@ export class FederationEngine {
       const { rows } = await this.db.query<RoundRow>('SELECT * FROM rounds WHERE job_id = $1 AND round = $2', [jobId, job.current_round]);
       const round = rows[0];
       if (!round) return;
-      if (round.status === 'aggregating') return this.close(job, round);
+      if (round.status === 'aggregating') return this.closeOrExclude(job, round);
       // A statistics job waits on its publishing site after the round closed; its deadline is checked here.
       if (round.status === 'closed' && isStatisticsSpec(job.spec)) return this.statistics.checkPublishDeadline(job);
       if (round.status !== 'open' && round.status !== 'collecting') return;
       const expected = expectedSites(job.spec, round.kind);
-      const { rows: tasks } = await this.db.query<{ site_id: string; state: string }>(
-        'SELECT site_id, state FROM site_tasks WHERE job_id = $1 AND round = $2', [jobId, round.round]);
+      const { rows: tasks } = await this.db.query<{ site_id: string; state: string; detail: string | null }>(
+        'SELECT site_id, state, detail FROM site_tasks WHERE job_id = $1 AND round = $2', [jobId, round.round]);
       const submitted = new Set(tasks.filter((t) => t.state === 'submitted').map((t) => t.site_id));
       const failed = new Set(tasks.filter((t) => t.state === 'failed').map((t) => t.site_id));
       const trainersDone = job.spec.sites.filter((s) => submitted.has(s)).length;
@@ -601,22 +621,93 @@ export class FederationEngine {
       const have = round.kind === 'evaluate' ? submitted.size : trainersDone;
       if (!allSettled && !pastDeadline) return;
       if (have >= quorum) {
-        await this.db.query(`UPDATE rounds SET status = 'aggregating' WHERE job_id = $1 AND round = $2`, [jobId, round.round]);
+        const { rows: marked } = await this.db.query<RoundRow>(
+          `UPDATE rounds SET status = 'aggregating', aggregating_since = now() WHERE job_id = $1 AND round = $2 RETURNING *`, [jobId, round.round]);
+        this.note('round aggregating', { job: jobId, round: round.round, contributors: have });
         this.changed();
-        return this.close(job, { ...round, status: 'aggregating' });
+        return this.closeOrExclude(job, marked[0] ?? { ...round, status: 'aggregating' });
       }
       const missing = expected.filter((s) => !submitted.has(s));
+      // A site whose stored upload was corrupted and that did not resend in time: the round fails for that precise reason.
+      const corrupted = new Set(tasks.filter((t) => t.state === 'assigned' && t.detail?.startsWith('CONTRIBUTION_CORRUPTED')).map((t) => t.site_id));
       const why = `round ${round.round} ${pastDeadline ? 'passed its deadline' : 'cannot complete'} with ${have}/${quorum} required sites; `
-        + `missing: ${missing.map((s) => (failed.has(s) ? `${s} (failed)` : s)).join(', ')}`;
-      await this.failJob(job, round, why);
+        + `missing: ${missing.map((s) => (failed.has(s) ? `${s} (failed)` : corrupted.has(s) ? `${s} (stored update corrupted, not resent in time)` : s)).join(', ')}`;
+      await this.failJob(job, round, why, corrupted.size > 0 ? 'CONTRIBUTION_CORRUPTED' : 'QUORUM_NOT_MET');
     });
   }
 
   /** Re-checks every running job (deadlines) and resumes rounds interrupted while aggregating. */
   async tick(): Promise<void> {
-    await this.dropSuspendedSites().catch((err) => this.events.emit('error', err));
+    await this.dropSuspendedSites().catch((err: unknown) => this.reportUnlessUnavailable(err));
     const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM jobs WHERE status = 'running'`);
-    for (const r of rows) await this.advance(r.id).catch((err) => this.events.emit('error', err));
+    for (const r of rows) await this.advance(r.id).catch((err: unknown) => this.reportUnlessUnavailable(err));
+  }
+
+  /** Advances a job in the background (after a submission): a failure is reported, never left unhandled. */
+  private advanceSoon(jobId: string): void {
+    this.advance(jobId).catch((err: unknown) => {
+      // The round loop retries (and backs off) while the database or the lease is away.
+      if (!isDatabaseUnavailable(err) && (err as { code?: string }).code !== 'NOT_LEADER') this.report(err);
+    });
+  }
+
+  /** A failure of background work: to the `problem` listeners (the server logs them at error level). */
+  private report(err: unknown): void {
+    this.events.emit('problem', err);
+  }
+
+  /** Inside the round loop: an unreachable database (or a lost lease) stops the pass, so the loop backs off. */
+  private reportUnlessUnavailable(err: unknown): void {
+    if (isDatabaseUnavailable(err) || (err as { code?: string }).code === 'NOT_LEADER') throw err;
+    this.report(err);
+  }
+
+  /**
+   * Closes an aggregating round. A stored upload found corrupted is excluded and its site asked to
+   * resend; a round that still cannot be closed after the aggregation bound fails
+   * (AGGREGATION_FAILED), so no round stays `aggregating` for ever. An unreachable database or a
+   * lost lease is not the round's fault: the round loop retries once they are back.
+   */
+  private async closeOrExclude(job: JobRow, round: RoundRow): Promise<void> {
+    try {
+      await this.close(job, round);
+    } catch (err) {
+      if (err instanceof CorruptedContributionError) return this.excludeCorrupted(job, round, err);
+      if (isDatabaseUnavailable(err) || (err as { code?: string }).code === 'NOT_LEADER') throw err;
+      const since = round.aggregating_since ?? null;
+      if (since && this.now().getTime() - new Date(since).getTime() > this.aggregationBoundMs) {
+        const code = (err as { code?: string }).code ?? 'INTERNAL';
+        this.report(err);
+        return this.failJob(job, round, `round ${round.round} could not be aggregated within ${Math.round(this.aggregationBoundMs / 1000)} s: ${code}: ${(err as Error).message}`, 'AGGREGATION_FAILED');
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Drops one corrupted contribution from an aggregating round: its row and payload go, the event is
+   * audited, the round collects again and the site's task is handed out again, so the site resends
+   * the bytes it kept (node agent journal) while the deadline allows. At the deadline the round closes
+   * with what is intact, or fails as CONTRIBUTION_CORRUPTED when that is below the quorum.
+   */
+  private async excludeCorrupted(job: JobRow, round: RoundRow, err: CorruptedContributionError): Promise<void> {
+    const { rows: dropped } = await this.db.transaction(async (tx) => {
+      const { rows: locked } = await tx.query<RoundRow>('SELECT * FROM rounds WHERE job_id = $1 AND round = $2 FOR UPDATE', [job.id, round.round]);
+      if (locked[0]?.status !== 'aggregating') return { rows: [] };
+      const removed = await tx.query<ContributionRow>('DELETE FROM contributions WHERE id = $1 AND job_id = $2 AND round = $3 RETURNING *',
+        [err.contributionId, job.id, round.round]);
+      await tx.query(
+        `UPDATE site_tasks SET state = 'assigned', detail = $4, updated_at = now() WHERE job_id = $1 AND round = $2 AND site_id = $3`,
+        [job.id, round.round, err.siteId, `CONTRIBUTION_CORRUPTED: ${err.message}`.slice(0, 2000)]);
+      await tx.query(`UPDATE rounds SET status = 'collecting', aggregating_since = NULL WHERE job_id = $1 AND round = $2`, [job.id, round.round]);
+      await this.record(tx, SYSTEM_ACTOR, 'submission.exclude', `job:${job.id}/round:${round.round}`, 'failure', {
+        job: job.id, round: round.round, site: err.siteId, reason: 'CONTRIBUTION_CORRUPTED', ...(removed.rows[0] ? { sha256: removed.rows[0].sha256 } : {}),
+      }, 'federation:integrity');
+      return removed;
+    });
+    if (dropped[0]) await this.blobs.delete(dropped[0].blob_key).catch((e: unknown) => this.report(e));
+    this.note('contribution excluded', { job: job.id, round: round.round, site: err.siteId, reason: 'CONTRIBUTION_CORRUPTED' });
+    this.changed();
   }
 
   private async close(job: JobRow, round: RoundRow): Promise<void> {
@@ -629,6 +720,7 @@ export class FederationEngine {
       await this.recordRoundClose(tx, job, round, null);
       await this.record(tx, SYSTEM_ACTOR, 'job.complete', `job:${job.id}`, 'success', { job: job.id, rounds: job.total_rounds });
     });
+    this.noteRoundClosed(job, round, null);
     this.changed();
   }
 
@@ -654,6 +746,7 @@ export class FederationEngine {
       await this.recordRoundClose(tx, job, round, null);
       await this.openRound(tx, job, 1, 'train', round.input_model_id);
     });
+    this.noteRoundClosed(job, round, { round: 1, kind: 'train' });
     this.changed();
   }
 
@@ -682,6 +775,7 @@ export class FederationEngine {
       await this.recordRoundClose(tx, job, round, model.sha256);
       await this.openRound(tx, job, round.round + 1, last ? 'evaluate' : 'train', model.id);
     });
+    this.noteRoundClosed(job, round, { round: round.round + 1, kind: last ? 'evaluate' : 'train' });
     this.events.emit('timing', {
       phase: 'round-closed', job: job.id, round: round.round, contributors: result.contributors,
       aggregateMs: persistStarted - aggregateStarted, persistMs: performance.now() - persistStarted,
@@ -694,8 +788,15 @@ export class FederationEngine {
     const { rows } = await this.db.query<ContributionRow>(
       'SELECT * FROM contributions WHERE job_id = $1 AND round = $2 ORDER BY site_id', [job.id, round.round]);
     for (const row of rows) {
-      const bytes = await this.blobs.get(row.blob_key);
-      if (sha256Hex(bytes) !== row.sha256) throw new FederationError('INTERNAL', `stored update ${row.id} does not match its digest`);
+      let bytes: Buffer;
+      try {
+        bytes = await this.blobs.get(row.blob_key);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'ENOENT' || code === 'BLOB_NOT_FOUND' || code === 'BLOB_DIGEST_MISMATCH') throw new CorruptedContributionError(row, code === 'BLOB_DIGEST_MISMATCH' ? 'no longer matches its digest' : 'is missing from the blob store');
+        throw err;
+      }
+      if (sha256Hex(bytes) !== row.sha256) throw new CorruptedContributionError(row, 'no longer matches its digest');
       yield { row, bytes };
     }
   }
@@ -707,15 +808,16 @@ export class FederationEngine {
     }
   }
 
-  private async failJob(job: JobRow, round: RoundRow, why: string): Promise<void> {
+  private async failJob(job: JobRow, round: RoundRow, why: string, reason: 'QUORUM_NOT_MET' | 'CONTRIBUTION_CORRUPTED' | 'AGGREGATION_FAILED' = 'QUORUM_NOT_MET'): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE rounds SET status = 'failed', failure = $3, closed_at = now() WHERE job_id = $1 AND round = $2`,
         [job.id, round.round, why]);
       await tx.query(`UPDATE jobs SET status = 'failed', failure = $2, updated_at = now() WHERE id = $1`, [job.id, why]);
       await this.record(tx, SYSTEM_ACTOR, 'round.fail', `job:${job.id}/round:${round.round}`, 'failure',
-        { job: job.id, round: round.round, kind: round.kind, reason: 'QUORUM_NOT_MET' });
-      await this.record(tx, SYSTEM_ACTOR, 'job.fail', `job:${job.id}`, 'failure', { job: job.id, reason: 'QUORUM_NOT_MET' });
+        { job: job.id, round: round.round, kind: round.kind, reason });
+      await this.record(tx, SYSTEM_ACTOR, 'job.fail', `job:${job.id}`, 'failure', { job: job.id, reason });
     });
+    this.note('job failed', { job: job.id, round: round.round, reason, why });
     this.changed();
   }
 
@@ -747,10 +849,13 @@ export class FederationEngine {
     });
   }
 
-  private async markTask(tx: Queryable, jobId: string, round: number, siteId: string, state: 'submitted' | 'failed') {
+  private async markTask(tx: Queryable, jobId: string, round: number, siteId: string, state: 'submitted' | 'failed', detail?: string | null) {
+    // `detail` undefined keeps what the task said; null clears it (a resent upload supersedes CONTRIBUTION_CORRUPTED).
     await tx.query(
-      `INSERT INTO site_tasks (job_id, round, site_id, state) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (job_id, round, site_id) DO UPDATE SET state = $4, updated_at = now()`, [jobId, round, siteId, state]);
+      `INSERT INTO site_tasks (job_id, round, site_id, state, detail) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (job_id, round, site_id) DO UPDATE SET state = $4, updated_at = now(),
+         detail = CASE WHEN $6::boolean THEN $5 ELSE site_tasks.detail END`,
+      [jobId, round, siteId, state, detail ?? null, detail !== undefined]);
   }
 
   private async contributionOf(jobId: string, round: number, siteId: string): Promise<ContributionRow | null> {
@@ -915,6 +1020,7 @@ export class FederationEngine {
       await this.recordRoundClose(tx, job, round, model.sha256);
       await this.openRound(tx, job, 1, 'train', round.input_model_id);
     });
+    this.noteRoundClosed(job, round, { round: 1, kind: 'train' });
     this.changed();
   }
 
@@ -933,6 +1039,7 @@ export class FederationEngine {
       await this.recordRoundClose(tx, job, round, model.sha256);
       await this.openRound(tx, job, round.round + 1, last ? 'evaluate' : 'train', model.id);
     });
+    this.noteRoundClosed(job, round, { round: round.round + 1, kind: last ? 'evaluate' : 'train' });
     this.events.emit('timing', {
       phase: 'round-closed', job: job.id, round: round.round, contributors: contributors.length, encrypted: true,
       aggregateMs: persistStarted - aggregateStarted, persistMs: performance.now() - persistStarted,
@@ -1083,11 +1190,13 @@ export class FederationEngine {
           { job: jobId, round: round.round, kind: round.kind, reason: 'KEY_EPOCH_CHANGED' });
         await tx.query('UPDATE jobs SET total_rounds = total_rounds + 1 WHERE id = $1', [jobId]);
         await this.openRound(tx, { ...job, spec: next }, round.round + 1, 'train', round.input_model_id);
+        return { epoch, reopened: round.round + 1 };
       }
-      return epoch;
+      return { epoch, reopened: null };
     });
+    if (started?.reopened) this.note('round opened', { job: jobId, round: started.reopened, kind: 'train' });
     this.changed();
-    return { job: jobId, sites: participantsOf(next), epoch: started ? epochView(started) : null };
+    return { job: jobId, sites: participantsOf(next), epoch: started ? epochView(started.epoch) : null };
   }
 
   /** A suspended site counts as leaving its running encrypted jobs; a job that cannot go on without it fails. */
@@ -1104,7 +1213,7 @@ export class FederationEngine {
         if (code === 'KEY_EPOCH_CHANGE_REFUSED' && details?.unviable === true) {
           await this.jobLocks.run(jobId, () => this.failForSuspension(jobId, siteId));
         } else if (code !== 'KEY_EPOCH_CHANGE_REFUSED') {
-          this.events.emit('error', err);
+          this.reportUnlessUnavailable(err);
         }
       }
     }
@@ -1143,6 +1252,17 @@ export class FederationEngine {
 
   private changed(): void {
     this.events.emit('changed');
+  }
+
+  private noteRoundClosed(job: JobRow, round: RoundRow, next: { round: number; kind: RoundKind } | null): void {
+    this.note('round closed', { job: job.id, round: round.round, kind: round.kind });
+    if (next) this.note('round opened', { job: job.id, round: next.round, kind: next.kind });
+    else this.note('job completed', { job: job.id });
+  }
+
+  /** A committed step of a round's life, for the operator's log (the fault suite proves phases by these lines). */
+  private note(message: string, fields: Record<string, unknown>): void {
+    this.events.emit('lifecycle', message, fields);
   }
 }
 

@@ -25,6 +25,9 @@ export const FEDERATION_ERRORS = {
   KEY_EPOCH_NOT_HELD: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'The site holds no key of this key epoch (it was not on that epoch\'s site list, or left before it).' },
   STATS_PUBLISH_TIMEOUT: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED, summary: 'Every site that answered a statistics query let its publish deadline pass; the query failed.' },
   METRICS_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The metrics report is invalid for this round.' },
+  METRICS_CONFLICT: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, summary: 'The site already reported different metrics for this round and phase (the same report again is acknowledged).' },
+  CONTRIBUTION_CORRUPTED: { http: 500, grpc: GrpcStatus.DATA_LOSS, summary: "A stored contribution no longer matches its digest: it was excluded, and the round failed because too few intact contributions remained." },
+  AGGREGATION_FAILED: { http: 500, grpc: GrpcStatus.INTERNAL, summary: 'The round could not be aggregated within its bound and failed.' },
   INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL, summary: 'An internal error occurred.' },
 } as const satisfies ErrorTable;
 

@@ -45,6 +45,8 @@ export interface RoundRow {
   opened_at: Date;
   closed_at: Date | null;
   failure: string | null;
+  /** When the round entered `aggregating` (null otherwise). */
+  aggregating_since?: Date | null;
 }
 
 export interface ContributionRow {

@@ -120,6 +120,9 @@ export class ModelPublisher {
    * Appends every committed manifest that is not in the log yet, in chain order; one flush at a
    * time, and calls that arrive while one waits share it (the engine asks after every change).
    */
+  /** Told before pending manifests are appended to the log (the operator's log shows the publishing phase). */
+  onPublishing: ((count: number) => void) | null = null;
+
   flushPending(): Promise<number> {
     if (this.#queued) return this.#queued;
     const queued = this.#flushing.catch(() => 0).then(() => {
@@ -134,6 +137,7 @@ export class ModelPublisher {
   async #flush(): Promise<number> {
     const { rows } = await this.#db.query<ManifestRow>(
       'SELECT * FROM model_manifests WHERE leaf_index IS NULL ORDER BY created_at, job_id, chain_seq');
+    if (rows.length > 0) this.onPublishing?.(rows.length);
     for (const r of rows) {
       // A crash between the append and the update leaves the leaf in the log: find it, never append twice.
       const index = (await this.tlog.findLeaf(r.jws)) ?? (await this.tlog.append(r.jws));

@@ -15,5 +15,10 @@ export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /** Runs `fn` in one transaction: it commits when `fn` resolves and rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on one dedicated connection outside any transaction (session-level advisory locks
+   * need that; a pool would hand each statement to another connection).
+   */
+  session<T>(fn: (s: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@ export async function openPglite(dataDir?: string): Promise<Db> {
     rows: r.rows as R[],
     rowCount: r.affectedRows ?? r.rows.length,
   });
-  return {
+  const self: Db = {
     kind: 'pglite',
     async query(text, params) {
       // Parameterless statements may hold several commands (migrations); `exec` runs those.
@@ -33,6 +33,11 @@ export async function openPglite(dataDir?: string): Promise<Db> {
         }),
       );
     },
+    // One embedded connection: a session is the database itself.
+    session(fn) {
+      return fn({ query: (text, params) => self.query(text, params) });
+    },
     close: () => db.close(),
   };
+  return self;
 }

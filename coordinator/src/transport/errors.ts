@@ -5,6 +5,7 @@ import { PUBLISHING_ERRORS } from '../publishing/errors.js';
 import { FEDERATION_ERRORS } from '../federation/errors.js';
 import { RELEASE_ERRORS } from '../releases/errors.js';
 import { AUDIT_STORE_ERRORS } from '../audit/errors.js';
+import { classifyDatabaseError, STORAGE_ERRORS } from '../storage/errors.js';
 
 /**
  * The coordinator's one error table: every code it can answer with, its HTTP and gRPC status and
@@ -18,6 +19,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorSpec>> = {
   ...PUBLISHING_ERRORS,
   ...RELEASE_ERRORS,
   ...AUDIT_STORE_ERRORS,
+  ...STORAGE_ERRORS,
   NOT_FOUND: { http: 404, grpc: 5, summary: 'No such route.' },
   UNAUTHENTICATED: { http: 401, grpc: 16, summary: 'A valid credential is required.' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 8, summary: 'The request body exceeds the size limit.' },
@@ -34,6 +36,8 @@ export interface PublicError {
 
 /** Maps anything thrown to a public error; unknown failures never leak their internals. */
 export function toPublicError(err: unknown): PublicError {
+  // A database failure that reached a handler unclassified is still retryable, never a bare INTERNAL.
+  err = classifyDatabaseError(err);
   if (err instanceof MedfedError) {
     const spec = ERROR_TABLE[err.code];
     if (spec) return { code: err.code, message: err.message, http: spec.http, grpc: spec.grpc };

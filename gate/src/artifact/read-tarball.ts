@@ -43,7 +43,9 @@ function onEntry(entry: ReadEntry, collector: EntryCollector): Promise<void> {
   const { sink, done } = collector.openFile(path);
   entry.on('data', (chunk: Buffer) => sink.write(chunk));
   return new Promise<void>((resolve, reject) => {
-    entry.on('end', () => done(entry.size).then(resolve, reject));
+    entry.on('end', () => {
+      done(entry.size).then(resolve, reject);
+    });
   });
 }
 

@@ -33,6 +33,7 @@ export const AUDIT_ACTIONS = {
   'round.close': { category: 'round', summary: 'A round closed with an aggregate', details: ['job', 'round', 'kind', 'sites', 'sha256'] },
   'round.fail': { category: 'round', summary: 'A round failed (deadline, quorum or aggregation)', details: ['job', 'round', 'kind', 'reason'] },
   'submission.receive': { category: 'submission', summary: "A site's update was received (or refused), with its digest and, for an attested job, the attestation verdict", details: ['job', 'round', 'sha256', 'bytes', 'samples', 'reason', 'verdict', 'measurement', 'key_id', 'sandboxed'] },
+  'submission.exclude': { category: 'submission', summary: "A stored update no longer matched its digest (or was gone) when the round aggregated: excluded, and the site asked to resend", details: ['job', 'round', 'site', 'sha256', 'reason'], anomaly: true },
   'attestation.verdict': { category: 'attestation', summary: "An attestation was judged (verdict pass or fail)", details: ['verdict', 'measurement', 'key_id', 'reason'], anomaly: true },
   'sandbox.breach': { category: 'sandbox', summary: 'A sandbox reported a breach attempt', details: ['job', 'round', 'reason'], anomaly: true },
   'key.ceremony': { category: 'key', summary: 'A key ceremony ran', details: ['ceremony', 'key_id', 'threshold', 'participants', 'reason'] },

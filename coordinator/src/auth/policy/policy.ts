@@ -53,10 +53,11 @@ export const REST_NOT_FOUND = '* (no route)';
  * with every change; decisions record it. docs/auth.md prints this table.
  */
 export const POLICY: Policy = {
-  version: 2,
+  version: 3,
   entries: [
     // ---- open: health, the key set, and the token endpoint (which checks its own credentials) ----
     { rule: 'health.read', transport: 'rest', operation: 'GET /healthz', access: 'public' },
+    { rule: 'health.ready', transport: 'rest', operation: 'GET /readyz', access: 'public' },
     { rule: 'jwks.read', transport: 'rest', operation: 'GET /.well-known/jwks.json', access: 'public' },
     { rule: 'auth.token', transport: 'rest', operation: 'POST /v1/auth/token', access: 'public' },
     // ---- the caller itself ----

@@ -47,6 +47,8 @@ export interface RestDeps {
   readonly auditRetentionDays?: number | undefined;
   /** The release workflow and the registry of released models (absent: those routes are not served). */
   readonly releases?: ReleaseService | undefined;
+  /** Readiness (`GET /readyz`): 503 while the database is unreachable; absent: always ready. */
+  readonly readiness?: (() => { ready: boolean; reason?: string }) | undefined;
 }
 
 export type RestApp = FastifyInstance & { readonly registeredRoutes: () => readonly RegisteredRoute[] };
@@ -106,6 +108,12 @@ export function buildRestApp(deps: RestDeps): RestApp {
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
+  // Readiness, for load balancers and probes: this replica leads and reaches its database.
+  app.get('/readyz', async (_req, reply) => {
+    const r = deps.readiness?.() ?? { ready: true };
+    if (r.ready) return { status: 'ready' };
+    return reply.status(503).send({ code: 'DATABASE_UNAVAILABLE', message: r.reason ?? 'not ready' });
+  });
   registerAuthRoutes(app, deps.auth);
   if (deps.publishing) registerLogRoutes(app, { ...deps, ...deps.publishing });
   if (deps.publishing) registerArtifactRoutes(app, { ...deps, ...deps.publishing });

@@ -40,6 +40,7 @@ interface Documented {
 /** Request and response schemas of routes that do not declare them themselves, by `METHOD /url`. */
 export const DOCUMENTED_ROUTES: Readonly<Record<string, Documented>> = {
   'GET /healthz': { summary: 'Liveness', response: Type.Object({ status: Type.String() }) },
+  'GET /readyz': { summary: 'Readiness: 503 DATABASE_UNAVAILABLE while the database is unreachable (a standby replica answers 503 NOT_LEADER)', response: Type.Object({ status: Type.String() }) },
   'GET /.well-known/jwks.json': { summary: 'Public keys that sign access tokens', response: Type.Object({ keys: Type.Array(Loose) }) },
   'POST /v1/auth/token': { summary: 'Exchange an API key, a client assertion or a provider token for an access token; or refresh a session', body: TokenBody, response: TokenAnswer },
   'GET /v1/auth/whoami': { summary: 'The caller', response: Type.Object({ sub: Type.String(), role: Type.String(), site: Type.Union([Type.String(), Type.Null()]) }) },
