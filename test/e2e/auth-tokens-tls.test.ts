@@ -180,7 +180,7 @@ describe('one policy covers every route and method, and every decision is record
     expect(POLICY.entries.filter((e) => e.access === 'public').map((e) => e.operation).sort()).toEqual([
       '/grpc.health.v1.Health/Check', '/grpc.health.v1.Health/List', '/grpc.health.v1.Health/Watch',
       '/medfed.v1.Federation/EnrollKey', '/medfed.v1.Federation/IssueToken',
-      'GET /.well-known/jwks.json', 'GET /healthz', 'GET /metrics', 'GET /openapi.json',
+      'GET /.well-known/jwks.json', 'GET /healthz', 'GET /metrics', 'GET /openapi.json', 'GET /readyz',
       'GET /ui', 'GET /ui/', 'GET /ui/*', 'GET /ui/settings.json', 'POST /v1/auth/token',
     ]);
   });
