@@ -8,6 +8,8 @@ import { createServer, connect } from 'node:net';
 import { encodeVector, parameterCount } from '@medfed/proto';
 import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { printTable, startBenchCoordinator, waitForRoundClosed } from './lib/coordinator-process.ts';
+import { benchRecovery } from './recovery.ts';
+import { benchBlobStores } from './blob-store.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -99,7 +101,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const tcp = await rawTcpSeconds(r.payloads);
   const sumOnly = inMemorySumSeconds(r.deltas);
   const { deltas: _d, payloads: _p, ...numbers } = r;
-  const result = { ...numbers, upload_baseline_tcp_seconds: tcp, aggregation_baseline_in_memory_seconds: sumOnly };
+  // Crash safety (issue: a federation that survives crashes): takeover by a standby, and the payload stores.
+  const recovery = await benchRecovery();
+  const blobs = await benchBlobStores({ payloadMiB: 32, repetitions: 3 });
+  const result = {
+    ...numbers, upload_baseline_tcp_seconds: tcp, aggregation_baseline_in_memory_seconds: sumOnly,
+    recovery_seconds: recovery.recovery_seconds, recovery_takeover_seconds: recovery.takeover_seconds, recovery_lease_seconds: recovery.lease_seconds,
+    blob_pg_write_mb_s: blobs.postgres.put.medianMBps, blob_pg_read_mb_s: blobs.postgres.get.medianMBps,
+    blob_file_write_mb_s: blobs.file.put.medianMBps, blob_file_read_mb_s: blobs.file.get.medianMBps,
+  };
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {
@@ -111,6 +121,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       ['persistence: updates (blob fsync + rows + audit)', `${r.persistence_updates_seconds.toFixed(2)} s`, 'summed over sites'],
       ['persistence: new model (blob fsync + rows + audit)', `${r.persistence_model_seconds.toFixed(2)} s`, ''],
       ['coordinator peak memory (VmHWM)', `${r.coordinator_peak_rss_mib.toFixed(0)} MiB`, `${(r.coordinator_peak_rss_mib / ((SITES * r.update_bytes) / 2 ** 20)).toFixed(2)}x all updates' bytes`],
+      ['recovery: SIGKILL of the leader -> standby accepts the retried upload', `${recovery.recovery_seconds.toFixed(2)} s`, `target <= 15 s; lease ${recovery.lease_seconds} s is the floor`],
+      ['payload store write, PostgreSQL (PgBlobStore)', `${blobs.postgres.put.medianMBps.toFixed(0)} MB/s`, `${(blobs.postgres.put.medianMBps / blobs.file.put.medianMBps).toFixed(2)}x files (${blobs.file.put.medianMBps.toFixed(0)} MB/s)`],
+      ['payload store read, PostgreSQL (digest checked)', `${blobs.postgres.get.medianMBps.toFixed(0)} MB/s`, `${(blobs.postgres.get.medianMBps / blobs.file.get.medianMBps).toFixed(2)}x files (${blobs.file.get.medianMBps.toFixed(0)} MB/s)`],
     ]);
   }
 }

@@ -18,6 +18,7 @@ import { startPublishing } from './publishing/start-publishing.js';
 import type { ModelPublisher } from './publishing/publisher.js';
 import type { AuditRecorder } from './federation/audit-recorder.js';
 import { FileBlobStore } from './blobs/file-blob-store.js';
+import { openBlobStore } from './blobs/open.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import type { CoordinatorConfig } from './config/schema.js';
 import { FederationEngine } from './federation/engine.js';
@@ -148,7 +149,12 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     // One event per request: the action's own event carries the request id and the deciding rule.
     const requestEvents = new RequestEvents(db, audit);
     const recorder: AuditRecorder = requestEvents.recorder();
-    const blobs = new FileBlobStore(config.blobs.dir ? resolve(config.blobs.dir) : join(dataDir, 'blobs'));
+    // Payloads in PostgreSQL when the coordinator runs on it (replicas share them), files otherwise.
+    const blobs = openBlobStore({ db, dataDir, store: config.blobs.store, dir: config.blobs.dir });
+    if (blobs instanceof FileBlobStore) {
+      const removed = await blobs.cleanTemporaryFiles();
+      if (removed > 0) log.info({ removed }, 'removed temporary payload files left by an interrupted write');
+    }
     const publisher = await startPublishing(db, blobs, dataDir);
     const engine = new FederationEngine(db, blobs, {
       maxUpdateBytes: config.maxUpdateBytes, audit: recorder, env: config.env, nonces: new SqlNonceStore(db), publisher,
@@ -167,7 +173,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     const anchorer = new AuditAnchorer({ db, appendLeaf: (leaf) => publisher.tlog.appendLeaf(leaf), onError: (err) => log.warn({ err }, 'audit chain head not anchored') });
     anchorer.start();
     closers.push(() => anchorer.stop());
-    engine.events.on('problem', (err: unknown) => log.error({ err }, 'round progression failed'));
+    engine.events.on('problem', (err: unknown) => {
+      if ((err as { code?: string }).code === 'STORAGE_FULL') log.error({ err }, 'payload storage full');
+      else log.error({ err }, 'round progression failed');
+    });
     engine.events.on('timing', (t: Record<string, unknown>) => log.info({ timing: t }, `${String(t.phase)} timing`));
 
     const ring = await TokenKeyRing.open(hooks.signingKeys ?? new FileSigningKeyStore(join(dataDir, 'keys', 'token-signing')), {

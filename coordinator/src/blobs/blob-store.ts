@@ -9,4 +9,14 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Every stored key, for scans (retention, the blindness tests). */
   list(): Promise<string[]>;
+  /**
+   * `put` from a stream, without holding the whole payload in memory; as atomic as `put`. When
+   * `source` throws, nothing is stored and its error propagates unchanged.
+   */
+  putStream?(key: string, source: AsyncIterable<Uint8Array>): Promise<void>;
+  /**
+   * `get` piece by piece. A store that records digests verifies the last piece before yielding it,
+   * so a consumer that reached the end has seen exactly the stored bytes.
+   */
+  getStream?(key: string): AsyncIterable<Buffer>;
 }

@@ -431,6 +431,8 @@ export class FederationEngine {
     try {
       return await this.storeUpdate(header, payload);
     } catch (err) {
+      // The coordinator's own trouble (payload storage full) is an operator's problem, not the site's: reported, and retryable.
+      if ((err as { code?: string }).code === 'STORAGE_FULL') this.report(err);
       await this.recordRefusal(header, err);
       throw err;
     }
@@ -444,7 +446,7 @@ export class FederationEngine {
       actor: siteId ?? 'unknown', role: 'node', site: siteId, action: 'submission.receive',
       resource: header.jobId && /^[A-Za-z0-9._@+-]{1,128}$/.test(header.jobId)
         ? `job:${header.jobId}${Number.isInteger(header.round) ? `/round:${header.round}` : ''}` : 'job',
-      outcome: code === 'INTERNAL' ? 'failure' : 'denied', rule: `federation:${code}`,
+      outcome: code === 'INTERNAL' || code === 'STORAGE_FULL' ? 'failure' : 'denied', rule: `federation:${code}`,
       details: {
         ...(header.jobId && /^[A-Za-z0-9._@+-]{1,128}$/.test(header.jobId) ? { job: header.jobId } : {}),
         ...(Number.isInteger(header.round) ? { round: header.round! } : {}),

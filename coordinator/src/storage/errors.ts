@@ -17,8 +17,8 @@ export type StorageErrorCode = keyof typeof STORAGE_ERRORS;
 export class StorageError extends MedfedError<StorageErrorCode> {}
 
 /** SQLSTATE classes and codes that mean "the server went away", not "the statement was wrong". */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '08007', '08P01']);
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', 'EAI_AGAIN']);
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', 'ENOTFOUND', 'EAI_AGAIN']);
 const UNAVAILABLE_MESSAGES = [
   'Connection terminated', 'connection timeout', 'timeout exceeded when trying to connect', 'Client has encountered a connection error',
   'Query read timeout', 'Client was closed and is not queryable', 'Connection closed', 'the database system is',
@@ -26,10 +26,11 @@ const UNAVAILABLE_MESSAGES = [
 
 /** Whether `err` (from `pg`) means the database is unreachable or restarting, as opposed to a refused statement. */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  if (err instanceof StorageError) return err.code === 'DATABASE_UNAVAILABLE';
+  if (err instanceof AggregateError) return err.errors.some(isDatabaseUnavailable);
+  if (err instanceof MedfedError) return err.code === 'DATABASE_UNAVAILABLE' || err.code === 'BLOB_STORE_UNAVAILABLE';
   const e = err as { code?: unknown; message?: unknown } | null;
   if (!e || typeof e !== 'object') return false;
-  if (typeof e.code === 'string' && (UNAVAILABLE_SQLSTATES.has(e.code) || UNAVAILABLE_ERRNOS.has(e.code))) return true;
+  if (typeof e.code === 'string' && (e.code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(e.code) || UNAVAILABLE_ERRNOS.has(e.code))) return true;
   const message = typeof e.message === 'string' ? e.message : '';
   return UNAVAILABLE_MESSAGES.some((m) => message.includes(m));
 }

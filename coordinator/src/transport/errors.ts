@@ -6,6 +6,7 @@ import { FEDERATION_ERRORS } from '../federation/errors.js';
 import { RELEASE_ERRORS } from '../releases/errors.js';
 import { AUDIT_STORE_ERRORS } from '../audit/errors.js';
 import { classifyDatabaseError, STORAGE_ERRORS } from '../storage/errors.js';
+import { BLOB_ERRORS } from '../blobs/errors.js';
 
 /**
  * The coordinator's one error table: every code it can answer with, its HTTP and gRPC status and
@@ -20,6 +21,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorSpec>> = {
   ...RELEASE_ERRORS,
   ...AUDIT_STORE_ERRORS,
   ...STORAGE_ERRORS,
+  ...BLOB_ERRORS,
   NOT_FOUND: { http: 404, grpc: 5, summary: 'No such route.' },
   UNAUTHENTICATED: { http: 401, grpc: 16, summary: 'A valid credential is required.' },
   PAYLOAD_TOO_LARGE: { http: 413, grpc: 8, summary: 'The request body exceeds the size limit.' },
