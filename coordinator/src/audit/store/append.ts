@@ -1,3 +1,4 @@
+import { classifyDatabaseError, isDatabaseUnavailable } from '../../storage/errors.js';
 import { AuditError, canonicalJson, chainHashOfCanonical, eventJob, toAuditEvent, type AuditEntry, type AuditEvent, type AuditEventInput } from '@medfed/proto/audit/index';
 import type { Db, Queryable } from '../../storage/db.js';
 import { AuditStoreError } from '../errors.js';
@@ -59,5 +60,7 @@ export async function appendAuditEvent(db: Db, input: AuditEventInput): Promise<
 /** Any failure to make an event durable is AUDIT_WRITE_FAILED (validation errors keep their own code). */
 export function asWriteFailure(err: unknown): Error {
   if (err instanceof AuditError || err instanceof AuditStoreError) return err;
+  // An unreachable database keeps its own retryable code: the action is refused all the same.
+  if (isDatabaseUnavailable(err)) return classifyDatabaseError(err) as Error;
   return new AuditStoreError('AUDIT_WRITE_FAILED', `the audit trail could not be written (${(err as Error)?.message ?? String(err)}); the action is refused`, undefined, { cause: err });
 }
