@@ -175,8 +175,11 @@ describe('the coordinator is blind to updates and keys (encrypted job, real gRPC
       const { rows } = await db.db.query<{ r: string }>(`SELECT row_to_json(t)::text AS r FROM "${tablename}" t`);
       haystacks.push([`table ${tablename}`, Buffer.from(rows.map((r) => r.r).join('\n'))]);
     }
+    // On PostgreSQL the payloads live in the database (blob_chunks), read here as raw bytes, not as JSON text.
+    const { rows: chunks } = await db.db.query<{ key: string; seq: number; data: Buffer }>('SELECT key, seq, data FROM blob_chunks ORDER BY key, seq');
+    expect(chunks.some((c) => c.key.startsWith('updates/'))).toBe(true);
+    for (const key of new Set(chunks.map((c) => c.key))) haystacks.push([`blob ${key}`, Buffer.concat(chunks.filter((c) => c.key === key).map((c) => c.data))]);
     const stored = await filesUnder(dataDir);
-    expect(stored.some((f) => f.includes(`${join('blobs', 'updates')}`))).toBe(true);
     for (const f of stored) haystacks.push([f, await readFile(f)]);
     sentToB.forEach((b, i) => haystacks.push([`message ${i} to site-b`, b]));
     expect(haystacks.find(([n]) => n === 'table contributions')?.[1].length).toBeGreaterThan(100);
