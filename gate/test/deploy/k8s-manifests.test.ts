@@ -81,16 +81,52 @@ describe.each(TARGETS)('kubectl kustomize deploy/%s', (target) => {
     for (const account of accounts) expect(account.automountServiceAccountToken).toBe(false);
   });
 
-  it('the coordinator: REST 8443 with /healthz probes, gRPC 9443 with a TLS health probe, DATABASE_URL from a Secret', async () => {
+  it('the coordinator: REST 8443 and gRPC 9443 over TLS, DATABASE_URL from a Secret', async () => {
     const coordinator = (await kustomize(target)).find((object) => object.kind === 'Deployment' && String(dig(object, 'metadata', 'name')) === 'medfed-coordinator') as Json;
     const container = (podSpecOf(coordinator)?.containers as Json[])[0] as Json;
     expect((container.ports as Json[]).map((port) => port.containerPort).sort()).toEqual([8443, 9443]);
-    for (const probe of ['readinessProbe', 'startupProbe']) {
-      expect(dig(container, probe, 'httpGet')).toMatchObject({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
-    }
-    expect((dig(container, 'livenessProbe', 'exec') as { command: string[] }).command.join(' ')).toMatch(/grpc-health-probe\.mjs --addr=127\.0\.0\.1:9443 --ca=/);
+    // The coordinator reads tls.cert and tls.key (flags or MEDFED_TLS_CERT / MEDFED_TLS_KEY); production refuses to start without them.
+    expect((container.args as string[]).join(' ')).toMatch(/^coordinator start .*--tls-cert \/etc\/medfed\/tls\/tls\.crt --tls-key \/etc\/medfed\/tls\/tls\.key/);
+    const tlsMount = (container.volumeMounts as Json[]).find((mount) => mount.mountPath === '/etc/medfed/tls') as Json;
+    const tlsVolume = ((podSpecOf(coordinator)?.volumes ?? []) as Json[]).find((volume) => volume.name === tlsMount.name);
+    expect(dig(tlsVolume, 'secret', 'secretName')).toBe('medfed-coordinator-tls');
     const databaseUrl = (container.env as Json[]).find((variable) => variable.name === 'DATABASE_URL');
     expect(dig(databaseUrl, 'valueFrom', 'secretKeyRef')).toMatchObject({ name: 'medfed-coordinator-database', key: 'url' });
+  });
+
+  it('the coordinator: two replicas on one database; only the leader is ready, both are alive', async () => {
+    const objects = await kustomize(target);
+    const coordinator = objects.find((object) => object.kind === 'Deployment' && String(dig(object, 'metadata', 'name')) === 'medfed-coordinator') as Json;
+    expect(dig(coordinator, 'spec', 'replicas')).toBe(2);
+    // A new pod cannot become ready while an old leader holds the lease: a rolling update would stall.
+    expect(dig(coordinator, 'spec', 'strategy', 'type')).toBe('Recreate');
+    const pod = podSpecOf(coordinator) as Json;
+    const container = (pod.containers as Json[])[0] as Json;
+    // Readiness: 503 on a standby (NOT_LEADER) and on a leader without its database, so the Service routes to the leader only.
+    expect(dig(container, 'readinessProbe', 'httpGet')).toMatchObject({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
+    expect(Number(dig(container, 'readinessProbe', 'periodSeconds'))).toBeLessThanOrEqual(5);
+    // Liveness and start-up: /healthz, which a standby answers too; gRPC health is NOT_SERVING on a standby and would restart it.
+    for (const probe of ['livenessProbe', 'startupProbe']) {
+      expect(dig(container, probe, 'httpGet')).toMatchObject({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+      expect(dig(container, probe, 'exec')).toBeUndefined();
+    }
+    // No shared ReadWriteOnce volume: the data directory is per pod (payloads and keys live in PostgreSQL).
+    const dataMount = (container.volumeMounts as Json[]).find((mount) => mount.mountPath === '/var/lib/medfed') as Json;
+    const dataVolume = ((pod.volumes ?? []) as Json[]).find((volume) => volume.name === dataMount.name) as Json;
+    expect(dataVolume.emptyDir).toBeDefined();
+    expect(dataVolume.persistentVolumeClaim).toBeUndefined();
+    expect(objects.filter((object) => object.kind === 'PersistentVolumeClaim').map((claim) => dig(claim, 'metadata', 'name'))).toEqual(['medfed-agent-state']);
+    // The leader's address for standbys to name (ha.advertise.*), from the pod's IP.
+    const env = Object.fromEntries((container.env as Json[]).map((variable) => [String(variable.name), variable]));
+    expect(dig(env.POD_IP, 'valueFrom', 'fieldRef', 'fieldPath')).toBe('status.podIP');
+    expect(env.MEDFED_ADVERTISE_GRPC?.value).toBe('$(POD_IP):9443');
+    expect(env.MEDFED_ADVERTISE_REST?.value).toBe('https://$(POD_IP):8443');
+    expect((container.env as Json[]).findIndex((variable) => variable.name === 'POD_IP'))
+      .toBeLessThan((container.env as Json[]).findIndex((variable) => variable.name === 'MEDFED_ADVERTISE_GRPC'));
+    // The Service selects both pods; readiness decides which one gets traffic.
+    const service = objects.find((object) => object.kind === 'Service' && String(dig(object, 'metadata', 'name')) === 'medfed-coordinator') as Json;
+    expect(dig(service, 'spec', 'selector')).toEqual(dig(coordinator, 'spec', 'selector', 'matchLabels'));
+    expect(dig(service, 'spec', 'publishNotReadyAddresses')).not.toBe(true);
   });
 
   it('network policy: default deny; agent egress only to the coordinator and DNS; coordinator ingress only on its ports', async () => {
