@@ -5,7 +5,7 @@ import { ExitCode } from './exit-codes.js';
 const CODE_EXIT: ReadonlyArray<[RegExp, ExitCode]> = [
   [/^CONFIG_/, ExitCode.CONFIG],
   [/^DATA_/, ExitCode.DATA],
-  [/^(COORDINATOR_UNAVAILABLE|GRPC_ERROR)$/, ExitCode.UNREACHABLE],
+  [/^(COORDINATOR_UNAVAILABLE|COORDINATOR_TIMEOUT|COORDINATOR_CONNECTION_LOST|GRPC_ERROR)$/, ExitCode.UNREACHABLE],
   [/^(UNAUTHENTICATED|AUTH_|TOKEN_)/, ExitCode.AUTH],
   [/^(VALIDATION_FAILED|USAGE_)/, ExitCode.USAGE],
 ];

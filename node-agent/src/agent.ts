@@ -9,8 +9,13 @@ import type { AgentConfig } from './config/schema.js';
 import { loadDataset, type LocalDataset } from './data/index.js';
 import { initTrainingBackend } from './training/index.js';
 import { CoordinatorClient, CoordinatorError } from './transport/client.js';
+import { AgentStopError, backoffDelay, codeOf, dispositionOf, retryDelayWithin, stopErrorFor, type BackoffOptions } from './transport/retry-policy.js';
+import { OutageLog } from './transport/outage-log.js';
+import { replicaAfterNotLeader } from './transport/leader.js';
+import { pruneRoundJournals } from './tasks/round-journal.js';
+import { sendPendingTrainReports } from './tasks/round-reports.js';
 import { channelCredentials } from './identity/channel.js';
-import { loadAgentIdentity } from './identity/identity-files.js';
+import { loadAgentIdentity, type AgentIdentity, type AgentKey } from './identity/identity-files.js';
 import { AuthError } from '@medfed/proto/auth/index';
 import { runEvaluateTask, runTrainTask } from './tasks/model-task.js';
 import { runStatsTask } from './tasks/stats-task.js';
@@ -34,8 +39,40 @@ import { startQueryApi, type RunningQueryApi } from './query-api/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
-/** Errors worth retrying: the coordinator is briefly unreachable or restarting, or a token ran out mid-call. */
-const TRANSIENT = new Set(['COORDINATOR_UNAVAILABLE', 'GRPC_ERROR', 'AUTH_TOKEN_EXPIRED', 'AUTH_STREAM_EXPIRED']);
+/**
+ * Round journals (tasks/round-journal.ts) older than this are removed when the agent starts: task
+ * deadlines are minutes to hours, so a round untouched for a month is never handed out again.
+ */
+const ROUND_JOURNAL_RETENTION_MS = 30 * 24 * 3600_000;
+
+export interface NodeAgentOptions {
+  /** Backoff between retries (tests shorten it); default base 250 ms, cap 15 s, full jitter. */
+  readonly retry?: BackoffOptions;
+}
+
+type TaskKindName = 'keys' | 'release' | 'stats' | 'train' | 'stats-query' | 'stats-publish' | 'evaluate';
+
+function kindOf(task: Task): TaskKindName {
+  switch (task.kind) {
+    case TaskKind.TASK_KIND_KEYS: return 'keys';
+    case TaskKind.TASK_KIND_RELEASE: return 'release';
+    case TaskKind.TASK_KIND_STATS: return 'stats';
+    case TaskKind.TASK_KIND_TRAIN: return 'train';
+    case TaskKind.TASK_KIND_STATS_QUERY: return 'stats-query';
+    case TaskKind.TASK_KIND_STATS_PUBLISH: return 'stats-publish';
+    default: return 'evaluate';
+  }
+}
+
+/** A task that failed transiently: it is re-polled (fresh nonce, and whether it still exists) until its deadline. */
+interface TaskRetry {
+  readonly job: string;
+  readonly round: number;
+  readonly kind: TaskKindName;
+  readonly attempts: number;
+  /** The task's deadline on this host's clock (0: none). */
+  readonly deadlineMs: number;
+}
 
 /**
  * The hospital-side loop: enroll, then poll for tasks and run each one. Patient rows never leave
@@ -45,6 +82,8 @@ export class NodeAgent {
   private readonly config: AgentConfig;
   private readonly log: Logger;
   private client: CoordinatorClient | null = null;
+  /** Clients of replicas the agent moved away from, closed between tasks. */
+  private retired: CoordinatorClient[] = [];
   private stopping = false;
   private state: { state: string; jobId: string; round: number; detail: string } = { state: 'idle', jobId: '', round: 0, detail: '' };
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -64,10 +103,23 @@ export class NodeAgent {
   /** Approvals and refusals already reported to the coordinator (job, digest, outcome): each is reported once. */
   private readonly reportedApprovals = new Set<string>();
   private readonly loggedRefusals = new Set<string>();
+  private readonly retry: BackoffOptions;
+  private readonly outage: OutageLog;
+  /** Tasks waiting to be retried, by job, round and kind. */
+  private readonly retries = new Map<string, TaskRetry>();
+  /** Ends every backoff wait when the agent stops. */
+  private readonly stopped = new AbortController();
+  private enrolled: { identity: AgentIdentity; key: AgentKey } | null = null;
+  /** The coordinator replica the client talks to now (coordinator.grpc until a NOT_LEADER moves it). */
+  private address = '';
+  /** The coordinator's clock minus this host's, from the last poll: task deadlines are on its clock. */
+  private clockOffsetMs = 0;
 
-  constructor(config: AgentConfig, log: Logger) {
+  constructor(config: AgentConfig, log: Logger, options: NodeAgentOptions = {}) {
     this.config = config;
     this.log = log;
+    this.retry = options.retry ?? {};
+    this.outage = new OutageLog(log);
   }
 
   /** Loads and validates local data and the training backend; fails before contacting anyone if either is wrong. */
@@ -100,6 +152,8 @@ export class NodeAgent {
       onWarning: (message, err) => this.log.warn({ err }, message),
       log: this.log,
     });
+    const pruned = await pruneRoundJournals(resolve(this.config.stateDir), ROUND_JOURNAL_RETENTION_MS);
+    if (pruned > 0) this.log.info({ rounds: pruned }, 'removed round journals older than 30 days');
     const dataset = await this.loadSiteDataset();
     const backend = await initTrainingBackend();
     this.log.info({ backend: backend.backend, note: backend.note }, `training backend: ${backend.backend}`);
@@ -154,7 +208,7 @@ export class NodeAgent {
       this.state = { state: awaiting ? 'awaiting-approval' : 'failed', jobId: task.jobId, round: task.round, detail };
       await this.sendHeartbeat();
       this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
-      if (!this.stopping) await sleep(2000); // do not spin on a refused task
+      await this.pause(2000); // do not spin on a refused task
       return false;
     }
   }
@@ -176,7 +230,24 @@ export class NodeAgent {
     return createHash('sha256').update(JSON.stringify({ label: this.dataset?.label, columns })).digest('hex');
   }
 
+  /**
+   * Enrolls, then polls for tasks and runs them until stopped. A daemon: transient failures are
+   * retried with backoff for as long as it runs; it returns (rejects) only with an AgentStopError,
+   * for what a person must fix (retry-policy.ts, FATAL_CODES), after logging it once.
+   */
   async run(): Promise<void> {
+    try {
+      await this.serve();
+    } catch (err) {
+      if (this.stopping && !(err instanceof AgentStopError)) return;
+      const stop = err instanceof AgentStopError ? err : dispositionOf(err) === 'fatal' ? stopErrorFor(err) : null;
+      if (stop) this.log.fatal({ code: stop.code }, `${stop.code}: ${stop.message}`); // the message says the agent stopped, and what to do
+      await this.stop();
+      throw stop ?? err;
+    }
+  }
+
+  private async serve(): Promise<void> {
     if (!this.dataset) await this.prepare();
     if (this.config.queryApi) {
       this.queryApi = await startQueryApi({ config: this.config, log: this.log });
@@ -187,36 +258,95 @@ export class NodeAgent {
     if (enrolled.identity.siteId !== this.config.siteId) {
       throw new AuthError('AUTH_IDENTITY_INVALID', `this state directory is enrolled as site ${enrolled.identity.siteId}, not ${this.config.siteId}`);
     }
-    const address = this.config.coordinator.grpc;
-    this.client = new CoordinatorClient(address, channelCredentials(address, this.config.coordinator.tls), enrolled);
-    this.client.verifier = this.verifier;
-    await this.retrying('enroll', () => this.client!.enroll(this.config.siteId, AGENT_VERSION, this.schemaDigest(), this.siteKeys!.keyAgreement.publicJwk, this.attestationJwk ?? undefined));
-    this.log.info({ site: this.config.siteId, coordinator: this.config.coordinator.grpc }, 'enrolled');
+    this.enrolled = enrolled;
+    // Every replica must be reachable as configured (TLS beyond this host) before the agent starts.
+    for (const replica of this.config.coordinator.replicas ?? []) channelCredentials(replica, this.config.coordinator.tls);
+    this.connect(this.config.coordinator.grpc);
+    await this.untilAnswered('enroll', () => this.client!.enroll(this.config.siteId, AGENT_VERSION, this.schemaDigest(), this.siteKeys!.keyAgreement.publicJwk, this.attestationJwk ?? undefined));
+    if (this.stopping) return;
+    this.log.info({ site: this.config.siteId, coordinator: this.address }, 'enrolled');
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.config.heartbeatSeconds * 1000);
     this.heartbeatTimer.unref();
     await this.sendHeartbeat();
+    await this.untilAnswered('unsent train metrics', () => sendPendingTrainReports(resolve(this.config.stateDir), this.client!, this.config.siteId, this.log))
+      .catch((err: unknown) => {
+        if (err instanceof AgentStopError) throw err;
+        // A local failure (the journal unreadable or unwritable): polling matters more than these metrics.
+        this.log.warn({ code: codeOf(err) }, `could not send the train metrics a crash left unsent: ${(err as Error).message}`);
+      });
     while (!this.stopping) {
-      let task: Task | undefined;
-      try {
-        task = (await this.client.pollTask(this.config.siteId, this.config.pollWaitMs)).task;
-      } catch (err) {
-        if (this.stopping) break;
-        if (err instanceof CoordinatorError && TRANSIENT.has(err.code)) {
-          this.log.warn({ code: err.code }, 'coordinator unreachable; retrying');
-          await sleep(1000);
-          continue;
-        }
-        throw err;
-      }
+      this.closeRetired();
+      const task = await this.untilAnswered('poll', async () => {
+        const res = await this.client!.pollTask(this.config.siteId, this.config.pollWaitMs);
+        if (res.serverTimeMs > 0) this.clockOffsetMs = res.serverTimeMs - Date.now();
+        return res.task;
+      }, { retryAll: true });
+      if (this.stopping) break;
+      await this.forgetExpiredRetries();
       if (task) await this.runTask(task);
     }
   }
 
+  /**
+   * Calls `fn` until it answers: transient failures (and with `retryAll`, any that is not fatal:
+   * polling is how the agent learns the coordinator works again) are retried with capped backoff,
+   * forever; fatal ones stop the agent.
+   */
+  private async untilAnswered<T>(what: string, fn: () => Promise<T>, options: { retryAll?: boolean } = {}): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const answer = await fn();
+        this.outage.recovered('connection');
+        return answer;
+      } catch (err) {
+        if (this.stopping) return undefined;
+        const disposition = dispositionOf(err);
+        if (disposition === 'fatal') throw stopErrorFor(err);
+        if (disposition === 'final' && !options.retryAll) throw err;
+        this.outage.failed('connection', err, { what, coordinator: this.address });
+        this.followLeader(err);
+        await this.pause(backoffDelay(attempt, this.retry));
+      }
+    }
+  }
+
+  /** A client for `address` with the enrolled identity (a NOT_LEADER may move the agent to another replica). */
+  private connect(address: string): void {
+    // A task may still hold the old client; it is closed once the task is over.
+    if (this.client) this.retired.push(this.client);
+    this.address = address;
+    this.client = new CoordinatorClient(address, channelCredentials(address, this.config.coordinator.tls), this.enrolled!);
+    this.client.verifier = this.verifier;
+  }
+
+  /** NOT_LEADER: with coordinator.replicas configured, move to the hinted leader or the next replica. */
+  private followLeader(err: unknown): void {
+    if (codeOf(err) !== 'NOT_LEADER') return;
+    const hint = (err as { leader?: string }).leader;
+    const next = replicaAfterNotLeader(this.config.coordinator.replicas ?? [], this.address, hint);
+    if (!next) return;
+    this.log.info({ from: this.address, to: next, hinted: hint === next }, `switching to coordinator replica ${next} (NOT_LEADER)`);
+    this.connect(next);
+  }
+
+  private closeRetired(): void {
+    for (const client of this.retired.splice(0)) client.close();
+  }
+
+  /** Waits `ms`, or less when the agent stops. */
+  private async pause(ms: number): Promise<void> {
+    if (this.stopping) return;
+    await sleep(ms, undefined, { signal: this.stopped.signal }).catch(() => undefined);
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     clearInterval(this.heartbeatTimer);
+    this.closeRetired();
     this.client?.close();
     await this.queryApi?.close();
+    this.queryApi = null;
   }
 
   private async pinnedSites(): Promise<Map<string, PinnedSite>> {
@@ -225,98 +355,171 @@ export class NodeAgent {
 
   private async runTask(task: Task): Promise<void> {
     if (!(await this.jobApproved(task))) return;
-    if (task.kind === TaskKind.TASK_KIND_KEYS) return this.runKeyCeremonyStep(task);
-    if (task.kind === TaskKind.TASK_KIND_RELEASE) return this.runReleaseStep(task);
-    const kind = task.kind === TaskKind.TASK_KIND_STATS ? 'stats' : task.kind === TaskKind.TASK_KIND_TRAIN ? 'train'
-      : task.kind === TaskKind.TASK_KIND_STATS_QUERY ? 'stats-query' : task.kind === TaskKind.TASK_KIND_STATS_PUBLISH ? 'stats-publish' : 'evaluate';
-    this.state = { state: kind === 'train' ? 'training' : kind === 'stats' ? 'training' : 'evaluating', jobId: task.jobId, round: task.round, detail: '' };
-    void this.sendHeartbeat();
+    const kind = kindOf(task);
     try {
-      const { spec, standardization } = parseTaskSpec(task);
-      const client = this.client!;
-      const siteId = this.config.siteId;
-      const ctx: TaskContext = {
-        client, siteId, dataset: this.dataset!, log: this.log, task, spec, standardization,
-        stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!, sandbox: this.sandbox!, attester: this.attester!, privacy: this.config.privacy,
-        // The coordinator releases the wrapped key only against this node's attestation for the job.
-        fetchWrappedKey: (jobId, epoch) => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, jobId, epoch ?? 0),
-      };
-      if (kind === 'stats-query' || kind === 'stats-publish') {
-        // Federated statistics read the site's records and masking files afresh (docs/statistics.md).
-        const sctx: StatsQueryContext = { ...ctx, statsInputs: {
-          csvPath: this.config.data.csv, ...maskingFilesOf(this.config.data, this.config.queryApi),
-          optOut: await readOptOut(optOutPath(resolve(this.config.stateDir), this.config.data.optOutFile), this.config.data.patientIdColumn),
-        } };
-        await this.retrying(kind, () => (kind === 'stats-query' ? runStatsQueryTask(sctx) : runStatsPublishTask(sctx)));
-      } else if (kind === 'stats') await this.retrying('stats', () => runStatsTask(ctx));
-      else if (kind === 'train') await this.retrying('train', () => runTrainTask(ctx));
-      else await this.retrying('evaluate', () => runEvaluateTask(ctx));
-      this.state = { state: 'idle', jobId: task.jobId, round: task.round, detail: '' };
+      await this.dispatch(task, kind);
+      this.retries.delete(retryKey(task, kind));
+      this.outage.recovered('task', { job: task.jobId, round: task.round, task: kind });
     } catch (err) {
-      const code = (err as { code?: string }).code ?? 'TASK_FAILED';
-      const detail = `${code}: ${(err as Error).message}`;
-      this.log.error({ job: task.jobId, round: task.round, code }, `task refused or failed: ${detail}`);
-      this.state = { state: 'failed', jobId: task.jobId, round: task.round, detail };
-      await this.sendHeartbeat();
-      this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
+      if (this.stopping) return;
+      const disposition = dispositionOf(err);
+      if (disposition === 'fatal') throw stopErrorFor(err);
+      if (disposition === 'transient') return this.retryLater(task, kind, err);
+      this.retries.delete(retryKey(task, kind));
+      // The coordinator answered (with a refusal), so it is reachable; a local failure says nothing either way.
+      if (err instanceof CoordinatorError) this.outage.recovered('task', { job: task.jobId, round: task.round, task: kind });
+      else this.outage.abandoned('task');
+      await this.failed(task, kind, err);
     }
+  }
+
+  private async dispatch(task: Task, kind: TaskKindName): Promise<void> {
+    if (kind === 'keys') return this.runKeyCeremonyStep(task);
+    if (kind === 'release') return this.runReleaseStep(task);
+    this.state = { state: kind === 'train' || kind === 'stats' ? 'training' : 'evaluating', jobId: task.jobId, round: task.round, detail: '' };
     void this.sendHeartbeat();
+    const { spec, standardization } = parseTaskSpec(task);
+    const siteId = this.config.siteId;
+    const agent = this;
+    const ctx: TaskContext = {
+      // The current client: a NOT_LEADER retried in place may have moved the agent to another replica.
+      get client() { return agent.client!; },
+      siteId, dataset: this.dataset!, log: this.log, task, spec, standardization,
+      stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!, sandbox: this.sandbox!, attester: this.attester!, privacy: this.config.privacy,
+      // The coordinator releases the wrapped key only against this node's attestation for the job.
+      fetchWrappedKey: (jobId, epoch) => fetchAttestedJobKey({ client: this.client!, siteId, attester: this.attester!, sandbox: this.sandbox! }, jobId, epoch ?? 0),
+      retryInPlace: (what, fn) => this.retryInPlace(task, kind, what, fn),
+    };
+    if (kind === 'stats-query' || kind === 'stats-publish') {
+      // Federated statistics read the site's records and masking files afresh (docs/statistics.md).
+      const sctx: StatsQueryContext = { ...ctx, statsInputs: {
+        csvPath: this.config.data.csv, ...maskingFilesOf(this.config.data, this.config.queryApi),
+        optOut: await readOptOut(optOutPath(resolve(this.config.stateDir), this.config.data.optOutFile), this.config.data.patientIdColumn),
+      } };
+      await (kind === 'stats-query' ? runStatsQueryTask(sctx) : runStatsPublishTask(sctx));
+    } else if (kind === 'stats') await runStatsTask(ctx);
+    else if (kind === 'train') await runTrainTask(ctx);
+    else await runEvaluateTask(ctx);
+    this.state = { state: 'idle', jobId: task.jobId, round: task.round, detail: '' };
+    void this.sendHeartbeat();
+  }
+
+  /**
+   * A transient failure inside a task: wait (capped backoff with full jitter), then go back to
+   * polling, which hands the task out again with the latest attestation nonce (or not at all, when
+   * it is gone); the round journal makes the re-run cheap. Once the next attempt could not start
+   * before the task's deadline, the task is dropped.
+   */
+  private async retryLater(task: Task, kind: TaskKindName, err: unknown): Promise<void> {
+    const key = retryKey(task, kind);
+    // The latest poll's deadline counts (the coordinator may have moved it).
+    const deadlineMs = task.deadlineMs > 0 ? task.deadlineMs - this.clockOffsetMs : 0;
+    const retry: TaskRetry = { job: task.jobId, round: task.round, kind, attempts: (this.retries.get(key)?.attempts ?? 0) + 1, deadlineMs };
+    this.retries.set(key, retry);
+    const fields = { job: task.jobId, round: task.round, task: kind };
+    this.outage.failed('task', err, fields);
+    this.followLeader(err);
+    const delay = retryDelayWithin(retry.attempts, deadlineMs, Date.now(), this.retry);
+    if (delay === null) {
+      this.retries.delete(key);
+      this.outage.abandoned('task');
+      const code = codeOf(err) ?? 'UNEXPECTED';
+      this.log.warn({ ...fields, code, attempts: retry.attempts }, 'task dropped: its deadline passes before it could be retried; polling for the next task');
+      await this.reportGaveUp(retry, code);
+      return;
+    }
+    this.state = { state: 'retrying', jobId: task.jobId, round: task.round, detail: `${codeOf(err)}: retrying with backoff until the task deadline` };
+    void this.sendHeartbeat();
+    await this.pause(delay);
+  }
+
+  private async reportGaveUp(r: TaskRetry, code = 'DEADLINE'): Promise<void> {
+    this.state = { state: 'failed', jobId: r.job, round: r.round, detail: `${code}: gave up at the task deadline after ${r.attempts} attempts` };
+    await this.sendHeartbeat();
+    this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
+  }
+
+  /** A step retried where it is (the task would not be handed out again), until the task's deadline. */
+  private async retryInPlace<T>(task: Task, kind: TaskKindName, what: string, fn: () => Promise<T>): Promise<T> {
+    const fields = { job: task.jobId, round: task.round, task: kind, what };
+    const deadlineMs = task.deadlineMs > 0 ? task.deadlineMs - this.clockOffsetMs : 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const answer = await fn();
+        this.outage.recovered('task', fields);
+        return answer;
+      } catch (err) {
+        if (this.stopping || dispositionOf(err) !== 'transient') throw err;
+        this.outage.failed('task', err, fields);
+        this.followLeader(err);
+        const delay = retryDelayWithin(attempt, deadlineMs, Date.now(), this.retry);
+        if (delay === null) throw err;
+        await this.pause(delay);
+      }
+    }
+  }
+
+  /**
+   * Drops the retry state of tasks whose deadline passed while the agent waited to be handed them
+   * again (the coordinator no longer does); with none left, a task outage is over.
+   */
+  private async forgetExpiredRetries(): Promise<void> {
+    const now = Date.now();
+    for (const [key, r] of this.retries) {
+      if (r.deadlineMs <= 0 || r.deadlineMs >= now) continue;
+      this.retries.delete(key);
+      this.log.warn({ job: r.job, round: r.round, task: r.kind, attempts: r.attempts }, 'task dropped: its deadline passed before it was handed out again; polling for the next task');
+      await this.reportGaveUp(r);
+    }
+    if (this.retries.size > 0) return;
+    this.outage.abandoned('task');
+    if (this.state.state === 'retrying') this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
+  }
+
+  /** A task that failed for good: logged, reported through the heartbeat, and the agent goes on. */
+  private async failed(task: Task, kind: TaskKindName, err: unknown): Promise<void> {
+    const code = codeOf(err) ?? 'TASK_FAILED';
+    const message = (err as Error)?.message ?? String(err);
+    if (kind === 'release') {
+      // Not reported as a round failure: the job's rounds are over; the release stays pending and is retried.
+      this.log.error({ job: task.jobId, round: task.round, code }, `release step refused or failed: ${message}`);
+      await this.pause(2000);
+      return;
+    }
+    const detail = `${code}: ${message}`;
+    this.log.error({ job: task.jobId, round: task.round, code }, kind === 'keys' ? `key ceremony step refused: ${message}` : `task refused or failed: ${detail}`);
+    this.state = { state: 'failed', jobId: task.jobId, round: task.round, detail };
+    await this.sendHeartbeat();
+    this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
+    if (kind === 'keys') await this.pause(2000); // the step stays pending; do not spin on it
+    else void this.sendHeartbeat();
   }
 
   /** A model release step (decrypt or reproduce and countersign); see tasks/release-task.ts. */
   private async runReleaseStep(task: Task): Promise<void> {
     const client = this.client!;
     const siteId = this.config.siteId;
-    try {
-      const { spec } = parseTaskSpec(task);
-      const key = this.attestationKey!;
-      const outcome = await this.retrying('release', () => runReleaseTask({
-        client, siteId, task, spec, log: this.log, stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!,
-        fetchWrappedKey: (jobId, epoch) => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, jobId, epoch ?? 0),
-        signStatement: (claims) => signReleaseStatement(claims, key),
-      }));
-      this.log.info({ job: task.jobId, round: task.round, outcome }, 'release step done');
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? 'TASK_FAILED';
-      // Not reported as a round failure: the job's rounds are over; the release stays pending and is retried.
-      this.log.error({ job: task.jobId, round: task.round, code }, `release step refused or failed: ${(err as Error).message}`);
-      if (!this.stopping) await sleep(2000);
-    }
+    const { spec } = parseTaskSpec(task);
+    const key = this.attestationKey!;
+    const outcome = await runReleaseTask({
+      client, siteId, task, spec, log: this.log, stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!,
+      fetchWrappedKey: (jobId, epoch) => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, jobId, epoch ?? 0),
+      signStatement: (claims) => signReleaseStatement(claims, key),
+    });
+    this.log.info({ job: task.jobId, round: task.round, outcome }, 'release step done');
   }
 
   private async runKeyCeremonyStep(task: Task): Promise<void> {
     const client = this.client!;
     const siteId = this.config.siteId;
-    try {
-      const keyTask = JSON.parse(task.keyTaskJson) as KeyTask;
-      await runKeyTask(task.jobId, keyTask, {
-        siteId, keys: this.siteKeys!, pinned: await this.pinnedSites(), autoApprove: this.config.custody.autoApproveSiteLists, log: this.log,
-        submitSignature: async (jws) => { await client.submitSiteListSignature(siteId, task.jobId, jws); },
-        submitKeyMaterial: async (pp, wrapped, history) => { await client.submitKeyMaterial(siteId, task.jobId, pp, wrapped, history); },
-        earlierKey: (epoch, keyId, paramSet) => this.keyStore!.exportKey(task.jobId, epoch, paramSet, keyId,
-          () => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, task.jobId, epoch)),
-      });
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? 'TASK_FAILED';
-      this.log.error({ job: task.jobId, code }, `key ceremony step refused: ${(err as Error).message}`);
-      this.state = { state: 'failed', jobId: task.jobId, round: task.round, detail: `${code}: ${(err as Error).message}` };
-      await this.sendHeartbeat();
-      this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
-      await sleep(2000); // the step stays pending; do not spin on it
-    }
-  }
-
-  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const transient = err instanceof CoordinatorError && TRANSIENT.has(err.code);
-        if (!transient || attempt >= 10 || this.stopping) throw err;
-        this.log.warn({ what, attempt, code: (err as CoordinatorError).code }, 'transient failure; retrying');
-        await sleep(Math.min(5000, 250 * 2 ** attempt));
-      }
-    }
+    const keyTask = JSON.parse(task.keyTaskJson) as KeyTask;
+    await runKeyTask(task.jobId, keyTask, {
+      siteId, keys: this.siteKeys!, pinned: await this.pinnedSites(), autoApprove: this.config.custody.autoApproveSiteLists, log: this.log,
+      submitSignature: async (jws) => { await client.submitSiteListSignature(siteId, task.jobId, jws); },
+      submitKeyMaterial: async (pp, wrapped, history) => { await client.submitKeyMaterial(siteId, task.jobId, pp, wrapped, history); },
+      earlierKey: (epoch, keyId, paramSet) => this.keyStore!.exportKey(task.jobId, epoch, paramSet, keyId,
+        () => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, task.jobId, epoch)),
+    });
   }
 
   private async sendHeartbeat(): Promise<void> {
@@ -325,4 +528,8 @@ export class NodeAgent {
       siteId: this.config.siteId, ...this.state, logPath: this.config.logFile ?? '',
     }).catch((err: unknown) => this.log.debug({ err }, 'heartbeat failed'));
   }
+}
+
+function retryKey(task: Task, kind: TaskKindName): string {
+  return `${task.jobId}\u0000${task.round}\u0000${kind}`;
 }

@@ -1,13 +1,21 @@
 import Type, { type Static } from 'typebox';
 import { QueryApiConfigSchema } from '../query-api/config.js';
 
+const GRPC_ADDRESS = '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$';
+
 /** Every setting of `medfed agent start`, from a file, then the environment, then flags. */
 export const AgentConfigSchema = Type.Object({
   env: Type.Union([Type.Literal('development'), Type.Literal('production')], { default: 'development' }),
   siteId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
   coordinator: Type.Object({
     /** host:port of the coordinator's gRPC endpoint. */
-    grpc: Type.String({ pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' }),
+    grpc: Type.String({ pattern: GRPC_ADDRESS }),
+    /**
+     * The gRPC addresses of the coordinator's replicas, when the agent reaches them directly (not
+     * through one Service address): refused with NOT_LEADER, the agent moves to the leader the
+     * coordinator names if it is listed here, else to the next replica. Unset: it retries `grpc`.
+     */
+    replicas: Type.Optional(Type.Array(Type.String({ pattern: GRPC_ADDRESS }), { minItems: 1, maxItems: 16 })),
     /** TLS to the coordinator; required unless it is on this host. `ca`: the CA that signs its certificate. */
     tls: Type.Optional(Type.Object({
       ca: Type.Optional(Type.String({ minLength: 1 })),

@@ -3,11 +3,14 @@ import { prepareForJob } from '../data/index.js';
 import { evaluate } from '../training/index.js';
 import { attestationStatementFor } from '../sandbox/index.js';
 import { clipUpdate } from '../privacy-chain/clip-update.js';
-import { chargeTrainingRound, privacySpendReport } from '../privacy-chain/charge-dp.js';
+import { chargeTrainingRound, trainingChargeId, type RoundCharge } from '../privacy-chain/charge-dp.js';
+import { evalReport, trainReport } from './round-reports.js';
 import { decryptStandardization, jobKey, reconstructGlobal } from './encrypted-model.js';
 import { taskEncryption, type TaskEncryption } from './encryption-context.js';
 import { architectureOf, type TaskContext } from './task-context.js';
 import { expectedArtifact } from '../verification/expected.js';
+import type { RoundMetrics, TrainingRecord, UploadRecord } from './round-journal.js';
+import { openRound, type RoundRun } from './round-run.js';
 
 function seedFor(base: number, round: number, siteId: string): number {
   let h = 0;
@@ -28,80 +31,142 @@ async function roundInputs(ctx: TaskContext, enc: TaskEncryption | null) {
   return { global: await reconstructGlobal(ctx, enc, p), data: prepareForJob(ctx.dataset, ctx.spec, standardization) };
 }
 
-/** Evaluates the round's incoming model on local data and reports it (the coordinator never needs the model). */
-async function evaluateIncoming(ctx: TaskContext, global: Float32Array, data: ReturnType<typeof prepareForJob>) {
-  const result = await evaluate(architectureOf(ctx.spec), global, data);
-  await ctx.client.reportMetrics({
-    siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round, phase: 'eval', modelRound: ctx.task.modelRound,
-    loss: result.loss, accuracy: result.accuracy, numSamples: result.numSamples, privacySpend: undefined,
-  });
-  return result;
+/** The incoming model's evaluation: from the journal, or computed and journaled before it is reported. */
+async function evaluation(ctx: TaskContext, run: RoundRun, global: Float32Array, data: ReturnType<typeof prepareForJob>): Promise<RoundMetrics> {
+  if (run.record.eval) return run.record.eval;
+  const r = await evaluate(architectureOf(ctx.spec), global, data);
+  const metrics: RoundMetrics = { loss: r.loss, accuracy: r.accuracy, numSamples: r.numSamples };
+  run.record = { ...run.record, eval: metrics };
+  await run.journal.write(run.record);
+  return metrics;
+}
+
+/** Reports the evaluation (the coordinator never needs the model); a resend is identical, which the coordinator acknowledges. */
+async function reportEvaluation(ctx: TaskContext, run: RoundRun, m: RoundMetrics): Promise<void> {
+  await ctx.client.reportMetrics(evalReport(ctx.siteId, run.record, ctx.task.modelRound, m));
+  ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round }, 'evaluation reported');
 }
 
 export async function runEvaluateTask(ctx: TaskContext): Promise<void> {
-  const { global, data } = await roundInputs(ctx, taskEncryption(ctx.task));
-  const r = await evaluateIncoming(ctx, global, data);
+  const enc = taskEncryption(ctx.task);
+  const { global, data } = await roundInputs(ctx, enc);
+  const run = await openRound(ctx, 'evaluate', enc, global);
+  if (run.record.eval) ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, what: 'metrics' }, 'task resumed from journal');
+  const r = await evaluation(ctx, run, global, data);
+  await reportEvaluation(ctx, run, r);
   ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, loss: r.loss, accuracy: r.accuracy }, 'model evaluated');
+}
+
+/**
+ * The ledger charge and the training seed, journaled in one record right after the charge. The
+ * charge is idempotent in the ledger itself (its id names job, round, key epoch and input model), so
+ * a crash between the charge and this record cannot charge the round twice: the re-run gets the
+ * first charge back. A changed input is a new id, hence a new charge.
+ */
+async function chargeRound(ctx: TaskContext, run: RoundRun): Promise<TrainingRecord> {
+  const { key } = run.record;
+  const chargeId = trainingChargeId(key.job, key.round, { epoch: key.epoch, inputSha256: key.inputSha256 });
+  const result = await chargeTrainingRound({
+    stateDir: ctx.stateDir, dataset: ctx.privacy.dataset, budget: { epsilon: ctx.privacy.budgetEpsilon, delta: ctx.privacy.budgetDelta },
+    spec: ctx.spec, jobId: key.job, round: key.round, chargeId,
+  });
+  let charge: RoundCharge | null = null;
+  if (result) {
+    const { charged, ...figures } = result;
+    charge = figures;
+    if (charged) ctx.log.info({ job: key.job, round: key.round, ...charge }, 'privacy budget charged for this round (DP-SGD)');
+    else ctx.log.info({ job: key.job, round: key.round, chargeId }, 'privacy budget already charged for this round; not charged again');
+  }
+  // a fresh seed per site and round, so sites never replay one another's shuffles
+  const training: TrainingRecord = { charge, chargeId, seed: seedFor(ctx.spec.training.seed, key.round, ctx.siteId) };
+  run.record = { ...run.record, training };
+  await run.journal.write(run.record);
+  return training;
+}
+
+/**
+ * Trains, clips and (encrypted jobs) encrypts; the exact bytes are journaled before anything is sent.
+ * A re-run after a crash before that point trains again with the journaled seed and charge; the
+ * bytes may differ (DP noise and encryption randomness are fresh), which is harmless: none of the
+ * earlier bytes ever left the site, so exactly one update is released for the one charge.
+ */
+async function trainRound(ctx: TaskContext, run: RoundRun, enc: TaskEncryption | null, global: Float32Array, data: ReturnType<typeof prepareForJob>): Promise<Buffer> {
+  // The site's budget is charged before training; a round that would overspend is refused here.
+  const training = run.record.training ?? await chargeRound(ctx, run);
+  const settings = {
+    ...ctx.spec.training,
+    ...(ctx.spec.dp ? { dp: { clipNorm: ctx.spec.dp.clipNorm, noiseMultiplier: ctx.spec.dp.noiseMultiplier, sampleRate: ctx.spec.dp.sampleRate } } : {}),
+    seed: training.seed,
+    ...(ctx.spec.strategy.name === 'fedprox' ? { proximalMu: ctx.spec.strategy.mu ?? 0.01 } : {}),
+  };
+  // The trainer is the untrusted part: it runs in the sandbox and sees only the prepared matrix.
+  const trainRun = await ctx.sandbox.train({ arch: architectureOf(ctx.spec), settings, backend: 'wasm', globalWeights: global, data });
+  for (const b of trainRun.breaches) ctx.log.warn({ job: ctx.task.jobId, round: ctx.task.round, breach: b }, 'sandbox budget exceeded (not fatal)');
+  const trained = trainRun.result;
+  const delta = new Float32Array(global.length);
+  for (let i = 0; i < delta.length; i++) delta[i] = trained.weights[i]! - global[i]!;
+  const clipNorm = ctx.spec.encryption?.clipNorm;
+  const { clipped, norm, scaled } = clipNorm ? clipUpdate(delta, clipNorm) : { clipped: delta, norm: NaN, scaled: false };
+  let payload: Buffer;
+  if (enc) {
+    const { ctx: he, key } = await jobKey(ctx, enc);
+    payload = Buffer.from(encodeEncryptedVector(encryptUpdate(he, key, clipped, {
+      weight: enc.settings.weight, clip: enc.settings.clipNorm, fracBits: enc.settings.fracBits, maxSites: enc.settings.maxSites,
+    })));
+  } else {
+    payload = Buffer.from(encodeVector(clipped));
+  }
+  const upload: UploadRecord = {
+    sha256: sha256Hex(payload), byteSize: payload.byteLength,
+    train: { loss: trained.loss, accuracy: trained.accuracy, numSamples: trained.numSamples },
+    updateNorm: Number.isFinite(norm) ? norm : null, clipped: scaled, encrypted: Boolean(enc),
+  };
+  const record = { ...run.record, upload };
+  await run.journal.writeUpload(record, payload);
+  run.record = record;
+  run.bytes = payload;
+  return payload;
 }
 
 /**
  * Evaluate the incoming model, train locally, then the agent's own privacy chain: clip the delta
  * (update-level L2), and in an encrypted job weight and encrypt it under the job's key before it
- * leaves; finally the training metrics.
+ * leaves; finally the training metrics. Every stage is journaled: a retry of the same round (same
+ * process or after a restart) never retrains or re-charges once the update is stored; it re-sends
+ * the stored bytes, with a fresh attestation under the latest task's nonce, and the stored metrics.
  */
 export async function runTrainTask(ctx: TaskContext): Promise<void> {
+  const { jobId: job, round } = ctx.task;
   const enc = taskEncryption(ctx.task);
   const { global, data } = await roundInputs(ctx, enc);
-  await evaluateIncoming(ctx, global, data);
-  // The site's budget is charged before training; a round that would overspend is refused here.
-  const charge = await chargeTrainingRound({
-    stateDir: ctx.stateDir, dataset: ctx.privacy.dataset, budget: { epsilon: ctx.privacy.budgetEpsilon, delta: ctx.privacy.budgetDelta },
-    spec: ctx.spec, jobId: ctx.task.jobId, round: ctx.task.round,
-  });
-  if (charge) ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, ...charge }, 'privacy budget charged for this round (DP-SGD)');
-  const settings = {
-    ...ctx.spec.training,
-    ...(ctx.spec.dp ? { dp: { clipNorm: ctx.spec.dp.clipNorm, noiseMultiplier: ctx.spec.dp.noiseMultiplier, sampleRate: ctx.spec.dp.sampleRate } } : {}),
-    // a fresh seed per site and round, so sites never replay one another's shuffles
-    seed: seedFor(ctx.spec.training.seed, ctx.task.round, ctx.siteId),
-    ...(ctx.spec.strategy.name === 'fedprox' ? { proximalMu: ctx.spec.strategy.mu ?? 0.01 } : {}),
-  };
-  // The trainer is the untrusted part: it runs in the sandbox and sees only the prepared matrix.
-  const run = await ctx.sandbox.train({ arch: architectureOf(ctx.spec), settings, backend: 'wasm', globalWeights: global, data });
-  for (const b of run.breaches) ctx.log.warn({ job: ctx.task.jobId, round: ctx.task.round, breach: b }, 'sandbox budget exceeded (not fatal)');
-  const trained = run.result;
-  const delta = new Float32Array(global.length);
-  for (let i = 0; i < delta.length; i++) delta[i] = trained.weights[i]! - global[i]!;
-  const clipNorm = ctx.spec.encryption?.clipNorm;
-  const { clipped, norm, scaled } = clipNorm ? clipUpdate(delta, clipNorm) : { clipped: delta, norm: NaN, scaled: false };
-  let payload: Uint8Array;
-  if (enc) {
-    const { ctx: he, key } = await jobKey(ctx, enc);
-    payload = encodeEncryptedVector(encryptUpdate(he, key, clipped, {
-      weight: enc.settings.weight, clip: enc.settings.clipNorm, fracBits: enc.settings.fracBits, maxSites: enc.settings.maxSites,
-    }));
-  } else {
-    payload = encodeVector(clipped);
-  }
-  // The attestation binds this round's nonce, the trainer and sandbox measurements, the model the
-  // round started from and the exact bytes about to leave.
+  const run = await openRound(ctx, 'train', enc, global);
+  const stored = run.record.upload && run.bytes ? run.bytes : null;
+  if (stored || run.record.eval) ctx.log.info({ job, round, what: stored ? 'upload' : 'metrics' }, 'task resumed from journal');
+  await reportEvaluation(ctx, run, await evaluation(ctx, run, global, data));
+  const payload = stored ?? await trainRound(ctx, run, enc, global, data);
+  const { upload, training } = run.record;
+  if (!upload || !training) throw new MedfedError('INTERNAL', 'the round journal lost its upload record');
+  // The attestation binds the latest poll's nonce, the trainer and sandbox measurements, the model
+  // the round started from and the exact bytes about to leave (the same stored bytes on a resend).
   const attestation = ctx.task.attestationNonce
     ? await ctx.attester.attest(attestationStatementFor(ctx.sandbox, {
-      site: ctx.siteId, job: ctx.task.jobId, round: ctx.task.round, nonce: ctx.task.attestationNonce,
-      manifestDigest: ctx.client.verifier?.manifestDigestOf(ctx.task.modelId) ?? ctx.task.modelSha256, updateSha256: sha256Hex(payload),
+      site: ctx.siteId, job, round, nonce: ctx.task.attestationNonce,
+      manifestDigest: ctx.client.verifier?.manifestDigestOf(ctx.task.modelId) ?? ctx.task.modelSha256, updateSha256: upload.sha256,
     }))
     : '';
+  ctx.log.info({ job, round, bytes: payload.byteLength }, 'upload started');
   const receipt = await ctx.client.submitUpdate({
-    siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round,
-    submissionId: `${ctx.task.jobId}:${ctx.task.round}:${ctx.siteId}`,
-    numSamples: trained.numSamples, baseModelId: ctx.task.modelId, attestation,
+    siteId: ctx.siteId, jobId: job, round, submissionId: `${job}:${round}:${ctx.siteId}`,
+    numSamples: upload.train.numSamples, baseModelId: ctx.task.modelId, attestation,
   }, payload);
-  await ctx.client.reportMetrics({
-    siteId: ctx.siteId, jobId: ctx.task.jobId, round: ctx.task.round, phase: 'train', modelRound: ctx.task.round,
-    loss: trained.loss, accuracy: trained.accuracy, numSamples: trained.numSamples,
-    // The round's charge to the site's own ledger, for the coordinator's audit trail (budget figures only).
-    privacySpend: charge ? privacySpendReport(charge) : undefined,
-  });
-  ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, loss: trained.loss, accuracy: trained.accuracy, samples: trained.numSamples,
-    updateNorm: norm, clipped: scaled, encrypted: Boolean(enc), sha256: receipt.sha256 }, 'update submitted');
+  ctx.log.info({ job, round, loss: upload.train.loss, accuracy: upload.train.accuracy, samples: upload.train.numSamples,
+    updateNorm: upload.updateNorm ?? NaN, clipped: upload.clipped, encrypted: upload.encrypted, sha256: receipt.sha256,
+    alreadyAccepted: receipt.alreadyAccepted }, 'update submitted');
+  // Once the update is accepted the task is no longer handed out: the train metrics are retried in
+  // place, and what a crash leaves unsent goes out at the next start (round-reports.ts).
+  const accepted = { ...run.record, upload, training, accepted: receipt.sha256 };
+  await run.journal.write(accepted);
+  const report = () => ctx.client.reportMetrics(trainReport(ctx.siteId, accepted));
+  await (ctx.retryInPlace ? ctx.retryInPlace('train metrics', report) : report());
+  await run.journal.write({ ...accepted, trainReported: true });
 }

@@ -25,6 +25,11 @@ export interface TaskContext {
   readonly attester: Attester;
   /** The site's own privacy budget (its policy has the last word over what a job asks). */
   readonly privacy: { readonly dataset: string; readonly budgetEpsilon: number; readonly budgetDelta: number };
+  /**
+   * Retries a call in place while it fails transiently, until the task's deadline (the agent's retry
+   * policy), for a step after which the task is no longer handed out again. Absent: one attempt.
+   */
+  readonly retryInPlace?: <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /**

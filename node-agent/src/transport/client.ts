@@ -14,17 +14,35 @@ import type { ModelVerifier } from '../verification/model-verifier.js';
 /** A refusal from the coordinator, with its stable code (from the `medfed-code` trailer). */
 export class CoordinatorError extends MedfedError {
   readonly grpcStatus: number;
-  constructor(code: string, message: string, grpcStatus: number) {
+  /** NOT_LEADER: the leader replica's gRPC address (`medfed-leader` trailer), when the coordinator knows it. */
+  readonly leader: string | undefined;
+  constructor(code: string, message: string, grpcStatus: number, leader?: string) {
     super(code, message);
     this.grpcStatus = grpcStatus;
+    this.leader = leader;
   }
 }
 
+/**
+ * Codes for calls that ended without a medfed code, so that the retry policy decides by code:
+ * the coordinator (or the way to it) is down, too slow, or a proxy dropped the call. grpc-js reports
+ * a coordinator killed mid-call as UNAVAILABLE ("Connection dropped", ECONNRESET).
+ */
+const WITHOUT_TRAILER: Readonly<Partial<Record<number, string>>> = {
+  [grpc.status.UNAVAILABLE]: 'COORDINATOR_UNAVAILABLE',
+  [grpc.status.DEADLINE_EXCEEDED]: 'COORDINATOR_TIMEOUT',
+  [grpc.status.CANCELLED]: 'COORDINATOR_CONNECTION_LOST',
+  [grpc.status.UNKNOWN]: 'COORDINATOR_CONNECTION_LOST',
+};
+
+const ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
+
 /** A gRPC refusal as a CoordinatorError with the coordinator's stable code. */
 export function fromServiceError(err: grpc.ServiceError): CoordinatorError {
-  const code = String(err.metadata?.get('medfed-code')[0] ?? '') || (err.code === grpc.status.UNAVAILABLE ? 'COORDINATOR_UNAVAILABLE' : 'GRPC_ERROR');
+  const code = String(err.metadata?.get('medfed-code')[0] ?? '') || WITHOUT_TRAILER[err.code] || 'GRPC_ERROR';
   const message = (err.details ?? err.message).replace(new RegExp(`^${code}: `), '');
-  return new CoordinatorError(code, message, err.code);
+  const leader = String(err.metadata?.get('medfed-leader')[0] ?? '');
+  return new CoordinatorError(code, message, err.code, ADDRESS.test(leader) ? leader : undefined);
 }
 
 /** Refusals after which a fresh token fixes the call: it is retried once with one. */

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import type { ModelHeader } from '@medfed/proto';
 import { verifyModelArtifact, type VerifiedModelArtifact } from '@medfed/proto/bundle/index';
-import { formatVerifierKey, NOTE_KEY_TYPE, parseCheckpoint, toBase64, verifyCosignatures, Witness, type NoteSigner } from '@medfed/proto/tlog/index';
+import { formatVerifierKey, NOTE_KEY_TYPE, parseCheckpoint, TlogError, toBase64, verifyCheckpoint, verifyCosignatures, Witness, type NoteSigner } from '@medfed/proto/tlog/index';
 import { fromHex } from '@medfed/proto/tlog/index';
 import { TrustError } from './errors.js';
 import type { ExpectedDownload } from './expected.js';
 import type { ModelGate } from './model-gate.js';
 import type { TrustAnchors } from './trust-anchors.js';
 import { checkPublicParams, type ExpectedPublicParams } from './public-params.js';
-import { saveCheckpoint, saveManifestDigest, type VerifierState } from './verifier-state.js';
+import { REFUSED_CHECKPOINT_FILE, saveCheckpoint, saveManifestDigest, saveRefusedCheckpoint, type VerifierState } from './verifier-state.js';
 import { awaitCosignatures, DEFAULT_COSIGNATURE_WAIT_MS, type CosignatureWaitLog } from './await-cosignatures.js';
 
 export interface ModelVerifierOptions {
@@ -113,16 +114,22 @@ export class ModelVerifier {
       throw new TrustError('TRUST_EVIDENCE_MISSING', `model ${header.modelId} arrived without a signed manifest and checkpoint; refusing to load it`);
     }
     const previous = state.checkpoint ?? undefined;
-    const verified = await verifyModelArtifact({
-      bytes,
-      manifestJws: header.manifestJws,
-      checkpoint: header.checkpoint,
-      inclusionProof: { leaf_index: Number(header.leafIndex), tree_size: Number(header.treeSize), hashes: header.inclusionProof },
-      trustedKeys: anchors.jwks,
-      checkpointVerifierKey: anchors.checkpointKey,
-      expected: { job: expected.job, round: expected.round, kinds: expected.kinds, blob: expected.blob },
-      ...(previous !== undefined ? { previousCheckpoint: previous, consistencyProof: header.consistencyProof } : {}),
-    });
+    let verified: VerifiedModelArtifact;
+    try {
+      verified = await verifyModelArtifact({
+        bytes,
+        manifestJws: header.manifestJws,
+        checkpoint: header.checkpoint,
+        inclusionProof: { leaf_index: Number(header.leafIndex), tree_size: Number(header.treeSize), hashes: header.inclusionProof },
+        trustedKeys: anchors.jwks,
+        checkpointVerifierKey: anchors.checkpointKey,
+        expected: { job: expected.job, round: expected.round, kinds: expected.kinds, blob: expected.blob },
+        ...(previous !== undefined ? { previousCheckpoint: previous, consistencyProof: header.consistencyProof } : {}),
+      });
+    } catch (err) {
+      if (previous !== undefined) throw await this.#viewConflict(err, header.checkpoint);
+      throw err;
+    }
     // The site's own gate policy has the last word before load; the verified manifest JWS is the signature it checks.
     await this.#options.gate?.check({
       modelId: header.modelId, blobName: verified.blob.name, bytes, manifestJws: header.manifestJws,
@@ -135,6 +142,28 @@ export class ModelVerifier {
     }
     this.#requireCosignatures(verified.checkpointNote);
     return verified;
+  }
+
+  /**
+   * A log-signed checkpoint that does not extend the saved view (TLOG_ROLLBACK: a smaller tree, as
+   * after a restore of the coordinator's database from an older backup; TLOG_CONSISTENCY_INVALID:
+   * another history): refused as before, never accepted here. The checkpoint is kept in the state
+   * dir (refused-checkpoint.txt) as evidence, and the refusal says what a steward can do about it.
+   * Any other error, or a checkpoint the pinned log key did not sign, passes through unchanged.
+   */
+  async #viewConflict(err: unknown, note: string): Promise<unknown> {
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'TLOG_ROLLBACK' && code !== 'TLOG_CONSISTENCY_INVALID') return err;
+    try {
+      verifyCheckpoint(note, this.#options.anchors!.checkpointKey);
+      await saveRefusedCheckpoint(this.#options.state, note);
+    } catch {
+      return err;
+    }
+    return new TlogError(code, `${(err as Error).message}. The agent keeps its saved view of the log and refuses every model under this checkpoint `
+      + `(kept in ${join(this.#options.state.dir, REFUSED_CHECKPOINT_FILE)}). If the coordinator's operators restored its database from a backup, `
+      + 'the site steward re-anchors after checking the new checkpoint with them: stop the agent, run medfed agent reanchor-log (docs/operations.md, "Backup and restore")',
+    (err as TlogError).details, { cause: err });
   }
 
   /**

@@ -50,6 +50,18 @@ export async function saveCheckpoint(state: VerifierState, note: string): Promis
   state.checkpoint = note;
 }
 
+/**
+ * A signed checkpoint this agent refused because it does not extend the saved view (a smaller tree:
+ * TLOG_ROLLBACK; another history: TLOG_CONSISTENCY_INVALID). Kept as evidence and as what a site
+ * steward may, after checking it with the coordinator's operators, re-anchor on
+ * (`medfed agent reanchor-log`, reanchor.ts); the agent itself never does.
+ */
+export const REFUSED_CHECKPOINT_FILE = 'refused-checkpoint.txt';
+
+export async function saveRefusedCheckpoint(state: VerifierState, note: string): Promise<void> {
+  await writeState(join(state.dir, REFUSED_CHECKPOINT_FILE), note);
+}
+
 export async function saveManifestDigest(state: VerifierState, modelId: string, digest: string): Promise<void> {
   state.manifests[modelId] = digest;
   await writeState(join(state.dir, 'manifests.json'), `${JSON.stringify(state.manifests)}\n`);

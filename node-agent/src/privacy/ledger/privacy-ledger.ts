@@ -34,6 +34,20 @@ export interface SpendRequest {
   readonly rdp?: RdpVector;
 }
 
+/** What `spendOnce` answers: the entry and where it stands in the ledger. */
+export interface SpendOnceResult {
+  readonly entry: LedgerEntry;
+  /** False when the id had been charged before: nothing was spent by this call. */
+  readonly charged: boolean;
+  /**
+   * What the dataset had spent without and with this entry. Entries are only ever appended, so a
+   * replay of the same id answers with the same figures as the first charge.
+   */
+  readonly spentBefore: PrivacyBudget;
+  readonly spentWith: PrivacyBudget;
+  readonly budget: PrivacyBudget | null;
+}
+
 /** What a steward or auditor sees. */
 export interface LedgerSummary {
   readonly dataset: string;
@@ -98,30 +112,59 @@ export class PrivacyLedger {
     const draft = this.#draftEntry(request);
     return this.#exclusive(async () => {
       const file = await this.#load();
-      if (file.budget === null) {
-        throw new PrivacyError(
-          'PRIVACY_BUDGET_NOT_SET',
-          `dataset "${this.dataset}" has no privacy budget; a site steward must set one (epsilon, delta) before any DP release`,
-          { dataset: this.dataset },
-        );
-      }
       const entry: LedgerEntry = { ...draft, id: randomUUID(), at: this.#now().toISOString() };
-      const entries = [...file.entries, entry];
-      const before = spentOf(file.entries);
-      const after = spentOf(entries);
-      if (!withinBudget(after, file.budget)) {
-        const left = remainingOf(before, file.budget);
-        throw new PrivacyError(
-          'PRIVACY_BUDGET_EXCEEDED',
-          `dataset "${this.dataset}": this release needs epsilon ${fmt(after.epsilon - before.epsilon)} and delta ${fmt(after.delta - before.delta)}, ` +
-            `but only epsilon ${fmt(left.epsilon)} and delta ${fmt(left.delta)} remain of the budget ` +
-            `(epsilon ${fmt(file.budget.epsilon)}, delta ${fmt(file.budget.delta)}); ask the site steward, or release with less`,
-          { dataset: this.dataset, remaining: left, budget: file.budget },
-        );
-      }
-      await this.#store({ ...file, entries });
+      await this.#append(file, entry);
       return entry;
     });
+  }
+
+  /**
+   * Charges a release at most once per `id` (an idempotency key such as `training:<job>:<round>:...`):
+   * when an entry with this id exists, it is returned and nothing is spent, decided in the same
+   * locked read-modify-write as the charge, so a retried or re-run task can never charge twice even
+   * if whatever recorded the first charge elsewhere was lost. The existing entry wins even when the
+   * request differs (the caller puts everything that must not be charged twice into the id).
+   */
+  async spendOnce(request: SpendRequest & { readonly id: string }): Promise<SpendOnceResult> {
+    if (typeof request.id !== 'string' || request.id.length === 0 || request.id.length > 300) {
+      throw invalid('id', 'a non-empty text of at most 300 characters', request.id);
+    }
+    const draft = this.#draftEntry(request);
+    return this.#exclusive(async () => {
+      const file = await this.#load();
+      const index = file.entries.findIndex((e) => e.id === request.id);
+      if (index >= 0) return positionOf(file, index, false);
+      const entry: LedgerEntry = { ...draft, id: request.id, at: this.#now().toISOString() };
+      const next = await this.#append(file, entry);
+      return positionOf(next, next.entries.length - 1, true);
+    });
+  }
+
+  /** Appends under the lock held by the caller, after the budget check; returns the stored file. */
+  async #append(file: LedgerFile, entry: LedgerEntry): Promise<LedgerFile> {
+    if (file.budget === null) {
+      throw new PrivacyError(
+        'PRIVACY_BUDGET_NOT_SET',
+        `dataset "${this.dataset}" has no privacy budget; a site steward must set one (epsilon, delta) before any DP release`,
+        { dataset: this.dataset },
+      );
+    }
+    const entries = [...file.entries, entry];
+    const before = spentOf(file.entries);
+    const after = spentOf(entries);
+    if (!withinBudget(after, file.budget)) {
+      const left = remainingOf(before, file.budget);
+      throw new PrivacyError(
+        'PRIVACY_BUDGET_EXCEEDED',
+        `dataset "${this.dataset}": this release needs epsilon ${fmt(after.epsilon - before.epsilon)} and delta ${fmt(after.delta - before.delta)}, ` +
+          `but only epsilon ${fmt(left.epsilon)} and delta ${fmt(left.delta)} remain of the budget ` +
+          `(epsilon ${fmt(file.budget.epsilon)}, delta ${fmt(file.budget.delta)}); ask the site steward, or release with less`,
+        { dataset: this.dataset, remaining: left, budget: file.budget },
+      );
+    }
+    const next: LedgerFile = { ...file, entries };
+    await this.#store(next);
+    return next;
   }
 
   /** Budget, spent, remaining and the entries, for stewards and auditors. */
@@ -190,6 +233,13 @@ export class PrivacyLedger {
     await writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
     await chmod(this.path, 0o600);
   }
+}
+
+function positionOf(file: LedgerFile, index: number, charged: boolean): SpendOnceResult {
+  return {
+    entry: file.entries[index]!, charged, budget: file.budget,
+    spentBefore: spentOf(file.entries.slice(0, index)), spentWith: spentOf(file.entries.slice(0, index + 1)),
+  };
 }
 
 function summarise(file: LedgerFile): LedgerSummary {
