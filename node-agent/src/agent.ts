@@ -319,13 +319,18 @@ export class NodeAgent {
     this.client.verifier = this.verifier;
   }
 
-  /** NOT_LEADER: with coordinator.replicas configured, move to the hinted leader or the next replica. */
+  /**
+   * With coordinator.replicas configured: NOT_LEADER moves the agent to the hinted leader or the next
+   * replica; a replica that does not answer at all (its host is down) moves it to the next one.
+   */
   private followLeader(err: unknown): void {
-    if (codeOf(err) !== 'NOT_LEADER') return;
-    const hint = (err as { leader?: string }).leader;
+    const code = codeOf(err);
+    const unreachable = code === 'COORDINATOR_UNAVAILABLE' || code === 'COORDINATOR_CONNECTION_LOST' || code === 'COORDINATOR_TIMEOUT';
+    if (code !== 'NOT_LEADER' && !unreachable) return;
+    const hint = code === 'NOT_LEADER' ? (err as { leader?: string }).leader : undefined;
     const next = replicaAfterNotLeader(this.config.coordinator.replicas ?? [], this.address, hint);
     if (!next) return;
-    this.log.info({ from: this.address, to: next, hinted: hint === next }, `switching to coordinator replica ${next} (NOT_LEADER)`);
+    this.log.info({ from: this.address, to: next, hinted: hint === next }, `switching to coordinator replica ${next} (${code})`);
     this.connect(next);
   }
 

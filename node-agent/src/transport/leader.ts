@@ -1,5 +1,5 @@
 /**
- * Which coordinator replica to call after NOT_LEADER. With no replicas configured the agent stays
+ * Which coordinator replica to call after NOT_LEADER (or after the current one did not answer: no hint). With no replicas configured the agent stays
  * on its address (a Kubernetes Service in front of the replicas routes to the ready leader). With
  * replicas: the hinted leader when it is one of them (a hint naming anything else is ignored, so a
  * refusal cannot send the agent to an address its operator did not list), else the next replica
