@@ -97,8 +97,11 @@ describe('backup and restore: pg_dump / pg_restore of a running federation (real
   }, 60_000);
 
   it('(a) a mid-job dump restored into a fresh database: the agents reconnect and the job completes', async () => {
+    // Mid-job: round 1 open, one site's update stored, the other two still uploading (their uplinks
+    // throttled, so that the dump cannot race a second upload on a fast machine).
+    const [, ...slow] = sites();
+    for (const s of slow) fed.agent(s).proxy!.throttle(2 * 1024, 'up');
     firstJob = await fed.createJob();
-    // Mid-job: round 1 open, one site's update stored, the other two still working.
     await fed.coordinatorLog('update accepted', { job: firstJob, round: 1, received: 1 }, { signal: controller.signal });
     for (const s of sites()) fed.agent(s).proxy!.pause();
     await pgDump(fed.db, dumpFile);
@@ -115,7 +118,10 @@ describe('backup and restore: pg_dump / pg_restore of a running federation (real
     for (const s of sites()) expect((await savedView(s)).size).toBeLessThanOrEqual(dumpedSize);
 
     await fed.restartCoordinator();
-    for (const s of sites()) fed.agent(s).proxy!.resume();
+    for (const s of sites()) {
+      fed.agent(s).proxy!.throttle(null);
+      fed.agent(s).proxy!.resume();
+    }
     const view = await fed.waitForJob(controller.signal, 240_000);
     expect({ status: view.status, failure: view.failure }).toEqual({ status: 'completed', failure: view.failure });
 

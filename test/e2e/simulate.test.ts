@@ -109,9 +109,11 @@ describe('medfed simulate', () => {
       }
       expect(stored).toContain('"risk"'); // the job spec is there: the scan reads real content
       expect(stored).not.toContain('record_id');
+      // On PostgreSQL the payloads are rows of blob_chunks: scanned as raw bytes, with every file the coordinator wrote.
+      const { rows: chunks } = await db.db.query<{ key: string; data: Buffer }>('SELECT key, data FROM blob_chunks ORDER BY key, seq');
+      expect(chunks.some((c) => c.key.startsWith('updates/'))).toBe(true);
       const coordinatorFiles = await filesUnder(join(work, 'coordinator'));
-      expect(coordinatorFiles.some((f) => f.includes('blobs'))).toBe(true);
-      const blobs = await Promise.all(coordinatorFiles.map((f) => readFile(f)));
+      const blobs = [...chunks.map((c) => c.data), ...await Promise.all(coordinatorFiles.map((f) => readFile(f)))];
       for (const id of [ids[0]!, ids[1]!, ids[450]!, ids[899]!]) {
         expect(stored).not.toContain(id);
         for (const b of blobs) expect(b.includes(Buffer.from(id))).toBe(false);
