@@ -16,6 +16,7 @@ import { SIMULATE_ERRORS } from './simulate/errors.js';
 import { TRUST_ERRORS } from '@medfed/node-agent/verification/index';
 import { ExitCode } from './exit-codes.js';
 import { PREFLIGHT_CHECKS } from './commands/preflight.js';
+import { CONNECTION_ERRORS, REFUSAL_EXITS } from './coordinator-connection.js';
 
 /** Every stable error code medfed answers with, grouped by area: the source of docs/errors.md. */
 export const ERROR_CATALOG: ReadonlyArray<{ area: string; table: ErrorTable }> = [
@@ -78,6 +79,15 @@ export function renderErrorsDoc(): string {
     '| exit code | code | check | fix |',
     '|---|---|---|---|',
     ...Object.values(PREFLIGHT_CHECKS).map((c) => `| ${c.exit} | \`${c.code}\` | ${c.title} | ${c.fix.replaceAll('|', '\\|')} |`),
+    '',
+    'Every command that talks to a running coordinator (`admin`, `sites`, `jobs`, `runs`, `keys`, `stats`, `model export`, `model release`,',
+    '`audit export|purge`) resolves `--coordinator`, `--token`/`--key-file` and `--ca` (or their environment variables) in one place and exits with:',
+    '',
+    '| exit code | code | when |',
+    '|---|---|---|',
+    ...CONNECTION_ERRORS.map((e) => `| ${ExitCode[e.exit]} | \`${e.code}\` | ${e.when.replaceAll('|', '\\|')} |`),
+    '',
+    `Otherwise ${REFUSAL_EXITS}.`,
     '',
   ];
   for (const { area, table } of ERROR_CATALOG) {

@@ -21,6 +21,8 @@ import { register as registerAgentUsers } from './commands/agent-users.js';
 import { register as registerAdmin } from './commands/admin.js';
 import { register as registerDevCa } from './commands/dev-ca.js';
 import { register as registerKeys } from './commands/keys.js';
+import { register as registerSites } from './commands/sites.js';
+import { register as registerJobs } from './commands/jobs.js';
 
 const program = new Command('medfed')
   .description('medfed: federated learning and privacy coordinator for hospitals')
@@ -31,7 +33,7 @@ const program = new Command('medfed')
 /** Adding a command: one module with `register(program)`, one entry here. */
 const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDemo, registerSimulate, registerCoordinator, registerAgent, registerModel, registerAudit,
-  registerGate, registerPrivacy, registerMask, registerStats, registerAdmin, registerDevCa, registerKeys,
+  registerGate, registerPrivacy, registerMask, registerStats, registerAdmin, registerDevCa, registerKeys, registerSites, registerJobs,
   registerRuns, registerAgentInit, registerPreflight, // the last two add to `agent`: after registerAgent
   registerAgentApprove, registerAgentUsers, // these add to `agent` too
   registerModelRelease, // adds `release` to `model`: after registerModel

@@ -168,6 +168,7 @@ export class NodeAgent {
     const dataset = await loadDataset(this.config.data.csv, {
       label: this.config.data.label,
       ...(this.config.data.schema ? { schemaPath: this.config.data.schema } : {}),
+      ...(this.config.data.maxDroppedShare !== undefined ? { maxDroppedShare: this.config.data.maxDroppedShare } : {}),
       optOut,
     });
     this.optOutLoaded = optOut.version;

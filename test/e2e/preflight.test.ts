@@ -122,6 +122,27 @@ describe('agent onboarding: init and preflight', () => {
     expect(new Set(seenExits.values()).size).toBe(seenExits.size); // one exit code per check
   });
 
+  it('checks the data against a job before round 0 (--spec), each failure with its own exit code', async () => {
+    // 2 of 30 rows hold values that do not parse, more than the default 5% (ages repeat, as real ones do)
+    const tooMany = join(dir, 'too-many.csv');
+    await writeFile(tooMany, `age,lactate,y\n${Array.from({ length: 30 }, (_, i) => `${i === 2 ? '12O' : 40 + (i % 10)},${i === 5 ? 'n.d.' : (i % 7) / 3},${i % 2 ? 'yes' : 'no'}`).join('\n')}\n`);
+    const spec = join(dir, 'job-spec.json');
+    await writeFile(spec, JSON.stringify({ name: 'lactate', features: ['age', 'lactate'], label: 'y', classes: ['false', 'true'] }));
+    const noBwrap = ['--bwrap', join(dir, 'no-bwrap')];
+    const cases: [string, string[], string, RegExp][] = [
+      ['jobSpec', ['--spec', join(dir, 'missing-spec.json')], 'PREFLIGHT_JOB_SPEC_UNAVAILABLE', /cannot read --spec .*ENOENT/],
+      ['jobData', ['--data', tooMany, '--spec', spec], 'PREFLIGHT_JOB_DATA_MISMATCH', /DATA_TOO_MANY_DROPPED: .*line 4: age "12O" is not a number; line 7: lactate "n\.d\." is not a number/],
+    ];
+    const runs = await Promise.all(cases.map(([, args]) => preflight(['--config', config, ...noBwrap, ...args])));
+    cases.forEach(([id, , code, message], i) => {
+      const { code: exit, report } = runs[i]!;
+      expect([id, check(report, id).ok, check(report, id).code]).toEqual([id, false, code]);
+      expect(check(report, id).detail).toMatch(message);
+      expect(failed(report)[0]).toBe(id); // the network, token and schema checks passed
+      expect(exit).toBe(PREFLIGHT_CHECKS[id as keyof typeof PREFLIGHT_CHECKS].exit);
+    });
+  });
+
   it('names a configuration problem with the key and the CONFIG exit code', async () => {
     const r = await runCli(['agent', 'preflight', '--config', config, '--coordinator', 'not-an-address']);
     expect(r.code).toBe(PREFLIGHT_CHECKS.config.exit);

@@ -3,7 +3,6 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command, CommanderError } from 'commander';
 import {
@@ -13,17 +12,26 @@ import { exportAuditBundle, normalizeExportFilter } from '@medfed/coordinator/au
 import { openDatabase } from '@medfed/coordinator/storage/index';
 import { auditTlogVerifier } from '@medfed/coordinator/publishing/index';
 import { ExitCode } from '../exit-codes.js';
+import { CliError } from '../fail.js';
+import { CoordinatorRefusal, type RestClient } from '../federation/rest-client.js';
+import { connect, connectionOptions, coordinatorUrl, type ConnectionFlags } from '../coordinator-connection.js';
 
 /**
  * `medfed audit export`, `medfed audit verify` and `medfed audit purge`.
  *
  * export: a signed compliance bundle (auditor role), from the coordinator's REST API
- * (`GET /v1/audit/export`) or straight from a database (`--database-url`, `--local`).
+ * (`GET /v1/audit/export`) or straight from a database (`--database-url`, `--local`). The coordinator,
+ * credential and CA come from the flags and environment every coordinator command reads
+ * (coordinator-connection.ts: --coordinator, --token or --key-file, --ca), so an https coordinator
+ * works with --ca alone; without --coordinator, --database-url or --local the coordinator is
+ * MEDFED_COORDINATOR_URL (or MEDFED_COORDINATOR), and there is no default source.
  * verify: offline checks of a bundle. Exit 0 verified; 7 (VERIFY_FAILED) with the first bad event
- * named; 2 usage; 3 an unreadable key file; 4 an unreadable bundle; 5 coordinator or database
- * unreachable; 6 no or rejected token; 8 refused by the coordinator (not an auditor).
+ * named; 2 usage; 3 an unreadable --jwks, --log-key, --signing-key or CA file; 4 an unreadable
+ * bundle; 5 coordinator or database unreachable; 6 no usable credential, or the credential was
+ * rejected; 8 refused by the coordinator (not an auditor).
  * purge: `POST /v1/audit/purge` (admin role). Exit 0 purged (or nothing old enough); 2 usage or no
- * --yes; 5 unreachable; 6 no or rejected token; 8 refused (not an admin, or inside the retention period).
+ * --yes; 5 unreachable; 6 no usable or a rejected credential; 8 refused (not an admin, or inside the
+ * retention period).
  */
 
 export interface AuditIo {
@@ -31,7 +39,6 @@ export interface AuditIo {
   readonly stderr: (text: string) => void;
   readonly exit: (code: number) => void;
   readonly env: NodeJS.ProcessEnv;
-  readonly fetch: typeof fetch;
 }
 
 const processIo: AuditIo = {
@@ -41,28 +48,23 @@ const processIo: AuditIo = {
     process.exitCode = code;
   },
   env: process.env,
-  fetch: (...args) => fetch(...args),
 };
 
-export interface AuditExportCliOptions {
+export interface AuditExportCliOptions extends Readonly<ConnectionFlags> {
   readonly from?: string;
   readonly to?: string;
   readonly job?: string;
   readonly site?: string;
   readonly out?: string;
-  readonly coordinator?: string;
-  readonly token?: string;
   readonly databaseUrl?: string;
   readonly local?: string;
   readonly signingKey?: string;
 }
 
-export interface AuditPurgeCliOptions {
+export interface AuditPurgeCliOptions extends Readonly<ConnectionFlags> {
   readonly before?: string;
   readonly yes?: boolean;
   readonly force?: boolean;
-  readonly coordinator?: string;
-  readonly token?: string;
 }
 
 export interface AuditVerifyCliOptions {
@@ -79,16 +81,13 @@ export function register(program: Command, io: AuditIo = processIo): void {
     throw error;
   };
   const audit = program.command('audit').description('export, verify and purge the tamper-evident audit trail');
-  audit
-    .command('export')
+  connectionOptions(audit.command('export'))
     .description('export the audit trail as a signed compliance bundle (auditor role): events as NDJSON and CSV, anchors, proofs, JWKS, HTML and PDF report')
     .option('--from <time>', 'first instant to include (ISO 8601, e.g. 2025-01-01 or 2025-01-01T00:00:00Z)')
     .option('--to <time>', 'last instant to include (ISO 8601)')
     .option('--job <id>', 'only events of this job; the others appear as hashes only')
     .option('--site <id>', 'only events of this site; the others appear as hashes only')
     .option('--out <file>', 'where to write the .tar.gz bundle (required)')
-    .option('--coordinator <url>', 'coordinator base URL (default: $MEDFED_COORDINATOR); calls GET /v1/audit/export')
-    .option('--token <token>', "an auditor's bearer token (default: $MEDFED_TOKEN)")
     .option('--database-url <url>', 'build the bundle straight from this PostgreSQL database instead of the API')
     .option('--local <dir>', 'build the bundle straight from the embedded (PGlite) database in this directory')
     .option('--signing-key <file>', 'with --database-url or --local: private JWK (with alg and kid) that signs the manifest; default: a throwaway key')
@@ -107,29 +106,40 @@ export function register(program: Command, io: AuditIo = processIo): void {
     .action(async (bundle: string, opts: AuditVerifyCliOptions) => {
       io.exit(await runAuditVerify(bundle, opts, io));
     });
-  audit
-    .command('purge')
+  connectionOptions(audit.command('purge'))
     .description('remove audit entries older than --before (admin role); leaves a signed truncation anchor from which the rest of the chain verifies')
     .option('--before <time>', 'purge entries older than this instant (ISO 8601); must be outside the retention period (audit.retentionDays)')
     .option('--yes', 'confirm: the entries are removed for good')
     .option('--force', 'cut inside the retention period (recorded as RETENTION_OVERRIDE and listed as an anomaly)')
-    .option('--coordinator <url>', 'coordinator base URL (default: $MEDFED_COORDINATOR)')
-    .option('--token <token>', "an admin's bearer token (default: $MEDFED_TOKEN)")
     .exitOverride(onCommanderExit)
     .action(async (opts: AuditPurgeCliOptions) => {
       io.exit(await runAuditPurge(opts, io));
     });
 }
 
-/** Maps an unexpected failure to a message and an exit code (filter errors are usage errors). */
+/**
+ * Maps a failure to a message and an exit code: filter errors are usage errors; the coordinator's
+ * refusals keep their status (403 and 409 are this command's documented REFUSED); a connection
+ * failure keeps the code coordinator-connection.ts gives it.
+ */
 function failure(action: string, err: unknown, io: AuditIo): ExitCode {
   if (err instanceof UsageError) {
     io.stderr(`medfed audit ${action}: ${err.message}\n`);
     return ExitCode.USAGE;
   }
+  if (err instanceof CoordinatorRefusal) {
+    io.stderr(`medfed audit ${action}: the coordinator answered ${err.status}: ${err.code}: ${err.message}\n`);
+    return err.status === 401 ? ExitCode.AUTH : err.status === 403 || err.status === 409 ? ExitCode.REFUSED : err.status === 400 ? ExitCode.USAGE : ExitCode.FAILURE;
+  }
   const code = (err as { code?: unknown }).code;
   io.stderr(`medfed audit ${action}: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}\n`);
+  if (err instanceof CliError) return err.exitCode;
   return code === 'AUDIT_EXPORT_FILTER_INVALID' ? ExitCode.USAGE : ExitCode.FAILURE;
+}
+
+/** The connected client for a command whose coordinator URL was already resolved. */
+async function client(base: string, opts: Readonly<ConnectionFlags>, io: AuditIo): Promise<RestClient> {
+  return (await connect({ ...opts, coordinator: base }, io.env)).client;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,53 +169,25 @@ async function exportBundle(opts: AuditExportCliOptions, io: AuditIo): Promise<E
   const target = resolve(out);
   await stat(dirname(target)).catch(() => { throw new UsageError(`the directory of --out (${dirname(target)}) does not exist`); });
 
-  return sources[0] === 'database-url' || sources[0] === 'local'
-    ? exportFromDatabase(target, filter, opts, io)
-    : exportFromCoordinator(target, filter, opts, io);
+  if (sources[0] === 'database-url' || sources[0] === 'local') return exportFromDatabase(target, filter, opts, io);
+  const base = coordinatorUrl(opts, io.env, { fallback: false });
+  if (!base) throw new UsageError('give a source: --coordinator URL (or MEDFED_COORDINATOR_URL), --database-url URL or --local DIR');
+  return exportFromCoordinator(target, filter, await client(base, opts, io), io);
 }
 
-/** GET {coordinator}/v1/audit/export with the bearer token, streamed to a temporary file, then renamed. */
-async function exportFromCoordinator(target: string, filter: ReturnType<typeof normalizeExportFilter>, opts: AuditExportCliOptions, io: AuditIo): Promise<ExitCode> {
-  const base = opts.coordinator ?? io.env['MEDFED_COORDINATOR'];
-  if (!base) throw new UsageError('give a source: --coordinator URL (or $MEDFED_COORDINATOR), --database-url URL or --local DIR');
-  let url: URL;
-  try {
-    // Relative to the base, so a coordinator behind a path prefix (https://host/medfed/) keeps it.
-    url = new URL('v1/audit/export', base.endsWith('/') ? base : `${base}/`);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
-  } catch {
-    throw new UsageError(`--coordinator must be an http(s) URL; got ${base}`);
-  }
-  const token = opts.token ?? io.env['MEDFED_TOKEN'];
-  if (!token) {
-    io.stderr('medfed audit export: no bearer token: pass --token or set MEDFED_TOKEN (an auditor\'s token)\n');
-    return ExitCode.AUTH;
-  }
+/** GET {coordinator}/v1/audit/export, streamed to a temporary file, then renamed. */
+async function exportFromCoordinator(target: string, filter: ReturnType<typeof normalizeExportFilter>, rest: RestClient, io: AuditIo): Promise<ExitCode> {
+  const query = new URLSearchParams();
   for (const key of ['from', 'to', 'job', 'site'] as const) {
     const value = filter[key];
-    if (value) url.searchParams.set(key, value);
+    if (value) query.set(key, value);
   }
-  let response: Response;
-  try {
-    response = await io.fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/gzip' } });
-  } catch (err) {
-    io.stderr(`medfed audit export: cannot reach the coordinator at ${url.origin}: ${(err as Error).message}\n`);
-    return ExitCode.UNREACHABLE;
-  }
-  if (!response.ok || !response.body) {
-    const body = await response.text().catch(() => '');
-    let detail = body.slice(0, 500);
-    try {
-      const e = JSON.parse(body) as { code?: string; message?: string };
-      detail = [e.code, e.message].filter(Boolean).join(': ') || detail;
-    } catch { /* not JSON: show the text */ }
-    io.stderr(`medfed audit export: the coordinator answered ${response.status}${detail ? `: ${detail}` : ''}\n`);
-    return response.status === 401 ? ExitCode.AUTH : response.status === 403 ? ExitCode.REFUSED : response.status === 400 ? ExitCode.USAGE : ExitCode.FAILURE;
-  }
+  const q = query.toString();
+  const response = await rest.open('GET', `/v1/audit/export${q ? `?${q}` : ''}`, { accept: 'application/gzip' });
   // Written beside the target and renamed once complete: an interrupted download leaves no half bundle.
   const partial = `${target}.${randomUUID()}.partial`;
   try {
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(partial));
+    await pipeline(response, createWriteStream(partial));
     await rename(partial, target);
   } catch (err) {
     await rm(partial, { force: true });
@@ -290,48 +272,14 @@ export async function runAuditPurge(opts: AuditPurgeCliOptions, io: AuditIo = pr
 
 async function purge(opts: AuditPurgeCliOptions, io: AuditIo): Promise<ExitCode> {
   const before = instant(opts.before, '--before');
-  const base = opts.coordinator ?? io.env['MEDFED_COORDINATOR'];
-  if (!base) throw new UsageError('give the coordinator: --coordinator URL (or $MEDFED_COORDINATOR)');
-  let url: URL;
-  try {
-    url = new URL('v1/audit/purge', base.endsWith('/') ? base : `${base}/`);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http(s)');
-  } catch {
-    throw new UsageError(`--coordinator must be an http(s) URL; got ${base}`);
-  }
+  const base = coordinatorUrl(opts, io.env)!;
   if (!opts.yes) {
     io.stderr(`medfed audit purge: this permanently removes every audit entry before ${before}${opts.force ? ', inside the retention period' : ''}; ` +
       'a signed truncation anchor stays so the rest of the chain verifies. Export the range first (medfed audit export --to ...), then rerun with --yes.\n');
     return ExitCode.USAGE;
   }
-  const token = opts.token ?? io.env['MEDFED_TOKEN'];
-  if (!token) {
-    io.stderr("medfed audit purge: no bearer token: pass --token or set MEDFED_TOKEN (an admin's token)\n");
-    return ExitCode.AUTH;
-  }
-  let response: Response;
-  try {
-    response = await io.fetch(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ before, ...(opts.force ? { force: true } : {}) }),
-    });
-  } catch (err) {
-    io.stderr(`medfed audit purge: cannot reach the coordinator at ${url.origin}: ${(err as Error).message}\n`);
-    return ExitCode.UNREACHABLE;
-  }
-  const text = await response.text().catch(() => '');
-  let body: Record<string, unknown> = {};
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch { /* not JSON: reported below */ }
-  if (!response.ok) {
-    const detail = [body.code, body.message].filter((v) => typeof v === 'string').join(': ') || text.slice(0, 500);
-    io.stderr(`medfed audit purge: the coordinator answered ${response.status}${detail ? `: ${detail}` : ''}\n`);
-    return response.status === 401 ? ExitCode.AUTH
-      : response.status === 403 || response.status === 409 ? ExitCode.REFUSED
-        : response.status === 400 ? ExitCode.USAGE : ExitCode.FAILURE;
-  }
+  const rest = await client(base, opts, io);
+  const body = await rest.call<{ purged?: number; throughSeq?: number; hash?: string }>('POST', '/v1/audit/purge', { before, ...(opts.force ? { force: true } : {}) });
   if (!body.purged) {
     io.stdout(`nothing to purge before ${before}\n`);
   } else {

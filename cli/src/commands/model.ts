@@ -1,9 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, type CommanderError } from 'commander';
 import { MedfedError } from '@medfed/proto';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import {
   BUNDLE_FILES, parseInclusionProof, verifyModelArtifact, verifyModelBundle, writeModelBundle, type VerifiedModelBundle, type VerifyModelBundleOptions,
 } from '@medfed/proto/bundle/index';
@@ -11,11 +9,13 @@ import { MODEL_ARTIFACT_KINDS, parseJwks, type ManifestJwks } from '@medfed/prot
 import { toBase64 } from '@medfed/proto/tlog/index';
 import { ExitCode } from '../exit-codes.js';
 import { RestClient, type RestCredential } from '../federation/rest-client.js';
+import { connectionOptions, resolveConnection, type ConnectionFlags } from '../coordinator-connection.js';
 
 /**
  * `medfed model export`: writes the offline bundle of a published artifact, fetched over REST from a
  * running coordinator (GET /v1/jobs/:id/artifacts...). Exit 0 written, 2 usage, 3 an unreadable
- * key or CA file, 5 coordinator unreachable, 6 credential refused, 1 anything else.
+ * CA file, 5 coordinator unreachable, 6 no usable credential or credential refused, 1 anything else
+ * (the connection flags and their codes: coordinator-connection.ts).
  *
  * `medfed model verify DIR`: checks an offline model bundle (model.bin, manifest.jws,
  * checkpoint.txt, inclusion-proof.json, jwks.json, checkpoint.vkey) before anyone loads the model.
@@ -55,33 +55,24 @@ export class ConfigError extends Error {}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export interface ModelExportCliOptions {
+export interface ModelExportCliOptions extends Readonly<ConnectionFlags> {
   readonly job?: string;
   readonly round?: string;
   readonly kind?: string;
   readonly release?: string;
   readonly out?: string;
-  readonly coordinator?: string;
-  readonly keyFile?: string;
-  readonly token?: string;
-  readonly ca?: string;
   readonly overwrite?: boolean;
 }
 
 export function register(program: Command, io: ModelIo = processIo): void {
   const model = program.command('model').description('export and verify model bundles before loading them');
-  model
-    .command('export')
+  connectionOptions(model.command('export'))
     .description('write the offline bundle of a published model (model.bin, manifest.jws, checkpoint.txt, inclusion-proof.json, jwks.json, checkpoint.vkey) from a running coordinator')
     .option('--job <id>', 'the job (with --round)')
     .option('--round <n>', 'the round of the artifact')
     .option('--kind <kind>', 'which artifact of that round: weights (plaintext model), update-sum (encrypted round sum) or stats-sum; default: the only one, or the model')
     .option('--release <id>', 'a released plaintext model (medfed model release ls): its bundle instead of a round artifact')
     .option('--out <dir>', 'bundle directory to create (required; must be empty)')
-    .option('--coordinator <url>', "the coordinator's REST URL (default MEDFED_COORDINATOR_URL or http://127.0.0.1:8080)")
-    .option('--key-file <file>', 'file holding an API key (default: MEDFED_API_KEY, MEDFED_API_KEY_FILE, or <MEDFED_DATA_DIR|./medfed-data>/admin-api-key)')
-    .option('--token <token>', 'a bearer token instead of an API key (default: $MEDFED_TOKEN)')
-    .option('--ca <file>', 'PEM CA of an https coordinator')
     .option('--overwrite', 'replace the files of an existing bundle')
     .exitOverride((error: CommanderError) => {
       io.exit(error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
@@ -121,10 +112,7 @@ export async function runModelExport(opts: ModelExportCliOptions, io: ModelIo = 
     if (!/^\d{1,7}$/.test(opts.round)) throw new UsageError(`--round must be a non-negative integer, not ${JSON.stringify(opts.round)}`);
     if (opts.kind !== undefined && !['weights', 'update-sum', 'stats-sum'].includes(opts.kind)) throw new UsageError(`--kind must be weights, update-sum or stats-sum, not ${JSON.stringify(opts.kind)}`);
     if (!opts.out) throw new UsageError('--out DIR is required');
-    const base = opts.coordinator ?? env['MEDFED_COORDINATOR_URL'] ?? 'http://127.0.0.1:8080';
-    if (!/^https?:\/\/[^/]+/.test(base)) throw new UsageError(`--coordinator ${base} is not an http(s) URL`);
-    const ca = opts.ca === undefined ? undefined : await readFile(opts.ca).catch((err: NodeJS.ErrnoException) => { throw new ConfigError(`--ca ${opts.ca} cannot be read: ${err.code ?? err.message}`); });
-    const credential = await restCredential(opts, env);
+    const { base, ca, credential } = await resolveConnection(opts, env);
     const written = await exportModelBundle({ coordinator: base, credential, ca, job: opts.job, round: Number(opts.round), kind: opts.kind, out: opts.out, overwrite: opts.overwrite === true });
     io.stdout(`wrote ${opts.out}: ${written.kind} of job ${opts.job} round ${opts.round} (${written.byteSize} bytes, SHA-256 ${written.sha256})${written.encrypted ? '; it is ENCRYPTED under the job key: the release workflow turns it into a plaintext model' : ''}\ncheck it with: medfed model verify ${opts.out} --job ${opts.job} --round ${opts.round}\n`);
     return ExitCode.OK;
@@ -132,10 +120,6 @@ export async function runModelExport(opts: ModelExportCliOptions, io: ModelIo = 
     if (err instanceof UsageError) {
       io.stderr(`medfed model export: ${err.message}\n`);
       return ExitCode.USAGE;
-    }
-    if (err instanceof ConfigError) {
-      io.stderr(`medfed model export: ${err.message}\n`);
-      return ExitCode.CONFIG;
     }
     const code = (err as { code?: unknown; exitCode?: unknown }).code;
     io.stderr(`medfed model export: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}\n`);
@@ -149,19 +133,11 @@ async function runReleaseExport(opts: ModelExportCliOptions, io: ModelIo, env: N
   if (opts.job !== undefined || opts.round !== undefined || opts.kind !== undefined) throw new UsageError('--release names the model by itself: drop --job, --round and --kind');
   if (!opts.release || !/^[A-Za-z0-9._-]{1,128}$/.test(opts.release)) throw new UsageError('--release needs a release id (medfed model release ls)');
   if (!opts.out) throw new UsageError('--out DIR is required');
-  const { base, ca, credential } = await connection(opts, env);
+  const { base, ca, credential } = await resolveConnection(opts, env);
   const written = await exportReleasedModelBundle({ coordinator: base, credential, ca, release: opts.release, out: opts.out, overwrite: opts.overwrite === true });
   io.stdout(`wrote ${opts.out}: released plaintext model of job ${written.job} round ${written.round} (${written.byteSize} bytes, SHA-256 ${written.sha256}), `
     + `${written.decryptingSite ? `decrypted by ${written.decryptingSite}, countersigned by ${written.countersigningSite}` : 'a plaintext job\'s model, released on approval'}\ncheck it with: medfed model verify ${opts.out} --job ${written.job} --round ${written.round}\n`);
   return ExitCode.OK;
-}
-
-/** The coordinator URL, CA and credential every command of this file uses. */
-export async function connection(opts: Pick<ModelExportCliOptions, 'coordinator' | 'keyFile' | 'token' | 'ca'>, env: NodeJS.ProcessEnv): Promise<{ base: string; ca: Buffer | undefined; credential: RestCredential }> {
-  const base = opts.coordinator ?? env['MEDFED_COORDINATOR_URL'] ?? 'http://127.0.0.1:8080';
-  if (!/^https?:\/\/[^/]+/.test(base)) throw new UsageError(`--coordinator ${base} is not an http(s) URL`);
-  const ca = opts.ca === undefined ? undefined : await readFile(opts.ca).catch((err: NodeJS.ErrnoException) => { throw new ConfigError(`--ca ${opts.ca} cannot be read: ${err.code ?? err.message}`); });
-  return { base, ca, credential: await restCredential(opts, env) };
 }
 
 /** A release as GET /v1/releases/:id answers (the fields the CLI uses). */
@@ -197,7 +173,7 @@ export async function exportReleasedModelBundle(req: ReleaseExportRequest): Prom
   }
   const job = encodeURIComponent(release.job);
   const evidence = await rest.call<ArtifactEvidence>('GET', `/v1/jobs/${job}/artifacts/${encodeURIComponent(release.modelId)}/evidence`);
-  const model = await fetchBytes(req, rest, `/v1/jobs/${job}/artifacts/${encodeURIComponent(release.modelId)}/blob`);
+  const model = await fetchBytes(rest, `/v1/jobs/${job}/artifacts/${encodeURIComponent(release.modelId)}/blob`);
   const parts = {
     model, manifestJws: evidence.manifestJws, checkpoint: evidence.checkpoint,
     inclusionProof: parseInclusionProof(evidence.inclusionProof), jwks: parseJwks(evidence.jwks), checkpointVerifierKey: evidence.checkpointKey,
@@ -262,7 +238,7 @@ export async function exportModelBundle(req: ModelExportRequest): Promise<Artifa
       : `job ${req.job} round ${req.round} has ${artifacts.map((a) => a.kind).join(' and ')}: choose one with --kind`);
   }
   const evidence = await rest.call<ArtifactEvidence>('GET', `/v1/jobs/${job}/artifacts/${encodeURIComponent(chosen.modelId)}/evidence`);
-  const model = await fetchBytes(req, rest, `/v1/jobs/${job}/artifacts/${encodeURIComponent(chosen.modelId)}/blob`);
+  const model = await fetchBytes(rest, `/v1/jobs/${job}/artifacts/${encodeURIComponent(chosen.modelId)}/blob`);
   const parts = {
     model, manifestJws: evidence.manifestJws, checkpoint: evidence.checkpoint,
     inclusionProof: parseInclusionProof(evidence.inclusionProof), jwks: parseJwks(evidence.jwks), checkpointVerifierKey: evidence.checkpointKey,
@@ -276,43 +252,11 @@ export async function exportModelBundle(req: ModelExportRequest): Promise<Artifa
   return chosen;
 }
 
-async function fetchBytes(req: { readonly coordinator: string; readonly ca?: Buffer | undefined }, rest: RestClient, path: string): Promise<Buffer> {
-  const url = new URL(`${new URL(req.coordinator).pathname.replace(/\/$/, '')}${path}`, req.coordinator);
-  const token = await rest.accessToken();
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const r = request(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/octet-stream' }, ...(url.protocol === 'https:' && req.ca ? { ca: req.ca } : {}), timeout: 10 * 60_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        if (res.statusCode !== 200) {
-          let detail = body.toString('utf8').slice(0, 300);
-          try {
-            const e = JSON.parse(detail) as { code?: string; message?: string };
-            detail = `${e.code}: ${e.message}`;
-          } catch { /* not JSON */ }
-          return reject(new MedfedError('PUBLISH_DOWNLOAD_FAILED', `GET ${path} answered ${res.statusCode}: ${detail}`));
-        }
-        resolve(body);
-      });
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error('timed out')));
-    r.on('error', reject);
-    r.end();
-  });
-}
-
-/** An API key (as `medfed admin` reads it) or a bearer token. */
-async function restCredential(opts: ModelExportCliOptions, env: NodeJS.ProcessEnv): Promise<RestCredential> {
-  const token = opts.token ?? env['MEDFED_TOKEN'];
-  if (token) return { token };
-  if (env['MEDFED_API_KEY'] && !opts.keyFile) return { apiKey: env['MEDFED_API_KEY'].trim() };
-  const file = opts.keyFile ?? env['MEDFED_API_KEY_FILE'] ?? join(env['MEDFED_DATA_DIR'] ?? './medfed-data', 'admin-api-key');
-  const st = await stat(file).catch((err: NodeJS.ErrnoException) => { throw new ConfigError(`the API key file ${file} cannot be read (${err.code ?? err.message}); give --key-file, MEDFED_API_KEY or --token`); });
-  if ((st.mode & 0o077) !== 0) throw new ConfigError(`${file} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 on it`);
-  return { apiKey: (await readFile(file, 'utf8')).trim() };
+/** An artifact's bytes; a refusal or no answer throws with the connection module's codes. */
+async function fetchBytes(rest: RestClient, path: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await rest.open('GET', path, { accept: 'application/octet-stream' })) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** Runs `medfed model verify`; resolves with the exit code. */

@@ -3,10 +3,15 @@ import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { InvalidArgumentError, type Command } from 'commander';
 import { MedfedError } from '@medfed/proto';
-import { AGENT_VERSION, loadAgentConfig, loadDataset, sandboxAvailability, type AgentConfig } from '@medfed/node-agent';
+import {
+  AGENT_VERSION, checkDataForJob, DEFAULT_MAX_DROPPED_SHARE, loadAgentConfig, loadDataset, optOutPath, readOptOut, sandboxAvailability,
+  type AgentConfig, type DataFitReport,
+} from '@medfed/node-agent';
 import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { channelCredentials, loadAgentIdentity } from '@medfed/node-agent/identity/index';
 import { reportAndExit } from '../fail.js';
+import { parseJobId } from '../coordinator-connection.js';
+import { findJobSpec, type JobSource } from './preflight-job.js';
 import { ExitCode } from '../exit-codes.js';
 
 /**
@@ -33,6 +38,11 @@ export const PREFLIGHT_CHECKS = {
     fix: 'Point data.csv at the dataset and let the agent user read it (chmod/chown, or a read-only bind mount in containers).' },
   schema: { title: 'data schema valid', code: 'PREFLIGHT_SCHEMA_INVALID', exit: 17,
     fix: 'Fix the data or the schema file as the message says (label column, types, identifiers); medfed agent init can infer a schema to start from.' },
+  // With --job or --spec only; new exit codes, so no earlier one is renumbered. Before the sandbox, which says least about this job.
+  jobSpec: { title: 'job specification', code: 'PREFLIGHT_JOB_SPEC_UNAVAILABLE', exit: 19,
+    fix: 'Give --key-file with an API key of this site\'s steward and --rest with the coordinator\'s REST URL, or save the job\'s spec (JSON, as submitted) and pass --spec FILE.' },
+  jobData: { title: 'data fits the job', code: 'PREFLIGHT_JOB_DATA_MISMATCH', exit: 20,
+    fix: 'Change the export as the message says: every job feature a numeric column (a text column such as sex M/F as 0/1 columns, one per category), the cells it names fixed; or raise data.maxDroppedShare if dropping those rows is acceptable.' },
   sandbox: { title: 'training sandbox available', code: 'PREFLIGHT_SANDBOX_UNAVAILABLE', exit: 18,
     fix: 'Install bubblewrap and util-linux (prlimit) and allow unprivileged user namespaces; docs/sandbox.md lists the settings per platform.' },
 } as const;
@@ -58,6 +68,8 @@ export interface PreflightOptions {
   readonly maxSkewSeconds: number;
   readonly timeoutMs: number;
   readonly bwrap?: string | undefined;
+  /** Also check the data against this job (`--job`, `--spec`), as the agent will before round 0. */
+  readonly job?: JobSource | undefined;
 }
 
 const pass = (id: PreflightCheckId, detail: string): CheckResult => ({ id, title: PREFLIGHT_CHECKS[id].title, ok: true, detail });
@@ -232,11 +244,60 @@ async function dataChecks(o: PreflightOptions, results: CheckResult[]): Promise<
   }
 }
 
+/**
+ * The job's features and label against the local file, loaded as the agent loads it (opt-outs
+ * left out, the configured share of dropped rows): the refusal round 0 would give, before it.
+ */
+export async function jobChecks(o: Pick<PreflightOptions, 'config' | 'job'>, results: CheckResult[], dataLoads = true): Promise<void> {
+  if (o.job === undefined) return;
+  let found;
+  try {
+    found = await findJobSpec(o.job, { stateDir: o.config.stateDir, ca: o.config.coordinator.tls?.ca });
+  } catch (err) {
+    results.push(fail('jobSpec', err instanceof Error ? err.message : String(err)), skip('jobData', 'not checked: no job specification'));
+    return;
+  }
+  const { spec, from } = found;
+  const named = o.job.id === undefined ? `job "${spec.name}"` : `job ${o.job.id} ("${spec.name}")`;
+  if (spec.kind === 'statistics') {
+    results.push(pass('jobSpec', `${named} from ${from}`), skip('jobData', 'a statistics job: its fields are checked when the query runs'));
+    return;
+  }
+  results.push(pass('jobSpec', `${named} from ${from}: label ${spec.label}, features ${listed(spec.features)}`));
+  if (!dataLoads) {
+    results.push(skip('jobData', 'not checked: the data does not load (see the schema check)'));
+    return;
+  }
+  const share = o.config.data.maxDroppedShare;
+  try {
+    const optOut = await readOptOut(optOutPath(o.config.stateDir, o.config.data.optOutFile), o.config.data.patientIdColumn);
+    const dataset = await loadDataset(o.config.data.csv, {
+      label: o.config.data.label, schemaPath: o.config.data.schema, optOut, ...(share === undefined ? {} : { maxDroppedShare: share }),
+    });
+    results.push(pass('jobData', fitDetail(checkDataForJob(dataset, spec), share ?? DEFAULT_MAX_DROPPED_SHARE)));
+  } catch (err) {
+    const code = err instanceof MedfedError ? `${err.code}: ` : '';
+    results.push(fail('jobData', `${code}${err instanceof Error ? err.message : String(err)}`));
+  }
+}
+
+function fitDetail(fit: DataFitReport, share: number): string {
+  const usable = `${fit.usableRows} of ${fit.rowCount} rows usable`;
+  if (fit.droppedRows === 0) return `${usable}, none dropped`;
+  const columns = fit.droppedByColumn.map((c) => `${c.column} ${[c.unparsable ? `${c.unparsable} unparsable` : '', c.empty ? `${c.empty} empty` : ''].filter(Boolean).join(', ')}`);
+  return `${usable}; ${fit.droppedRows} dropped (${columns.join('; ')}), within the ${Number((share * 100).toFixed(1))}% this site accepts (data.maxDroppedShare)`;
+}
+
+function listed(names: readonly string[]): string {
+  return names.length <= 8 ? names.join(', ') : `${names.slice(0, 8).join(', ')} and ${names.length - 8} more`;
+}
+
 /** Runs every check; never throws for a failed check (each becomes a result). */
 export async function runPreflight(o: PreflightOptions): Promise<CheckResult[]> {
   const results: CheckResult[] = [pass('config', `site ${o.config.siteId}, coordinator ${o.config.coordinator.grpc}, agent ${AGENT_VERSION}`)];
   if (await transportChecks(o, results)) await tokenChecks(o, results);
   await dataChecks(o, results);
+  await jobChecks(o, results, results.find((r) => r.id === 'schema')?.ok === true);
   const sandbox = await sandboxAvailability({ refresh: true, ...(o.bwrap ? { bwrap: o.bwrap } : {}) });
   const firstFix = sandbox.checks.find((c) => !c.ok)?.fix;
   results.push(sandbox.available ? pass('sandbox', sandbox.summary) : fail('sandbox', sandbox.summary, firstFix ?? undefined));
@@ -282,6 +343,10 @@ export function register(program: Command): void {
     .option('--audience <aud>', 'the audience coordinator tokens must carry', 'medfed-api')
     .option('--max-skew <seconds>', 'largest accepted clock difference to the coordinator', parseSeconds, 5)
     .option('--bwrap <path>', 'bubblewrap binary to check (default: the one on PATH)')
+    .option('--job <id>', 'also check the data against this job\'s features and label, as round 0 will (spec: announced to this agent, else GET /v1/jobs/:id)', parseJobId)
+    .option('--spec <file>', 'the job\'s spec as JSON (as submitted, or the body of GET /v1/jobs/:id) instead of fetching it')
+    .option('--rest <url>', 'the coordinator\'s REST URL, to fetch --job\'s spec (default MEDFED_COORDINATOR_URL or http://127.0.0.1:8080)')
+    .option('--key-file <file>', 'API key of this site\'s steward, to fetch --job\'s spec (default MEDFED_API_KEY or MEDFED_API_KEY_FILE)')
     .option('--timeout <ms>', 'network timeout per check, milliseconds', (v) => {
       if (!/^\d+$/.test(v) || Number(v) < 100 || Number(v) > 60_000) throw new InvalidArgumentError('must be 100 to 60000');
       return Number(v);
@@ -310,6 +375,10 @@ export function register(program: Command): void {
         const results = await runPreflight({
           config, audience: String(opts.audience), maxSkewSeconds: Number(opts.maxSkew), timeoutMs: Number(opts.timeout),
           bwrap: opts.bwrap as string | undefined,
+          job: opts.job === undefined && opts.spec === undefined ? undefined : {
+            id: opts.job as string | undefined, specFile: opts.spec as string | undefined,
+            rest: opts.rest as string | undefined, keyFile: opts.keyFile as string | undefined,
+          },
         });
         const exit = preflightExitCode(results);
         process.stdout.write(opts.format === 'json' ? `${JSON.stringify({ ok: exit === 0, exit, checks: results })}\n` : `${render(results)}\n`);

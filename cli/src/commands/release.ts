@@ -1,18 +1,19 @@
 import type { Command, CommanderError } from 'commander';
 import { ExitCode } from '../exit-codes.js';
-import { RestClient } from '../federation/rest-client.js';
-import { ConfigError, connection, UsageError, type ModelExportCliOptions, type ModelIo, type ReleaseSummary } from './model.js';
+import type { RestClient } from '../federation/rest-client.js';
+import type { ModelIo, ReleaseSummary } from './model.js';
+import { connect, connectionOptions, type ConnectionFlags } from '../coordinator-connection.js';
 
 /**
  * `medfed model release request|approve|cancel|ls|show`: the release workflow from the operator's side
  * (docs/releases.md). A researcher requests, site stewards and the compliance role approve, the
  * sites decrypt and countersign on their own, and `medfed model export --release ID` writes the
- * bundle. Exit 0 done, 2 usage, 3 an unreadable key or CA file, 5 coordinator unreachable,
- * 6 credential refused, 8 refused by the workflow (not a steward of a job site, release not pending,
+ * bundle. Exit 0 done, 2 usage, 3 an unreadable CA file, 5 coordinator unreachable,
+ * 6 no usable credential or credential refused (coordinator-connection.ts), 8 refused by the workflow (not a steward of a job site, release not pending,
  * not the requester, release ended), 1 otherwise.
  */
 
-type ConnectionOptions = Pick<ModelExportCliOptions, 'coordinator' | 'keyFile' | 'token' | 'ca'> & { readonly json?: boolean };
+type ConnectionOptions = Readonly<ConnectionFlags> & { readonly json?: boolean };
 
 const processIo: ModelIo = {
   stdout: (text) => void process.stdout.write(text),
@@ -24,12 +25,7 @@ const REFUSED = new Set(['RELEASE_APPROVER_NOT_IN_JOB', 'RELEASE_SELF_APPROVAL',
   'RELEASE_CANCEL_FORBIDDEN', 'RELEASE_NOT_CANCELLABLE']);
 
 function withConnection(cmd: Command): Command {
-  return cmd
-    .option('--coordinator <url>', "the coordinator's REST URL (default MEDFED_COORDINATOR_URL or http://127.0.0.1:8080)")
-    .option('--key-file <file>', 'file holding an API key (default: MEDFED_API_KEY, MEDFED_API_KEY_FILE, or <MEDFED_DATA_DIR|./medfed-data>/admin-api-key)')
-    .option('--token <token>', 'a bearer token instead of an API key (default: $MEDFED_TOKEN)')
-    .option('--ca <file>', 'PEM CA of an https coordinator')
-    .option('--json', 'print the answer as JSON');
+  return connectionOptions(cmd).option('--json', 'print the answer as JSON');
 }
 
 /** One line per release, then its approvals and sites. */
@@ -51,8 +47,7 @@ export function describeRelease(r: ReleaseSummary): string {
 
 async function run(io: ModelIo, opts: ConnectionOptions, fn: (rest: RestClient) => Promise<unknown>, print: (answer: never) => string): Promise<number> {
   try {
-    const { base, ca, credential } = await connection(opts, process.env);
-    const answer = await fn(new RestClient(base, credential, { ca }));
+    const answer = await fn((await connect(opts)).client);
     io.stdout(opts.json ? `${JSON.stringify(answer, null, 2)}\n` : print(answer as never));
     return ExitCode.OK;
   } catch (err) {
@@ -60,8 +55,6 @@ async function run(io: ModelIo, opts: ConnectionOptions, fn: (rest: RestClient) 
     io.stderr(`medfed model release: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}\n`);
     const exit = (err as { exitCode?: unknown }).exitCode;
     if (typeof code === 'string' && REFUSED.has(code)) return ExitCode.REFUSED;
-    if (err instanceof UsageError) return ExitCode.USAGE;
-    if (err instanceof ConfigError) return ExitCode.CONFIG;
     return typeof exit === 'number' ? exit : ExitCode.FAILURE;
   }
 }

@@ -1,8 +1,5 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Command } from 'commander';
-import type { RestClient } from '../federation/rest-client.js';
-import { CliError } from '../fail.js';
+import type { JobSummary, RestClient } from '../federation/rest-client.js';
 import { ExitCode } from '../exit-codes.js';
 import { action, connect, parseJobId, withConnection, type Connection } from '../coordinator-connection.js';
 
@@ -26,11 +23,17 @@ interface Overview {
 // ---- rendering ---------------------------------------------------------------------------
 
 const tty = () => process.stdout.isTTY === true;
-const bar = (done: number, total: number, width = 12) => {
+export const bar = (done: number, total: number, width = 12): string => {
   const filled = total > 0 ? Math.round((Math.min(done, total) / total) * width) : 0;
   return tty() ? `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${done}/${total}` : `${done}/${total}`;
 };
 const fixed = (v: number | undefined, d: number) => (v === undefined ? '-' : v.toFixed(d));
+
+/** One run (job) of a list: id, name, status, rounds done/total, created, owner. */
+export function jobLine(j: JobSummary): string {
+  const done = j.status === 'completed' ? j.totalRounds : Math.max(0, Math.min(j.currentRound - 1, j.totalRounds));
+  return `${j.id}  ${j.name}  ${j.status}  ${bar(done, j.totalRounds)}  ${new Date(j.createdAt).toISOString()}  ${j.owner}`;
+}
 
 function roundBlock(o: Overview, round: Overview['job']['rounds'][number]): string {
   const f = o.figures.find((x) => x.round === round.round);
@@ -70,21 +73,10 @@ function showText(o: Overview): string {
 // ---- the event stream --------------------------------------------------------------------
 
 /** Reads `GET /v1/jobs/:id/events` and calls `onOverview` per snapshot; resolves on `end`, rejects on a refusal. */
-async function follow(ctx: Awaited<ReturnType<typeof connect>>, id: string, onOverview: (o: Overview) => void): Promise<void> {
+async function follow(client: RestClient, id: string, onOverview: (o: Overview) => void): Promise<void> {
   for (;;) {
-    const token = await ctx.client.accessToken();
-    const url = new URL(`${ctx.base}/v1/jobs/${encodeURIComponent(id)}/events`);
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = request(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, ...(ctx.ca ? { ca: ctx.ca } : {}) }, resolve);
-      req.on('error', (err) => reject(new CliError('COORDINATOR_UNAVAILABLE', `cannot reach ${url.origin}: ${err.message}`, ExitCode.UNREACHABLE)));
-      req.end();
-    });
-    if (res.statusCode !== 200) {
-      const body = await new Promise<string>((r) => { let b = ''; res.on('data', (c: Buffer) => { b += c.toString(); }); res.on('end', () => r(b)); });
-      const p = (() => { try { return JSON.parse(body) as { code?: string; message?: string }; } catch { return {}; } })();
-      throw new CliError(p.code ?? `HTTP_${res.statusCode}`, p.message ?? `HTTP ${res.statusCode}`, res.statusCode === 401 || res.statusCode === 403 ? ExitCode.AUTH : ExitCode.FAILURE);
-    }
+    // No idle limit: the stream is quiet between rounds.
+    const res = await client.open('GET', `/v1/jobs/${encodeURIComponent(id)}/events`, { accept: 'text/event-stream', idleMs: 0 });
     let buf = '';
     let ended = false;
     for await (const chunk of res) {
@@ -134,13 +126,10 @@ export function register(program: Command): void {
   withConnection(runs.command('ls').description('list runs: name, status, rounds done/total, created, owner'))
     .action(action(async (opts: Connection) => {
       const { client } = await connect(opts);
-      const { jobs } = await client.call<{ jobs: { id: string; name: string; status: string; currentRound: number; totalRounds: number; createdAt: string; owner: string }[] }>('GET', '/v1/jobs');
+      const jobs = await client.jobs();
       if (opts.format === 'json') return void process.stdout.write(`${JSON.stringify({ runs: jobs })}\n`);
       if (jobs.length === 0) return void process.stdout.write('no runs\n');
-      for (const j of jobs) {
-        const done = j.status === 'completed' ? j.totalRounds : Math.max(0, Math.min(j.currentRound - 1, j.totalRounds));
-        process.stdout.write(`${j.id}  ${j.name}  ${j.status}  ${bar(done, j.totalRounds)}  ${new Date(j.createdAt).toISOString()}  ${j.owner}\n`);
-      }
+      for (const j of jobs) process.stdout.write(`${jobLine(j)}\n`);
     }));
 
   withConnection(runs.command('show').description('one run: progress, what the current round waits for, sites, failures').argument('<id>', 'run (job) id', parseJobId))
@@ -154,13 +143,13 @@ export function register(program: Command): void {
     .argument('<id>', 'run (job) id', parseJobId)
     .option('-f, --follow', 'keep printing rounds as they close until the run ends'))
     .action(action(async (id: string, opts: Connection & { follow?: boolean }) => {
-      const ctx = await connect(opts);
+      const { client } = await connect(opts);
       const print = roundPrinter(opts.format);
       let last: Overview | null = null;
       if (opts.follow) {
-        await follow(ctx, id, (o) => { last = o; print(o); });
+        await follow(client, id, (o) => { last = o; print(o); });
       } else {
-        last = await ctx.client.call<Overview>('GET', `/v1/jobs/${encodeURIComponent(id)}/overview`);
+        last = await client.call<Overview>('GET', `/v1/jobs/${encodeURIComponent(id)}/overview`);
         print(last);
       }
       const o = last as Overview | null;

@@ -1,25 +1,20 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { parseStatsQueryText, type StatsResult } from '@medfed/proto/stats/index';
-import { RestClient, type RestCredential } from '../federation/rest-client.js';
 import { CliError, reportAndExit } from '../fail.js';
 import { ExitCode } from '../exit-codes.js';
+import { connect, withConnection, type Connection } from '../coordinator-connection.js';
 
 /**
  * `medfed stats run QUERY.yaml [--wait] [--format json|text]` submits a federated statistics query
  * (docs/statistics.md) and, with --wait, prints its result table; `medfed stats show ID` prints a
  * query's status and result as the caller's role may see it. Exit codes: 0 published (or submitted
  * without --wait), 1 the query failed (a site refused: the reasons are printed), 2 usage, 4
- * unreadable query, 5 coordinator unreachable, 6 authentication or authorisation.
+ * unreadable query; connection failures as for every coordinator command (coordinator-connection.ts):
+ * 3 unreadable CA, 5 coordinator unreachable, 6 authentication or authorisation.
  */
-interface Options {
-  coordinator?: string;
-  keyFile?: string;
-  token?: string;
-  ca?: string;
-  format: 'text' | 'json';
+interface Options extends Connection {
   wait?: boolean;
   timeout: number;
 }
@@ -28,29 +23,6 @@ interface QueryView {
   id: string; name: string; status: string; failure: string | null; queryDigest: string;
   participation?: { site: string; state: string; reason?: string; message?: string }[];
   result?: StatsResult | null;
-}
-
-function parseFormat(value: string): 'text' | 'json' {
-  if (value !== 'text' && value !== 'json') throw new InvalidArgumentError('must be text or json');
-  return value;
-}
-
-async function credential(opts: Options): Promise<RestCredential> {
-  const token = opts.token ?? process.env.MEDFED_TOKEN;
-  if (token) return { token };
-  if (process.env.MEDFED_API_KEY && !opts.keyFile) return { apiKey: process.env.MEDFED_API_KEY.trim() };
-  const file = opts.keyFile ?? process.env.MEDFED_API_KEY_FILE ?? join(process.env.MEDFED_DATA_DIR ?? './medfed-data', 'admin-api-key');
-  const s = await stat(file).catch(() => null);
-  if (!s) throw new CliError('AUTH_KEY_FILE_UNREADABLE', `cannot read the API key file ${file}; give --key-file, --token or MEDFED_API_KEY`, ExitCode.AUTH);
-  if ((s.mode & 0o077) !== 0) throw new CliError('AUTH_KEY_FILE_EXPOSED', `${file} is readable by group or others; run chmod 600 on it`, ExitCode.AUTH);
-  return { apiKey: (await readFile(file, 'utf8')).trim() };
-}
-
-async function connect(opts: Options): Promise<RestClient> {
-  const base = (opts.coordinator ?? process.env.MEDFED_COORDINATOR_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-  if (!/^https?:\/\/[^/]+/.test(base)) throw new CliError('USAGE_COORDINATOR_URL', `--coordinator ${base} is not an http(s) URL`, ExitCode.USAGE);
-  const ca = opts.ca ? await readFile(opts.ca) : undefined;
-  return new RestClient(base, await credential(opts), { ca });
 }
 
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(d));
@@ -83,12 +55,6 @@ const DONE = new Set(['published', 'failed', 'stopped', 'completed']);
 
 export function register(program: Command): void {
   const stats = program.command('stats').description('federated statistics: submit a query, show its result');
-  const withConnection = (c: Command) => c
-    .option('--coordinator <url>', 'coordinator REST URL (default: $MEDFED_COORDINATOR_URL or http://127.0.0.1:8080)')
-    .option('--key-file <file>', 'file holding an API key (default: MEDFED_API_KEY, MEDFED_API_KEY_FILE, or <MEDFED_DATA_DIR|./medfed-data>/admin-api-key)')
-    .option('--token <token>', 'a bearer token instead of an API key (default: $MEDFED_TOKEN)')
-    .option('--ca <file>', 'CA certificate of the coordinator (https)')
-    .option('--format <format>', 'text or json', parseFormat, 'text');
   withConnection(stats.command('run <query>').description('submit a statistics query (YAML or JSON) and, with --wait, print its result'))
     .option('--wait', 'wait until the result is published (or the query fails)')
     .option('--timeout <seconds>', 'how long --wait waits', (v) => Number(v), 600)
@@ -103,7 +69,7 @@ export function register(program: Command): void {
         } catch (err) {
           throw new CliError('JOB_SPEC_INVALID', (err as Error).message, ExitCode.USAGE);
         }
-        const client = await connect(opts);
+        const { client } = await connect(opts);
         const { id } = await client.call<{ id: string }>('POST', '/v1/stats/queries', query);
         if (!opts.wait) {
           print({ id, name: query.name, status: 'collecting', failure: null, queryDigest: '' }, opts.format);
@@ -126,7 +92,7 @@ export function register(program: Command): void {
   withConnection(stats.command('show <id>').description("a statistics query's status and result, as your role may see it"))
     .action(async (id: string, opts: Options) => {
       try {
-        const client = await connect(opts);
+        const { client } = await connect(opts);
         print(await client.call<QueryView>('GET', `/v1/stats/queries/${encodeURIComponent(id)}`), opts.format);
       } catch (err) {
         reportAndExit(err);

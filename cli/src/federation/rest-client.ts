@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { JobSpec } from '@medfed/proto';
 import { CliError } from '../fail.js';
@@ -6,17 +6,29 @@ import { ExitCode } from '../exit-codes.js';
 
 export interface RoundView {
   round: number; kind: string; status: string; failure: string | null;
+  deadline?: string | null; openedAt?: string | null; closedAt?: string | null;
   contributions: { site: string; numSamples: number; sha256: string; byteSize: number }[];
 }
 export interface JobViewBody {
-  id: string; name: string; status: string; failure: string | null; currentRound: number; totalRounds: number; roundsDone: number;
+  id: string; name: string; owner?: string; status: string; failure: string | null; encrypted?: boolean; createdAt?: string;
+  currentRound: number; totalRounds: number; roundsDone: number;
   waiting: { summary: string; waitingOn: string[] } | null;
   rounds: RoundView[];
-  sites: { id: string; role: string; samples: number | null; latest: { round: number; loss: number; accuracy: number } | null;
+  sites: { id: string; role: string; lastSeenAt?: string | null; samples: number | null; latest: { round: number; loss: number; accuracy: number } | null;
     failures: { round: number; detail: string | null }[] }[];
   figures: { round: number; loss: number; accuracy: number; numSamples: number; source: string }[];
   metrics: { round: number; site: string; phase: string; modelRound: number; loss: number; accuracy: number; numSamples: number }[];
   models: { id: string; round: number; sha256: string; byteSize: number; paramCount: number }[];
+}
+
+/** A site as GET /v1/sites answers. */
+export interface SiteView {
+  id: string; displayName: string; status: string; lastSeenAt: string | null; agentVersion: string | null;
+}
+
+/** A job as GET /v1/jobs lists it. */
+export interface JobSummary {
+  id: string; name: string; owner: string; status: string; currentRound: number; totalRounds: number; createdAt: string; failure: string | null;
 }
 
 /** An API key (exchanged for short-lived tokens, renewed as they run out) or a ready access token. */
@@ -34,6 +46,70 @@ interface Response {
 
 /** Renew a token when less than this much of it is left. */
 const RENEW_BEFORE_MS = 60_000;
+/** A JSON call that hears nothing for this long has failed. */
+const CALL_IDLE_MS = 60_000;
+/** Downloads may pause longer (a large archive being built). */
+const DOWNLOAD_IDLE_MS = 10 * 60_000;
+
+/** The coordinator answered, and refused: its `{code, message}`, the HTTP status, and the exit code it maps to. */
+export class CoordinatorRefusal extends CliError {
+  readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    // 401 and 403: the credential is missing, expired, revoked or not allowed to do this.
+    super(code, message, status === 401 || status === 403 ? ExitCode.AUTH : ExitCode.FAILURE);
+    this.status = status;
+  }
+}
+
+const TLS_UNTRUSTED = /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE|CERT_REJECTED)/;
+
+/**
+ * Why a request got no answer, in words an operator can act on: the URL, the cause and, for a
+ * certificate that is not trusted, the flag that fixes it. Never a bare "fetch failed".
+ */
+function unreachable(url: string, err: NodeJS.ErrnoException): CliError {
+  const code = err.code ?? '';
+  const https = url.startsWith('https:');
+  const cause = `${code ? `${code}: ` : ''}${err.message}`;
+  let why: string;
+  if (TLS_UNTRUSTED.test(code)) {
+    why = `its TLS certificate is not trusted (${cause}); pass --ca FILE (or set MEDFED_CA_FILE) with the PEM certificate of the CA that signed it (medfed dev-ca writes ca.pem)`;
+  } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    why = `its TLS certificate is outside its validity period (${cause}); renew the coordinator's certificate or check this machine's clock`;
+  } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    why = `its TLS certificate does not name this host (${cause}); use a host name the certificate names in --coordinator`;
+  } else if (code === 'ECONNREFUSED') {
+    why = 'connection refused (ECONNREFUSED); check that the coordinator runs and that this is its REST address and port';
+  } else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    why = `the host name does not resolve (${code})`;
+  } else if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || err.message === 'timed out') {
+    why = `no answer (${code || 'timed out'})`;
+  } else if (!https && (code === 'ECONNRESET' || code === 'HPE_INVALID_CONSTANT')) {
+    why = `the connection was closed without an HTTP answer (${cause}); if the coordinator serves TLS, use an https:// URL`;
+  } else if (https && (code === 'EPROTO' || code.startsWith('ERR_SSL_'))) {
+    why = `the TLS handshake failed (${cause}); if the coordinator serves plain HTTP, use an http:// URL`;
+  } else {
+    why = cause;
+  }
+  return new CliError('COORDINATOR_UNAVAILABLE', `cannot reach the coordinator at ${url}: ${why}`, ExitCode.UNREACHABLE);
+}
+
+function readBody(res: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject);
+  });
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return {}; // not JSON: the refusal falls back to the HTTP status
+  }
+}
 
 /** The operator REST API as the CLI uses it; errors keep the server's `{code, message}`. */
 export class RestClient {
@@ -48,7 +124,13 @@ export class RestClient {
     this.ca = options.ca;
   }
 
-  private send(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Response> {
+  /** The coordinator's base URL as given, for messages. */
+  get url(): string {
+    return this.base.href.replace(/\/$/, '');
+  }
+
+  /** Sends a request; resolves with the response once its head arrived (any status), or rejects as unreachable. */
+  private request(method: string, path: string, body: unknown, headers: Record<string, string>, idleMs: number): Promise<IncomingMessage> {
     const url = new URL(`${this.base.pathname.replace(/\/$/, '')}${path}`, this.base);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -57,29 +139,22 @@ export class RestClient {
         method,
         headers: { accept: 'application/json', ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) },
         ...(url.protocol === 'https:' && this.ca ? { ca: this.ca } : {}),
-        timeout: 60_000,
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let parsed: unknown = {};
-          try {
-            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch { /* not JSON: keep {} */ }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-        res.on('error', reject);
-      });
+        ...(idleMs > 0 ? { timeout: idleMs } : {}),
+      }, resolve);
       req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', (err) => reject(new CliError('COORDINATOR_UNAVAILABLE', `cannot reach ${this.base.origin}: ${err.message}`, ExitCode.UNREACHABLE)));
+      req.on('error', (err) => reject(unreachable(this.url, err)));
       req.end(payload);
     });
   }
 
-  private static refusal(res: Response): CliError {
-    const p = res.body as { code?: string; message?: string };
-    const exit = res.status === 401 || res.status === 403 ? ExitCode.AUTH : ExitCode.FAILURE;
-    return new CliError(p.code ?? `HTTP_${res.status}`, p.message ?? `HTTP ${res.status}`, exit);
+  private async send(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Response> {
+    const res = await this.request(method, path, body, headers, CALL_IDLE_MS);
+    return { status: res.statusCode ?? 0, body: parseJson(await readBody(res)) };
+  }
+
+  private static refusal(res: Response): CoordinatorRefusal {
+    const p = res.body as { code?: unknown; message?: unknown };
+    return new CoordinatorRefusal(res.status, typeof p.code === 'string' ? p.code : `HTTP_${res.status}`, typeof p.message === 'string' ? p.message : `HTTP ${res.status}`);
   }
 
   /** A token with at least a minute left: the API key is exchanged (or the session refreshed) as needed. */
@@ -104,16 +179,41 @@ export class RestClient {
     return res.body as T;
   }
 
-  async registerSite(id: string): Promise<void> {
-    await this.call('POST', '/v1/sites', { id });
+  /**
+   * A streamed answer (an archive, model bytes, an event stream) once the coordinator accepted the
+   * request; a refusal or no answer throws as `call` does. `idleMs` 0: no idle limit (event streams).
+   */
+  async open(method: string, path: string, options: { accept: string; body?: unknown; idleMs?: number }): Promise<IncomingMessage> {
+    const headers = { authorization: `Bearer ${await this.accessToken()}`, accept: options.accept };
+    const res = await this.request(method, path, options.body, headers, options.idleMs ?? DOWNLOAD_IDLE_MS);
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return res;
+    throw RestClient.refusal({ status, body: parseJson(await readBody(res)) });
   }
 
-  async sites(): Promise<{ id: string; status: string; lastSeenAt: string | null }[]> {
-    return (await this.call<{ sites: { id: string; status: string; lastSeenAt: string | null }[] }>('GET', '/v1/sites')).sites;
+  async registerSite(id: string, displayName?: string): Promise<{ id: string; displayName: string; status: string }> {
+    return this.call('POST', '/v1/sites', { id, ...(displayName === undefined ? {} : { displayName }) });
+  }
+
+  async sites(): Promise<SiteView[]> {
+    return (await this.call<{ sites: SiteView[] }>('GET', '/v1/sites')).sites;
+  }
+
+  site(id: string): Promise<SiteView> {
+    return this.call('GET', `/v1/sites/${encodeURIComponent(id)}`);
   }
 
   async createJob(spec: JobSpec): Promise<string> {
-    return (await this.call<{ id: string }>('POST', '/v1/jobs', { spec })).id;
+    return (await this.submitJob(spec)).id;
+  }
+
+  /** POST /v1/jobs with a spec as read from a file: the coordinator validates it and fills its defaults. */
+  submitJob(spec: unknown): Promise<{ id: string; status: string; currentRound: number }> {
+    return this.call('POST', '/v1/jobs', { spec });
+  }
+
+  async jobs(): Promise<JobSummary[]> {
+    return (await this.call<{ jobs: JobSummary[] }>('GET', '/v1/jobs')).jobs;
   }
 
   job(id: string): Promise<JobViewBody> {
@@ -139,6 +239,22 @@ export class RestClient {
 
   setSiteSuspended(site: string, suspended: boolean): Promise<{ id: string; status: string }> {
     return this.call('POST', `/v1/sites/${encodeURIComponent(site)}/${suspended ? 'suspend' : 'reinstate'}`);
+  }
+
+  /**
+   * Ends a site for good. The coordinator has no such route yet (only suspend and reinstate): its
+   * "no route" answer becomes SITE_REVOKE_UNSUPPORTED, which says what to do instead.
+   */
+  async revokeSite(site: string): Promise<{ id: string; status: string }> {
+    try {
+      return await this.call('POST', `/v1/sites/${encodeURIComponent(site)}/revoke`, {});
+    } catch (err) {
+      if (err instanceof CoordinatorRefusal && err.status === 404 && err.code === 'NOT_FOUND' && err.message.startsWith('no route')) {
+        throw new CliError('SITE_REVOKE_UNSUPPORTED', `the coordinator at ${this.url} cannot revoke sites (it has no POST /v1/sites/:id/revoke); `
+          + `medfed sites suspend ${site} stops every credential of the site until an administrator reinstates it`, ExitCode.FAILURE);
+      }
+      throw err;
+    }
   }
 
   rotateSigningKey(): Promise<{ kid: string; published: string[] }> {

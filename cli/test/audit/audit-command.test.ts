@@ -25,7 +25,7 @@ async function runAudit(argv: readonly string[], overrides: Partial<AuditIo> = {
   let code: number | undefined;
   const sink = { stdout: overrides.stdout ?? (() => {}), stderr: overrides.stderr ?? (() => {}) };
   const program = new Command('medfed').exitOverride().configureOutput({ writeOut: sink.stdout, writeErr: sink.stderr });
-  register(program, { env: process.env, fetch: (...a) => fetch(...a), ...overrides, ...sink, exit: (c) => { code = c; } });
+  register(program, { env: process.env, ...overrides, ...sink, exit: (c) => { code = c; } });
   try {
     await program.parseAsync(['audit', ...argv], { from: 'user' });
   } catch (err) {

@@ -39,6 +39,11 @@ export const AgentConfigSchema = Type.Object({
      */
     maskingSchema: Type.Optional(Type.String({ minLength: 1 })),
     maskingPolicy: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * The largest share of rows a job may drop (a feature empty or not parseable as its type) before this
+     * site refuses it with DATA_TOO_MANY_DROPPED, naming the first rows and columns. Default 0.05.
+     */
+    maxDroppedShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   }, { additionalProperties: false }),
   /** Private state of this agent (keys, ledger, logs); created with mode 0700. */
   stateDir: Type.String({ minLength: 1, default: './medfed-agent' }),

@@ -42,6 +42,14 @@ export function looksBoolean(cell: string): boolean {
   return INFERRED_BOOLEANS.has(cell.toLowerCase());
 }
 
+/** How many characters of a cell a message shows: enough to spot a typo, too few for a free-text note. */
+const SHOWN_CHARACTERS = 24;
+
+/** A cell for a message, quoted and truncated (feature and label cells are clinical values, not identifiers). */
+export function describeCell(cell: string): string {
+  return cell.length <= SHOWN_CHARACTERS ? JSON.stringify(cell) : `${JSON.stringify(cell.slice(0, SHOWN_CHARACTERS))}... (${cell.length} characters)`;
+}
+
 /** A short description of what a type accepts, for error messages. */
 export const TYPE_EXPECTATIONS: Readonly<Record<ColumnType, string>> = {
   number: 'a decimal number such as 12, -0.5 or 1e-3',

@@ -1,8 +1,11 @@
-import { isMissing, parseCell, TYPE_EXPECTATIONS } from './cells.js';
+import { describeCell, isMissing, parseCell } from './cells.js';
 import { DataError } from './errors.js';
 import { isDirectIdentifierName } from './identifiers.js';
 import { inferFields, inferType } from './infer-schema.js';
-import type { DatasetColumn, DatasetSchema, FieldSpec, LocalDataset } from './types.js';
+import type { DatasetColumn, DatasetSchema, FieldSpec, LocalDataset, UnparsableCells } from './types.js';
+
+/** How many unparsable cells of a column keep their text for messages (a refusal names a few rows only). */
+const KEPT_SAMPLES = 5;
 
 export interface DatasetOptions {
   /** The label column. May be omitted when the schema names it; must agree with it otherwise. */
@@ -32,10 +35,11 @@ export function datasetFromRows(header: readonly string[], rows: readonly (reado
   });
   const fields = options.schema === undefined ? inferFields(names, rows, label) : fieldsFromSchema(options.schema, names, rows, label, source);
   const declared = options.schema === undefined ? undefined : new Set(options.schema.fields.map((field) => field.name));
-  const columns = fields.map((field, column) =>
-    typeColumn(field, column, rows, { source, lineOf, undeclared: declared !== undefined && !declared.has(field.name) }),
-  );
-  return { rowCount: rows.length, label, columns, schemaSource: options.schema === undefined ? 'inferred' : 'file' };
+  const columns = fields.map((field, column) => typeColumn(field, column, rows, declared !== undefined && !declared.has(field.name)));
+  return {
+    rowCount: rows.length, label, columns, schemaSource: options.schema === undefined ? 'inferred' : 'file',
+    lineNumbers: rows.map((_, i) => lineOf(i)),
+  };
 }
 
 function checkHeader(header: readonly string[], source: string): string[] {
@@ -89,38 +93,32 @@ function fieldsFromSchema(schema: DatasetSchema, names: readonly string[], rows:
   });
 }
 
-interface TypingContext {
-  readonly source: string;
-  readonly lineOf: (row: number) => number;
-  readonly undeclared: boolean;
-}
-
-function typeColumn(field: FieldSpec, column: number, rows: readonly (readonly string[])[], context: TypingContext): DatasetColumn {
+/**
+ * Keeps feature and label values, parsed as the field's type. A cell that does not parse is
+ * missing (NaN), like an empty one, and noted: whether that matters is decided per job, which
+ * knows which columns it uses (see dropped-rows.ts).
+ */
+function typeColumn(field: FieldSpec, column: number, rows: readonly (readonly string[])[], undeclared: boolean): DatasetColumn {
   const { name, type, role } = field;
-  if (role === 'identifier' || role === 'ignored') return { kind: 'withheld', name, type, role, undeclared: context.undeclared };
+  if (role === 'identifier' || role === 'ignored') {
+    return { kind: 'withheld', name, type, role, undeclared, empty: rows.every((row) => isMissing(row[column]!)) };
+  }
   if (type === 'string') {
     return { kind: 'text', name, type, role, values: rows.map((row) => (isMissing(row[column]!) ? undefined : row[column]!)) };
   }
   const values = new Float64Array(rows.length);
+  const unparsable: number[] = [];
+  const samples = new Map<number, string>();
   rows.forEach((row, i) => {
     const cell = row[column]!;
-    if (isMissing(cell)) {
-      values[i] = Number.NaN;
-      return;
+    const parsed = isMissing(cell) ? undefined : parseCell(type, cell);
+    values[i] = parsed ?? Number.NaN;
+    if (parsed === undefined && !isMissing(cell)) {
+      unparsable.push(i);
+      if (samples.size < KEPT_SAMPLES) samples.set(i, describeCell(cell));
     }
-    const parsed = parseCell(type, cell);
-    if (parsed === undefined) {
-      throw new DataError(
-        'DATA_VALUE_INVALID',
-        `${context.source}, line ${context.lineOf(i)}, column ${column + 1} ("${name}"): ${describeCell(cell)} is not ${TYPE_EXPECTATIONS[type]}, as the schema declares (${type}). Fix the cell, mark it missing (empty or NA), or change the column's type.`,
-      );
-    }
-    values[i] = parsed;
   });
-  return { kind: 'numeric', name, type, role, values };
-}
-
-/** Feature and label cells are clinical values, not identifiers; still, show at most a short prefix. */
-function describeCell(cell: string): string {
-  return cell.length <= 24 ? JSON.stringify(cell) : `${JSON.stringify(cell.slice(0, 24))}... (${cell.length} characters)`;
+  if (unparsable.length === 0) return { kind: 'numeric', name, type, role, values };
+  const cells: UnparsableCells = { rows: Uint32Array.from(unparsable), samples };
+  return { kind: 'numeric', name, type, role, values, unparsable: cells };
 }

@@ -38,17 +38,22 @@ export const DATA_ERRORS = {
   DATA_VALUE_INVALID: {
     http: 422,
     grpc: GrpcStatus.INVALID_ARGUMENT,
-    summary: 'A cell does not parse as its column\'s declared type.',
+    summary: 'A cell does not parse as its column\'s declared type. No longer raised: such a cell is read as missing and its row dropped (see DATA_TOO_MANY_DROPPED).',
   },
   DATA_SCHEMA_MISMATCH: {
     http: 422,
     grpc: GrpcStatus.FAILED_PRECONDITION,
-    summary: 'The site\'s data does not fit the job: a required feature is missing or not numeric, or a label is outside the job\'s classes.',
+    summary: 'The site\'s data does not fit the job: a required feature is missing or not numeric (a text feature such as sex M/F must be exported as 0/1 columns), or a label is outside the job\'s classes.',
   },
   DATA_NO_USABLE_ROWS: {
     http: 422,
     grpc: GrpcStatus.FAILED_PRECONDITION,
     summary: 'No row has the label and every job feature present.',
+  },
+  DATA_TOO_MANY_DROPPED: {
+    http: 422,
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    summary: 'More of the site\'s rows miss the label or a job feature (empty, or a value that does not parse) than the site accepts (data.maxDroppedShare, default 5%); the message names the first rows, columns and values.',
   },
   DATA_STANDARDIZATION_INVALID: {
     http: 422,

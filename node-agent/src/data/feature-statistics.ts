@@ -1,5 +1,6 @@
-import { DataError } from './errors.js';
-import { completeRows, resolveFeatureColumns, resolveLabelColumn } from './job-features.js';
+import { countUsableRows, refuseDroppedRows } from './dropped-rows.js';
+import type { JobFitOptions } from './job-fit.js';
+import { resolveFeatureColumns, resolveLabelColumn } from './job-features.js';
 import type { LocalDataset } from './types.js';
 
 /**
@@ -7,12 +8,15 @@ import type { LocalDataset } from './types.js';
  * the rows training will use (label and every feature present). Sites send only these sums
  * (through the secure-aggregation path); the coordinator adds them element-wise and every site
  * derives the same mean and std with `standardizationFromSums`. No row or per-site mean is shared.
+ * The same rows, and the same refusals for too many dropped rows, as training (prepareForJob).
  */
-export function localFeatureStatistics(dataset: LocalDataset, features: readonly string[]): Float64Array {
+export function localFeatureStatistics(dataset: LocalDataset, features: readonly string[], options: JobFitOptions = {}): Float64Array {
   const what = 'Cannot compute feature statistics';
   const columns = resolveFeatureColumns(dataset, features, what);
   const label = resolveLabelColumn(dataset, dataset.label, what);
-  const rows = completeRows(label, columns, dataset.rowCount);
+  const counted = countUsableRows(dataset, label, columns);
+  refuseDroppedRows(dataset, counted, what, options.maxDroppedShare);
+  const { rows } = counted;
   const d = columns.length;
   const sums = new Float64Array(1 + 2 * d);
   sums[0] = rows.length;
@@ -27,8 +31,5 @@ export function localFeatureStatistics(dataset: LocalDataset, features: readonly
     sums[1 + j] = sum;
     sums[1 + d + j] = squares;
   });
-  if (rows.length === 0) {
-    throw new DataError('DATA_NO_USABLE_ROWS', `${what}: none of the ${dataset.rowCount} rows has the label and all ${d} features present.`);
-  }
   return sums;
 }

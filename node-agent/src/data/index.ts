@@ -4,6 +4,8 @@ export { loadSiteRecords } from './site-records.js';
 export { datasetFromRows, type DatasetOptions } from './dataset-from-rows.js';
 export { readSchemaFile, validateSchema } from './schema-file.js';
 export { prepareForJob } from './prepare-for-job.js';
+export { checkDataForJob, type DataFitReport, type JobFitOptions } from './job-fit.js';
+export { DEFAULT_MAX_DROPPED_SHARE } from './dropped-rows.js';
 export { localFeatureStatistics } from './feature-statistics.js';
 export { standardizationFromSums } from './standardization.js';
 export { describeClasses } from './describe-classes.js';
@@ -23,4 +25,6 @@ export type {
   DatasetSchema,
   LabeledMatrix,
   PreparedData,
+  DroppedColumnCount,
+  UnparsableCells,
 } from './types.js';

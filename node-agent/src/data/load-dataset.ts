@@ -1,4 +1,5 @@
 import { datasetFromRows } from './dataset-from-rows.js';
+import { checkDroppedShare } from './dropped-rows.js';
 import { excludeOptedOutRows, type OptOut } from './opt-out.js';
 import { readCsv } from './read-csv.js';
 import { readSchemaFile } from './schema-file.js';
@@ -11,6 +12,11 @@ export interface LoadDatasetOptions {
   readonly schemaPath?: string;
   /** The site's opt-out list: those patients' rows are dropped before anything is typed or kept. */
   readonly optOut?: OptOut;
+  /**
+   * Most share of rows (0..1) a job may drop (label or a job feature missing or unparsable) before
+   * the site refuses it; the agent passes `data.maxDroppedShare`. Default DEFAULT_MAX_DROPPED_SHARE.
+   */
+  readonly maxDroppedShare?: number;
 }
 
 /**
@@ -19,10 +25,14 @@ export interface LoadDatasetOptions {
  * evaluation, statistics) never sees those patients.
  */
 export async function loadDataset(csvPath: string, options: LoadDatasetOptions): Promise<LocalDataset> {
+  if (options.maxDroppedShare !== undefined) checkDroppedShare(options.maxDroppedShare);
   const schema = options.schemaPath === undefined ? undefined : await readSchemaFile(options.schemaPath);
   const table = await readCsv(csvPath);
   const { rows, kept, excluded } = excludeOptedOutRows(table.header, table.rows, options.optOut);
   const lineNumbers = kept.map((i) => table.lineNumbers[i]!);
   const dataset = datasetFromRows(table.header, rows, { label: options.label, schema, source: csvPath, lineNumbers });
-  return { ...dataset, optedOutExcluded: excluded };
+  return {
+    ...dataset, optedOutExcluded: excluded,
+    ...(options.maxDroppedShare === undefined ? {} : { maxDroppedShare: options.maxDroppedShare }),
+  };
 }

@@ -8,6 +8,19 @@ export interface NumericColumn {
   readonly type: 'number' | 'boolean' | 'date';
   readonly role: 'feature' | 'label';
   readonly values: Float64Array;
+  /** Cells that did not parse as `type`: NaN in `values` like empty cells, kept apart for messages. */
+  readonly unparsable?: UnparsableCells;
+}
+
+/**
+ * A column's cells that did not parse (a typo such as `12O` in a number column). They count as
+ * missing: a job drops their rows and refuses only when too many rows drop (see dropped-rows.ts).
+ */
+export interface UnparsableCells {
+  /** Row indices, ascending. */
+  readonly rows: Uint32Array;
+  /** The cell text (truncated) of the first few rows, for refusals; clinical values, never identifiers. */
+  readonly samples: ReadonlyMap<number, string>;
 }
 
 /** string cells; undefined marks a missing cell. */
@@ -30,6 +43,8 @@ export interface WithheldColumn {
   readonly role: 'identifier' | 'ignored';
   /** True when a schema file was given and does not list this column. */
   readonly undeclared: boolean;
+  /** True when no row has a value in it (inference could not type it). */
+  readonly empty?: boolean;
 }
 
 export type DatasetColumn = NumericColumn | TextColumn | WithheldColumn;
@@ -43,6 +58,13 @@ export interface LocalDataset {
   readonly schemaSource: 'file' | 'inferred';
   /** Rows of patients on the site's opt-out list, left out before loading (never kept). */
   readonly optedOutExcluded?: number;
+  /** The file line of each row (header = line 1), for messages; absent: row i is on line i + 2. */
+  readonly lineNumbers?: readonly number[];
+  /**
+   * Most share of rows (0..1) a job may drop for a missing or unparsable label or feature before
+   * this site refuses it; set by the loader from the agent's configuration. Absent: the default.
+   */
+  readonly maxDroppedShare?: number;
 }
 
 /** Rows ready for a model: x is n*d row-major features, y class indices. */
@@ -56,6 +78,15 @@ export interface LabeledMatrix {
 export interface PreparedData extends LabeledMatrix {
   /** Rows left out because the label or a job feature was missing. */
   readonly droppedRows: number;
+  /** Of those, per column (label and job features, in job order; only columns that dropped rows). */
+  readonly droppedByColumn: readonly DroppedColumnCount[];
+}
+
+/** Why a column dropped rows: empty (or NA-like) cells, and cells that did not parse as its type. */
+export interface DroppedColumnCount {
+  readonly column: string;
+  readonly empty: number;
+  readonly unparsable: number;
 }
 
 /** A declared column, from a schema file or inference. */

@@ -10,7 +10,12 @@ const header = ['age', 'bmi', 'outcome'];
 describe('localFeatureStatistics', () => {
   it('lays out [n, sums, sums of squares] over rows with the label and every feature', () => {
     const dataset = datasetFromRows(header, [['1', '10', 'a'], ['2', '20', 'b'], ['3', '', 'a'], ['4', '40', '']], { label: 'outcome' });
-    expect(Array.from(localFeatureStatistics(dataset, ['bmi', 'age']))).toEqual([2, 30, 3, 500, 5]);
+    expect(Array.from(localFeatureStatistics(dataset, ['bmi', 'age'], { maxDroppedShare: 0.5 }))).toEqual([2, 30, 3, 500, 5]);
+  });
+
+  it('refuses as training does when more rows drop than the site accepts', () => {
+    const dataset = datasetFromRows(header, [['1', '10', 'a'], ['2', '20', 'b'], ['3', '', 'a'], ['4', '40', '']], { label: 'outcome' });
+    expect(() => localFeatureStatistics(dataset, ['bmi', 'age'])).toThrow(expect.objectContaining({ code: 'DATA_TOO_MANY_DROPPED' }));
   });
 
   it('refuses features the site cannot provide', () => {

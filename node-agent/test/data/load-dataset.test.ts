@@ -129,12 +129,13 @@ describe('loadDataset with a schema file', () => {
     }
   });
 
-  it('reports a cell that does not parse as its declared type, with line and column', async () => {
+  it('reads a cell that does not parse as its declared type as missing, and keeps its line and text for messages', async () => {
     const schema = 'label: outcome\nfields:\n  - { name: age, type: number, role: feature }';
-    const error = await refusal(load(COHORT.replace('47,', 'forty-seven,'), { schema }));
-    expect(error.code).toBe('DATA_VALUE_INVALID');
-    expect(error.message).toMatch(/line 5, column 4 \("age"\)/);
-    expect(error.message).toContain('"forty-seven"');
+    const dataset = await load(COHORT.replace('47,', 'forty-seven,'), { schema });
+    const age = dataset.columns.find((c) => c.name === 'age');
+    expect(age?.kind === 'numeric' && Array.from(age.values)).toEqual([54, 61, Number.NaN, Number.NaN]);
+    expect(age?.kind === 'numeric' && age.unparsable && [Array.from(age.unparsable.rows), [...age.unparsable.samples]]).toEqual([[3], [[3, '"forty-seven"']]]);
+    expect(dataset.lineNumbers).toEqual([2, 3, 4, 5]);
   });
 
   it('refuses a label that disagrees with the schema', async () => {

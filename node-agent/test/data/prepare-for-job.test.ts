@@ -12,7 +12,8 @@ const rows = [
   ['P4', '35', 'b', '60', '2024-01-01', 'NA'],
   ['P5', '30', 'a', '70', '2024-01-02', 'high'],
 ];
-const dataset = datasetFromRows(header, rows, { label: 'outcome' });
+// 2 of these 5 rows drop: the fixture accepts that (sites default to 5%, see dropped-rows.test.ts).
+const dataset = { ...datasetFromRows(header, rows, { label: 'outcome' }), maxDroppedShare: 0.5 };
 
 function refusal(run: () => unknown): DataError {
   try {
@@ -30,6 +31,7 @@ describe('prepareForJob', () => {
     expect(prepared.d).toBe(2);
     expect(prepared.n).toBe(3);
     expect(prepared.droppedRows).toBe(2);
+    expect(prepared.droppedByColumn).toEqual([{ column: 'outcome', empty: 1, unparsable: 0 }, { column: 'bmi', empty: 1, unparsable: 0 }]);
     expect(Array.from(prepared.x)).toEqual([30, 20, 40, 25, 70, 30]);
     expect(Array.from(prepared.y)).toEqual([0, 2, 2]); // low=0, high=2; the site lacks "medium" and still trains
     const reordered = prepareForJob(dataset, job({ features: ['bmi', 'age'] }));
@@ -45,7 +47,8 @@ describe('prepareForJob', () => {
     const error = refusal(() => prepareForJob(dataset, job({ features: ['age', 'weight', 'note', 'patient_id', 'visit_date', 'outcome'] })));
     expect(error.code).toBe('DATA_SCHEMA_MISMATCH');
     expect(error.message).toContain('feature "weight" is not a column at this site');
-    expect(error.message).toContain('feature "note" is not numeric at this site');
+    expect(error.message).toContain('feature "note" is not numeric at this site: it holds text');
+    expect(error.message).toContain('categorical');
     expect(error.message).toContain('feature "patient_id" is an identifier column');
     expect(error.message).toContain('feature "visit_date" is not numeric');
     expect(error.message).toContain('feature "outcome" is this site\'s label column');
@@ -63,7 +66,8 @@ describe('prepareForJob', () => {
     const declared = datasetFromRows(header, rows, { schema });
     const error = refusal(() => prepareForJob(declared, job({ features: ['visit_date', 'note', 'age'] })));
     expect(error.message).toContain('feature "visit_date" is a date column');
-    expect(error.message).toContain('feature "note" is a string column, not numeric');
+    expect(error.message).toContain('feature "note" is not numeric: this site\'s schema declares it string (text)');
+    expect(error.message).toMatch(/encode it in the export as 0\/1 numeric columns/);
     expect(error.message).toContain('feature "age" is not declared in this site\'s schema file');
   });
 
