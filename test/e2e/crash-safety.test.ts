@@ -9,6 +9,7 @@ import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { freshDatabase } from '../../coordinator/test/support/databases.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
 import { codeOf } from '../support/error-code.js';
+import { eventually } from '../support/eventually.js';
 
 const spec = (sites: string[], overrides: Partial<JobSpec> = {}): JobSpec => ({
   name: 'crash-safety', features: ['f1', 'f2', 'f3'], label: 'y', classes: ['no', 'yes'],
@@ -22,15 +23,6 @@ const P = parameterCount(3, [], 2);
 const delta = (seed: number) => Float32Array.from({ length: P }, (_, i) => Math.sin(seed * 31 + i) / 10);
 const spend = { epsilon: 0.5, delta: 1e-5, dataset: 'cohort', mechanism: 'gaussian', epsilonTotal: 0.5, epsilonBudget: 8, epsilonRemaining: 7.5 };
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('a retried task finishes the round (PostgreSQL, real gRPC)', () => {
   let t: TestCoordinator;
@@ -83,12 +75,12 @@ describe('a retried task finishes the round (PostgreSQL, real gRPC)', () => {
     await client.submitUpdate(header('site-c'), encodeVector(delta(3)));
 
     // It used to stay `aggregating` for ever; now the contribution is excluded and site-a is handed its task again.
-    const again = await until('site-a to be asked again', async () => (await client.pollTask('site-a', 500)).task);
+    const again = await eventually('site-a to be asked again', async () => (await client.pollTask('site-a', 500)).task);
     expect(again).toMatchObject({ jobId: job.id, round: 1, kind: TaskKind.TASK_KIND_TRAIN });
     expect(await auditCount('submission.exclude', job.id)).toBe(1);
     const resent = await client.submitUpdate(header('site-a'), bytesA);
     expect(resent.alreadyAccepted).toBe(false);
-    const closed = await until('round 1 to close', async () => (await t.coordinator.engine.rounds(job.id)).find((r) => r.round === 1 && r.status === 'closed'));
+    const closed = await eventually('round 1 to close', async () => (await t.coordinator.engine.rounds(job.id)).find((r) => r.round === 1 && r.status === 'closed'));
     expect(closed.output_model_id).toBeTruthy();
     const contributors = await t.coordinator.db.query<{ site_id: string }>('SELECT site_id FROM contributions WHERE job_id = $1 AND round = 1 ORDER BY site_id', [job.id]);
     expect(contributors.rows.map((r) => r.site_id)).toEqual(['site-a', 'site-b', 'site-c']);
@@ -103,7 +95,7 @@ describe('a retried task finishes the round (PostgreSQL, real gRPC)', () => {
     const { rows } = await t.coordinator.db.query<{ blob_key: string }>(`SELECT blob_key FROM contributions WHERE job_id = $1 AND site_id = 'site-b'`, [job.id]);
     await t.coordinator.blobs.delete(rows[0]!.blob_key);
     await client.submitUpdate(header('site-c'), encodeVector(delta(3)));
-    const failed = await until('the job to fail', async () => {
+    const failed = await eventually('the job to fail', async () => {
       const j = await t.coordinator.engine.job(job.id);
       return j.status === 'failed' ? j : null;
     });

@@ -9,6 +9,7 @@ import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { freshDatabase, type TestDb } from '../../coordinator/test/support/databases.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { codeOf } from '../support/error-code.js';
+import { eventually } from '../support/eventually.js';
 
 const P = parameterCount(3, [], 2);
 const spec: JobSpec = {
@@ -17,15 +18,6 @@ const spec: JobSpec = {
   rounds: 1, minSites: 2, roundDeadlineSeconds: 120, strategy: { name: 'fedavg' }, sites: ['site-a', 'site-b'], standardization: 'none',
 };
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * PostgreSQL made unreachable for 20 s under a running coordinator, through a TCP proxy that drops
@@ -73,20 +65,20 @@ describe('the coordinator survives a 20 s database outage', () => {
 
       await proxy.pause();
       // Readiness and gRPC health follow the database; the process stays up (it used to die within half a second).
-      await until('readiness to turn 503', async () => (await fetch(`${coordinator.rest}/readyz`)).status === 503);
+      await eventually('readiness to turn 503', async () => (await fetch(`${coordinator.rest}/readyz`)).status === 503);
       const refused = await codeOf(client.submitUpdate(header('site-b'), encodeVector(new Float32Array(P).fill(0.02))));
       expect(['DATABASE_UNAVAILABLE', 'BLOB_STORE_UNAVAILABLE']).toContain(refused);
       await new Promise((r) => setTimeout(r, 20_000 - 2_000));
       expect(coordinator.databaseHealth.state).toBe('unavailable');
       proxy.resume();
 
-      await until('readiness to return', async () => (await fetch(`${coordinator.rest}/readyz`)).status === 200);
+      await eventually('readiness to return', async () => (await fetch(`${coordinator.rest}/readyz`)).status === 200);
       // The site retries and the round finishes by itself.
-      await until('the retried upload to be accepted', async () => {
+      await eventually('the retried upload to be accepted', async () => {
         await client.submitUpdate(header('site-b'), encodeVector(new Float32Array(P).fill(0.02)));
         return true;
       });
-      const closed = await until('round 1 to close', async () => (await coordinator.engine.rounds(job.id)).find((r) => r.round === 1 && r.status === 'closed'));
+      const closed = await eventually('round 1 to close', async () => (await coordinator.engine.rounds(job.id)).find((r) => r.round === 1 && r.status === 'closed'));
       expect(closed.output_model_id).toBeTruthy();
       expect(rejections).toEqual([]);
     } finally {

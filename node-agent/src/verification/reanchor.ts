@@ -1,8 +1,8 @@
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseCheckpoint, toBase64, verifyCheckpoint } from '@medfed/proto/tlog/index';
 import { TrustError } from './errors.js';
-import { loadVerifierState, REFUSED_CHECKPOINT_FILE, saveCheckpoint, writeState } from './verifier-state.js';
+import { loadVerifierState, readOptional, REFUSED_CHECKPOINT_FILE, saveCheckpoint, writeState } from './verifier-state.js';
 
 /**
  * Re-anchoring the agent's saved view of the coordinator's transparency log: the explicit,
@@ -79,14 +79,6 @@ function relationOf(saved: LogView | null, candidate: LogView): ViewRelation {
   return candidate.rootHash === saved.rootHash ? 'same' : 'same-size-other-root';
 }
 
-async function readOptional(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new TrustError('TRUST_STATE_INVALID', `${path} cannot be read: ${(err as Error).message}`, undefined, { cause: err });
-  }
-}
 
 /**
  * What a re-anchoring would do, changing nothing: the saved view, the candidate checkpoint (from

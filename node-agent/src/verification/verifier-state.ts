@@ -11,7 +11,8 @@ export async function writeState(path: string, content: string): Promise<void> {
   await rename(tmp, path);
 }
 
-async function readOptional(path: string): Promise<string | null> {
+/** A state file's text, or null when it does not exist yet. */
+export async function readOptional(path: string): Promise<string | null> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
