@@ -82,6 +82,8 @@ export class NodeAgent {
   private readonly config: AgentConfig;
   private readonly log: Logger;
   private client: CoordinatorClient | null = null;
+  /** Set when an outage ends: the journaled train metrics are sent again before the next task. */
+  private reconcileReports = false;
   /** Clients of replicas the agent moved away from, closed between tasks. */
   private retired: CoordinatorClient[] = [];
   private stopping = false;
@@ -283,9 +285,23 @@ export class NodeAgent {
         return res.task;
       }, { retryAll: true });
       if (this.stopping) break;
+      if (this.reconcileReports) await this.resendTrainReports();
       await this.forgetExpiredRetries();
       if (task) await this.runTask(task);
     }
+  }
+
+  /**
+   * After an outage: the train metrics of journaled rounds again, acknowledged or not (a coordinator
+   * restored from a backup may have lost them). Best effort: a failure is logged, polling goes on.
+   */
+  private async resendTrainReports(): Promise<void> {
+    this.reconcileReports = false;
+    await sendPendingTrainReports(resolve(this.config.stateDir), this.client!, this.config.siteId, this.log, { includeAcknowledged: true })
+      .catch((err: unknown) => {
+        if (err instanceof AgentStopError) throw err;
+        this.log.warn({ code: codeOf(err) }, `train metrics not re-sent after the outage: ${(err as Error).message}`);
+      });
   }
 
   /**
@@ -297,7 +313,7 @@ export class NodeAgent {
     for (let attempt = 1; ; attempt++) {
       try {
         const answer = await fn();
-        this.outage.recovered('connection');
+        if (this.outage.recovered('connection')) this.reconcileReports = true;
         return answer;
       } catch (err) {
         if (this.stopping) return undefined;
@@ -365,7 +381,7 @@ export class NodeAgent {
     try {
       await this.dispatch(task, kind);
       this.retries.delete(retryKey(task, kind));
-      this.outage.recovered('task', { job: task.jobId, round: task.round, task: kind });
+      if (this.outage.recovered('task', { job: task.jobId, round: task.round, task: kind })) this.reconcileReports = true;
     } catch (err) {
       if (this.stopping) return;
       const disposition = dispositionOf(err);
@@ -373,7 +389,7 @@ export class NodeAgent {
       if (disposition === 'transient') return this.retryLater(task, kind, err);
       this.retries.delete(retryKey(task, kind));
       // The coordinator answered (with a refusal), so it is reachable; a local failure says nothing either way.
-      if (err instanceof CoordinatorError) this.outage.recovered('task', { job: task.jobId, round: task.round, task: kind });
+      if (err instanceof CoordinatorError && this.outage.recovered('task', { job: task.jobId, round: task.round, task: kind })) this.reconcileReports = true;
       else this.outage.abandoned('task');
       await this.failed(task, kind, err);
     }
@@ -452,7 +468,7 @@ export class NodeAgent {
     for (let attempt = 1; ; attempt++) {
       try {
         const answer = await fn();
-        this.outage.recovered('task', fields);
+        if (this.outage.recovered('task', fields)) this.reconcileReports = true;
         return answer;
       } catch (err) {
         if (this.stopping || dispositionOf(err) !== 'transient') throw err;

@@ -114,8 +114,9 @@ describe('backup and restore: pg_dump / pg_restore of a running federation (real
     const [{ n: stored }] = await fed.query<{ n: number }>('SELECT count(*)::int AS n FROM contributions WHERE job_id = $1 AND round = 1', [firstJob]) as [{ n: number }];
     expect(stored).toBeGreaterThanOrEqual(1);
     expect(stored).toBeLessThan(3);
-    // A consistent restore: no site has verified more of the log than the dump holds.
-    for (const s of sites()) expect((await savedView(s)).size).toBeLessThanOrEqual(dumpedSize);
+    // A consistent restore: no site has verified more of the log than the dump holds (a site that has
+    // verified nothing yet, its upload still throttled, has no saved view).
+    for (const s of sites()) expect((await savedView(s).catch(() => ({ size: 0 }))).size).toBeLessThanOrEqual(dumpedSize);
 
     await fed.restartCoordinator();
     for (const s of sites()) {
@@ -131,7 +132,15 @@ describe('backup and restore: pg_dump / pg_restore of a running federation (real
     const contributions = await fed.contributions();
     expect(contributions.problems.filter((p) => !p.endsWith('its agent never logged the acknowledgement'))).toEqual([]);
     expect(contributions.aggregated).toBe(sites().length);
-    expect((await fed.privacy()).problems).toEqual([]);
+    // A site whose acknowledgement was lost sends its round's train metrics (and ledger charge) again
+    // once it reaches the restored coordinator: the ledgers reconcile after that, not necessarily
+    // before the job's last round closed.
+    let privacy = await fed.privacy();
+    for (const end = Date.now() + 90_000; privacy.problems.length > 0 && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      privacy = await fed.privacy();
+    }
+    expect(privacy.problems).toEqual([]);
     for (const s of sites()) {
       expect(tlogRefusals(s)).toEqual([]);
       // The sites verified the restored log as it grew: every later model extends what they had seen.

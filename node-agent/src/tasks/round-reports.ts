@@ -27,25 +27,37 @@ export function trainReport(siteId: string, record: RoundRecord & Required<Pick<
 }
 
 /**
- * Sends the train metrics of rounds whose update the coordinator accepted but whose metrics were
- * never acknowledged (the agent stopped in between). Such a task is not handed out again, so this
- * is their only way out; run once the agent is connected. A transient or fatal failure is thrown
+ * Sends the train metrics of journaled rounds whose metrics were never acknowledged: the agent
+ * stopped in between, or the upload's acknowledgement was lost though the coordinator stored it.
+ * Such a task is not handed out again, so this is their only way out; run once the agent is
+ * connected, and after every outage (then with `includeAcknowledged`). A transient or fatal failure is thrown
  * (reports already acknowledged are marked, so a retry goes on where this stopped); a refusal is
  * logged and not retried.
  */
-export async function sendPendingTrainReports(stateDir: string, client: Pick<CoordinatorClient, 'reportMetrics'>, siteId: string, log: Logger): Promise<number> {
+export async function sendPendingTrainReports(stateDir: string, client: Pick<CoordinatorClient, 'reportMetrics'>, siteId: string, log: Logger,
+  options: { includeAcknowledged?: boolean } = {}): Promise<number> {
   const journal = new RoundJournal(stateDir);
   let sent = 0;
   for (const record of await journal.records()) {
-    if (record.key.kind !== 'train' || !record.accepted || record.trainReported || !record.upload || !record.training) continue;
+    // Trained and charged is enough: an upload whose acknowledgement was lost (the coordinator stored it,
+    // then crashed or the link dropped) is not handed out again, yet the ledger charge must reach the
+    // audit trail; the budget was spent whether or not the update counts.
+    if (record.key.kind !== 'train' || !record.upload || !record.training) continue;
+    // After an outage, acknowledged reports are sent again too: a coordinator restored from a backup
+    // may have lost them (its privacy.spend events must match this site's ledger); an identical
+    // repeat is acknowledged, a round it no longer has is refused and logged.
+    if (record.trainReported && !options.includeAcknowledged) continue;
     const fields = { job: record.key.job, round: record.key.round };
     try {
       await client.reportMetrics(trainReport(siteId, { ...record, upload: record.upload, training: record.training }));
       sent++;
-      log.info({ ...fields, what: 'metrics' }, 'task resumed from journal');
+      if (record.trainReported) log.debug({ ...fields }, 'train metrics re-sent after an outage');
+      else log.info({ ...fields, what: 'metrics' }, 'task resumed from journal');
     } catch (err) {
       if (dispositionOf(err) !== 'final') throw err; // retried by the caller (transient) or stops the agent (fatal)
-      log.warn({ ...fields, code: (err as { code?: string }).code }, `the coordinator refused this round's unsent train metrics: ${(err as Error).message}`);
+      // A round the coordinator no longer has (an older backup, a finished job's round purged) is no news for a resend.
+      const level = record.trainReported ? 'debug' : 'warn';
+      log[level]({ ...fields, code: (err as { code?: string }).code }, `the coordinator refused this round's train metrics: ${(err as Error).message}`);
     }
     await journal.write({ ...record, trainReported: true });
   }

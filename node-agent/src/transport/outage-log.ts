@@ -40,14 +40,15 @@ export class OutageLog {
     }
   }
 
-  /** A call of `origin` succeeded: ends an outage that started there. `attempts` counts the success too. */
-  recovered(origin: OutageOrigin, fields: Record<string, unknown> = {}): void {
+  /** A call of `origin` succeeded: ends an outage that started there (true when one ended). `attempts` counts the success too. */
+  recovered(origin: OutageOrigin, fields: Record<string, unknown> = {}): boolean {
     const s = this.#state;
-    if (!s || s.origin !== origin) return;
+    if (!s || s.origin !== origin) return false;
     this.#state = null;
     const seconds = (this.#now() - s.since) / 1000;
     const attempts = s.failures + 1;
     this.#log.info({ ...fields, seconds, attempts }, `coordinator reachable again after ${seconds.toFixed(1)} s (${attempts} attempts)`);
+    return true;
   }
 
   /** The failing work was given up (its caller says why): the outage ends without a recovery line. */
