@@ -26,7 +26,7 @@ import { siteApprovalEvent, type SiteApprovalReport } from './site-approval.js';
 import type { ModelPublisher } from '../publishing/publisher.js';
 import { StatisticsRounds, isStatisticsSpec, statsVectorLength } from '../statistics/index.js';
 import { privacySpendEvent, type PrivacySpendReport } from '../audit/privacy-spend.js';
-import { isDatabaseUnavailable } from '../storage/errors.js';
+import { isRetryLater } from '../storage/errors.js';
 import { CorruptedContributionError } from './corrupted-contribution.js';
 
 export interface TaskAssignment {
@@ -649,7 +649,7 @@ export class FederationEngine {
   private advanceSoon(jobId: string): void {
     this.advance(jobId).catch((err: unknown) => {
       // The round loop retries (and backs off) while the database or the lease is away.
-      if (!isDatabaseUnavailable(err) && (err as { code?: string }).code !== 'NOT_LEADER') this.report(err);
+      if (!isRetryLater(err)) this.report(err);
     });
   }
 
@@ -660,7 +660,7 @@ export class FederationEngine {
 
   /** Inside the round loop: an unreachable database (or a lost lease) stops the pass, so the loop backs off. */
   private reportUnlessUnavailable(err: unknown): void {
-    if (isDatabaseUnavailable(err) || (err as { code?: string }).code === 'NOT_LEADER') throw err;
+    if (isRetryLater(err)) throw err;
     this.report(err);
   }
 
@@ -675,7 +675,7 @@ export class FederationEngine {
       await this.close(job, round);
     } catch (err) {
       if (err instanceof CorruptedContributionError) return this.excludeCorrupted(job, round, err);
-      if (isDatabaseUnavailable(err) || (err as { code?: string }).code === 'NOT_LEADER') throw err;
+      if (isRetryLater(err)) throw err;
       const since = round.aggregating_since ?? null;
       if (since && this.now().getTime() - new Date(since).getTime() > this.aggregationBoundMs) {
         const code = (err as { code?: string }).code ?? 'INTERNAL';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isDatabaseUnavailable } from '../storage/errors.js';
+import { isDatabaseUnavailable, StorageError } from '../storage/errors.js';
 import type { DatabaseHealth } from '../storage/database-health.js';
 
 export interface RoundLoop {
@@ -26,7 +26,9 @@ export function startRoundLoop(options: {
   };
   const pass = async () => {
     try {
-      if (options.health.state === 'unavailable' && (await options.health.probe()) === 'unavailable') throw Object.assign(new Error('database unavailable'), { code: '08006' });
+      if (options.health.state === 'unavailable' && (await options.health.probe()) === 'unavailable') {
+        throw new StorageError('DATABASE_UNAVAILABLE', 'the database still does not answer its health probe');
+      }
       await options.work();
       backoff = 0;
     } catch (err) {

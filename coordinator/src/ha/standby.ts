@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { HealthImplementation } from 'grpc-health-check';
 import { FederationService } from '@medfed/proto';
 import type { TlsMaterial } from '../keys/tls-files.js';
-import { STORAGE_ERRORS } from '../storage/errors.js';
+import { STORAGE_ERRORS, StorageError } from '../storage/errors.js';
+import { grpcError } from '../transport/grpc/grpc-error.js';
 import type { LeaderAddress } from './leader-lease.js';
 
 export interface StandbyServers {
@@ -25,12 +26,11 @@ export async function startStandbyServers(options: {
   restHost: string; restPort: number; grpcHost: string; grpcPort: number; tls: TlsMaterial | null; leader: LeaderAddress;
 }): Promise<StandbyServers> {
   let leader = options.leader;
+  // The coordinator's one gRPC error shape (status from the error table, `medfed-code` trailer), plus the leader hint.
   const refusal = (): grpc.ServiceError => {
-    const metadata = new grpc.Metadata();
-    metadata.set('medfed-code', 'NOT_LEADER');
-    if (leader.grpc) metadata.set('medfed-leader', leader.grpc);
-    const details = `NOT_LEADER: ${MESSAGE}${leader.grpc ? ` (leader: ${leader.grpc})` : ''}`;
-    return Object.assign(new Error(details), { code: STORAGE_ERRORS.NOT_LEADER.grpc, details, metadata });
+    const err = grpcError(new StorageError('NOT_LEADER', `${MESSAGE}${leader.grpc ? ` (leader: ${leader.grpc})` : ''}`));
+    if (leader.grpc) err.metadata.set('medfed-leader', leader.grpc);
+    return err;
   };
   const server = new grpc.Server();
   const handlers: grpc.UntypedServiceImplementation = {};

@@ -35,6 +35,14 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return UNAVAILABLE_MESSAGES.some((m) => message.includes(m));
 }
 
+/**
+ * Whether `err` says "the storage is away for now" (unreachable, or this replica lost its lease):
+ * background work stops its pass and retries later instead of reporting a failure.
+ */
+export function isRetryLater(err: unknown): boolean {
+  return isDatabaseUnavailable(err) || (err as { code?: unknown } | null)?.code === 'NOT_LEADER';
+}
+
 /** The error to throw for a failed database call: unavailability gets its retryable code, anything else passes through. */
 export function classifyDatabaseError(err: unknown): unknown {
   if (err instanceof MedfedError || !isDatabaseUnavailable(err)) return err;
