@@ -34,11 +34,12 @@ export function trainReport(siteId: string, record: RoundRecord & Required<Pick<
  * (reports already acknowledged are marked, so a retry goes on where this stopped); a refusal is
  * logged and not retried.
  */
-export async function sendPendingTrainReports(stateDir: string, client: Pick<CoordinatorClient, 'reportMetrics'>, siteId: string, log: Logger,
+export async function sendPendingTrainReports(stateDir: string, client: Pick<CoordinatorClient, 'reportMetrics' | 'submitUpdate'>, siteId: string, log: Logger,
   options: { includeAcknowledged?: boolean } = {}): Promise<number> {
   const journal = new RoundJournal(stateDir);
   let sent = 0;
-  for (const record of await journal.records()) {
+  for (const found of await journal.records()) {
+    const record = found.upload && !found.accepted ? await learnAcceptance(journal, found, client, siteId, log) : found;
     // Trained and charged is enough: an upload whose acknowledgement was lost (the coordinator stored it,
     // then crashed or the link dropped) is not handed out again, yet the ledger charge must reach the
     // audit trail; the budget was spent whether or not the update counts.
@@ -62,4 +63,32 @@ export async function sendPendingTrainReports(stateDir: string, client: Pick<Coo
     await journal.write({ ...record, trainReported: true });
   }
   return sent;
+}
+
+/**
+ * An upload whose acknowledgement was lost (the coordinator stored it, then crashed or the link
+ * dropped before it answered) is no longer handed out as a task: the stored bytes are sent once
+ * more under the same submission id, and a coordinator that holds them acknowledges them
+ * (alreadyAccepted). One that does not is refused (no task nonce, no attestation: nothing new is
+ * stored this way) and the record stays as it was.
+ */
+async function learnAcceptance(journal: RoundJournal, record: RoundRecord, client: Pick<CoordinatorClient, 'submitUpdate'>, siteId: string, log: Logger): Promise<RoundRecord> {
+  const read = await journal.read(record.key.job, record.key.round);
+  if (read.state !== 'found' || !read.bytes || !read.record.upload) return record;
+  const fields = { job: record.key.job, round: record.key.round };
+  try {
+    const receipt = await client.submitUpdate({
+      siteId, jobId: record.key.job, round: record.key.round, submissionId: `${record.key.job}:${record.key.round}:${siteId}`,
+      numSamples: read.record.upload.train.numSamples, baseModelId: '', attestation: '',
+    }, read.bytes);
+    if (!receipt.alreadyAccepted) return record;
+    const accepted = { ...read.record, accepted: receipt.sha256 };
+    await journal.write(accepted);
+    log.info({ ...fields, sha256: receipt.sha256, alreadyAccepted: true }, 'update submitted');
+    return accepted;
+  } catch (err) {
+    if (dispositionOf(err) !== 'final') throw err;
+    log.debug({ ...fields, code: (err as { code?: string }).code }, 'the coordinator does not hold this round\'s upload');
+    return record;
+  }
 }
