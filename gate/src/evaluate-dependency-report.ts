@@ -2,10 +2,12 @@ import { applyExemptions, type UnexemptedTrigger } from './apply-exemptions.js';
 import { decide } from './decide.js';
 import { GateError } from './errors.js';
 import { isGateEnvironment, type GateDecision, type GateEnvironment } from './model.js';
-import type { GatePolicy } from './policy/gate-policy.js';
+import type { GateContext } from './gates/gate-context.js';
+import type { GatePolicy, PolicyRule } from './policy/gate-policy.js';
 import { loadPolicy } from './policy/load-policy.js';
 import { readInput, type InputSource } from './read-input.js';
 import { runRules } from './run-rules.js';
+import { markStricterStops } from './stricter-environments.js';
 import { parseVulnReport } from './vulns/parse-vuln-report.js';
 
 /** Rules about binding a report to an artifact do not apply to a scan of the source tree. */
@@ -36,14 +38,9 @@ export async function evaluateDependencyReport(options: EvaluateDependencyReport
   try {
     policy = typeof options.policy === 'object' ? options.policy : await loadPolicy(options.policy);
     const report = parseVulnReport(await readInput(options.report, 'dependency report'), `dependency report ${subject}`);
-    triggers.push(
-      ...runRules(
-        policy,
-        options.env,
-        { artifact: null, subjectDigest: subject, vulnReport: { state: 'ok', value: report }, sbom: { state: 'absent' }, signature: { state: 'absent' }, sensitiveFindings: [] },
-        (rule) => rule.gate === 'vulnerabilities' && !ARTIFACT_BOUND_TRIGGERS.has(rule.trigger),
-      ),
-    );
+    const context: GateContext = { artifact: null, subjectDigest: subject, vulnReport: { state: 'ok', value: report }, sbom: { state: 'absent' }, signature: { state: 'absent' }, sensitiveFindings: [] };
+    const include = (rule: PolicyRule): boolean => rule.gate === 'vulnerabilities' && !ARTIFACT_BOUND_TRIGGERS.has(rule.trigger);
+    triggers.push(...markStricterStops(runRules(policy, options.env, context, include), policy, options.env, context, include));
   } catch (error) {
     if (!(error instanceof GateError)) throw error;
     triggers.push({ gate: 'input', trigger: policy ? 'vuln_report' : 'policy', action: 'stop', subject, message: error.message, code: error.code });

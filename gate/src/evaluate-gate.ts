@@ -10,7 +10,10 @@ import { loadPolicy } from './policy/load-policy.js';
 import { readInput, type InputSource } from './read-input.js';
 import { runRules } from './run-rules.js';
 import { parseCycloneDx } from './sbom/parse-cyclonedx.js';
-import { findSensitiveFiles, wantsContent } from './sensitive/find-sensitive-files.js';
+import { findSensitiveFiles, nameRulesNeedContent } from './sensitive/find-sensitive-files.js';
+import { TextSecretScan } from './sensitive/text-secret-scan.js';
+import { artifactIssueTriggers } from './artifact-issue-triggers.js';
+import { markStricterStops } from './stricter-environments.js';
 import { loadPublicKey, type TrustedKey, type TrustedKeySource } from './signature/load-public-key.js';
 import { parseSignature } from './signature/parse-signature.js';
 import { verifyDigestSignature, type SignatureCheck } from './signature/verify-signature.js';
@@ -54,7 +57,9 @@ export interface EvaluateGateOptions {
 /**
  * Evaluates an artifact against the policy for one environment. Never throws for bad inputs: an
  * unreadable or unparseable policy, artifact, report, SBOM, signature or key, and a report made for
- * another digest, each become an `input` trigger whose action is always `stop`.
+ * another digest, each become an `input` trigger whose action is always `stop`. So does an unsafe
+ * entry in the artifact; a part the gate could not inspect (over a scan limit, a format it does not
+ * open) is an `input` stop in staging and prod and a warning in dev.
  */
 export async function evaluateGate(options: EvaluateGateOptions): Promise<GateDecision> {
   if (!isGateEnvironment(options.env)) {
@@ -76,8 +81,17 @@ export async function evaluateGate(options: EvaluateGateOptions): Promise<GateDe
   }
 
   const artifactName = typeof options.artifact === 'string' ? options.artifact : options.artifact instanceof Uint8Array ? 'artifact bytes' : 'artifact files';
-  const read = await attempt(() => readArtifactWithFileDigests(options.artifact, { wantContent: wantsContent }), (error) => refuse('artifact', artifactName, error));
+  const read = await attempt(
+    () =>
+      readArtifactWithFileDigests(options.artifact, {
+        wantContent: nameRulesNeedContent,
+        scanText: (path) => new TextSecretScan(path),
+        ...(policy?.limits ? { limits: policy.limits } : {}),
+      }),
+    (error) => refuse('artifact', artifactName, error),
+  );
   const artifact = read?.inventory ?? null;
+  if (artifact) inputTriggers.push(...artifactIssueTriggers(artifact, env));
   const subjectDigest = artifact?.digest ?? 'unreadable artifact';
 
   const vulnReport = await loadOptional(options.vulnReport, 'vulnerability report', async (bytes, what) => bindReport(parseVulnReport(bytes, what), artifact, what), (subject, error) =>
@@ -96,7 +110,7 @@ export async function evaluateGate(options: EvaluateGateOptions): Promise<GateDe
     signature,
     sensitiveFindings: artifact ? findSensitiveFiles(artifact.entries) : [],
   };
-  const ruleTriggers = policy ? runRules(policy, env, context) : [];
+  const ruleTriggers = policy ? markStricterStops(runRules(policy, env, context), policy, env, context) : [];
   const triggers = applyExemptions([...inputTriggers, ...ruleTriggers], policy?.exemptions ?? [], env, now);
   return {
     decision: decide(triggers),

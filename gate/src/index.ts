@@ -24,7 +24,18 @@ export type { GatePolicy, PolicyRule } from './policy/gate-policy.js';
 export { TRIGGER_CATALOG, type ConfigurableGate } from './policy/trigger-catalog.js';
 export { artifactDigest } from './artifact/artifact-digest.js';
 export { readArtifact } from './artifact/read-artifact.js';
-export type { ArtifactInventory, ArtifactEntry, ReadArtifactOptions, MemoryArtifact, ArtifactSource } from './artifact/inventory.js';
+export type {
+  ArtifactInventory,
+  ArtifactEntry,
+  ReadArtifactOptions,
+  MemoryArtifact,
+  ArtifactSource,
+  ContentMatch,
+  TextScan,
+  ScanIssue,
+  ScanIssueCode,
+} from './artifact/inventory.js';
+export { DEFAULT_SCAN_LIMITS, type ScanLimits } from './artifact/scan-limits.js';
 export { isSha256Digest, sha256Digest } from './artifact/digest-format.js';
 export { signingSubject } from './signature/signing-subject.js';
 export { signDigest } from './signature/sign-digest.js';
@@ -36,6 +47,7 @@ export type { VulnReport, VulnFinding } from './vulns/vuln-report.js';
 export { parseCycloneDx, type Sbom, type SbomComponent } from './sbom/parse-cyclonedx.js';
 export { findSensitiveFiles, type SensitiveFinding } from './sensitive/find-sensitive-files.js';
 export { NAME_RULES, CONTENT_RULES } from './sensitive/sensitive-patterns.js';
+export { TextSecretScan } from './sensitive/text-secret-scan.js';
 export { renderDecisionText } from './render/render-text.js';
 export { decisionToJson } from './render/decision-json.js';
 export type { InputSource } from './read-input.js';

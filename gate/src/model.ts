@@ -49,6 +49,8 @@ export interface GateTrigger {
   readonly severity?: Severity;
   /** Error code for `input` triggers. */
   readonly code?: string;
+  /** On a warning: the stricter environments in which the same finding is a stop (dev warns where staging and prod stop). */
+  readonly stopsIn?: readonly GateEnvironment[];
   /** The live exemption that neutralises this trigger, or null. */
   readonly exemptedBy: Exemption | null;
   /** Exemptions that would have matched but have expired. */

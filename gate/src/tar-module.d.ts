@@ -8,6 +8,7 @@ declare module 'tar' {
     readonly size: number;
     readonly linkpath?: string;
     resume(): this;
+    [Symbol.asyncIterator](): AsyncIterator<Buffer>;
   }
 
   export interface ParserOptions {

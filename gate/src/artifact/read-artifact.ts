@@ -27,7 +27,7 @@ export async function readArtifactWithFileDigests(
     : kind === 'directory' ? await readDirectory(source as string, options) : await readTarball(source as string | Uint8Array, options);
   const image = ociImageIdentity(collector);
   const entries = [...collector.entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { inventory: { kind, digest, entries, image }, fileDigests: collector.fileDigests };
+  return { inventory: { kind, digest, entries, image, issues: collector.issues }, fileDigests: collector.fileDigests };
 }
 
 function isMemoryArtifact(source: ArtifactSource): source is Extract<ArtifactSource, { files: unknown }> {

@@ -52,7 +52,7 @@ async function readFile(absolute: string, path: string, collector: EntryCollecto
   const { sink, done } = collector.openFile(path);
   for await (const chunk of createReadStream(absolute)) {
     size += (chunk as Buffer).length;
-    sink.write(chunk as Buffer);
+    await sink.write(chunk as Buffer);
   }
   await done(size);
 }

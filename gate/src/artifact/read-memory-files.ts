@@ -36,7 +36,7 @@ export async function readMemoryFiles(source: MemoryArtifact, options: ReadArtif
       }
     }
     const { sink, done } = collector.openFile(file.path);
-    sink.write(Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength));
+    await sink.write(Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength));
     await done(file.bytes.byteLength);
   }
   return { digest: directoryDigest(collector.fileDigests), collector };

@@ -2,8 +2,9 @@ import { once } from 'node:events';
 import tar, { type ReadEntry } from 'tar';
 
 /**
- * A push interface over tar's streaming parser (gzip is detected by magic bytes), so the same code
- * can read an artifact tarball from disk and an image layer from inside another stream.
+ * A push interface over tar's streaming parser, with backpressure: a write waits until the entry
+ * being read has taken its bytes. It is fed plain tar; gzip is undone before it (MeteredGunzip), so
+ * that decompression is metered.
  */
 export class TarStream {
   private readonly parser: InstanceType<typeof tar.Parse>;
@@ -29,11 +30,6 @@ export class TarStream {
     if (!this.parser.write(chunk)) {
       await Promise.race([once(this.parser, 'drain'), this.finished]);
     }
-  }
-
-  /** Writes without waiting; for nested streams fed from inside another parser's event. */
-  writeNow(chunk: Buffer): void {
-    if (!this.failure) this.parser.write(chunk);
   }
 
   async end(): Promise<void> {

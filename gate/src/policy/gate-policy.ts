@@ -1,3 +1,4 @@
+import type { ScanLimits } from '../artifact/scan-limits.js';
 import type { Exemption, GateEnvironment, PolicyIdentity, RuleAction } from '../model.js';
 import type { ConfigurableGate } from './trigger-catalog.js';
 
@@ -19,5 +20,7 @@ export interface GatePolicy {
   readonly description?: string;
   readonly environments: Readonly<Partial<Record<GateEnvironment, EnvironmentRules>>>;
   readonly exemptions: readonly Exemption[];
+  /** `limits:` of the policy over DEFAULT_SCAN_LIMITS; absent only on a policy built before limits existed. */
+  readonly limits?: ScanLimits;
   readonly identity: PolicyIdentity;
 }

@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { sha256Digest } from '../artifact/digest-format.js';
+import { DEFAULT_SCAN_LIMITS, POLICY_LIMIT_KEYS, type ScanLimits } from '../artifact/scan-limits.js';
 import { GateError } from '../errors.js';
 import { GATE_ENVIRONMENTS, RULE_ACTIONS, type Exemption } from '../model.js';
 import type { EnvironmentRules, GatePolicy, PolicyRule } from './gate-policy.js';
@@ -37,6 +38,12 @@ const environmentSchema: Schema = {
   properties: { rules: { required: true, schema: { type: 'array', items: ruleSchema } } },
 };
 
+/** `limits:`: every key optional, each a positive whole number (bytes, levels, or a ratio). */
+const limitsSchema: Schema = {
+  type: 'object',
+  properties: Object.fromEntries(Object.keys(POLICY_LIMIT_KEYS).map((key) => [key, { schema: { type: 'integer', minimum: 1 } }])),
+};
+
 const policySchema: Schema = {
   type: 'object',
   extensions: true,
@@ -49,6 +56,7 @@ const policySchema: Schema = {
       schema: { type: 'object', properties: Object.fromEntries(GATE_ENVIRONMENTS.map((env) => [env, { schema: environmentSchema }])) },
     },
     exemptions: { schema: { type: 'array', items: exemptionSchema } },
+    limits: { schema: limitsSchema },
   },
 };
 
@@ -72,6 +80,7 @@ export function parsePolicy(text: string | Uint8Array, source: string): GatePoli
     description?: string;
     environments: Record<string, { rules: Array<{ gate: string; trigger: string; action: string; params?: Record<string, unknown> }> }>;
     exemptions?: Exemption[];
+    limits?: Partial<Record<keyof typeof POLICY_LIMIT_KEYS, number>>;
   };
 
   const environments: Record<string, EnvironmentRules> = {};
@@ -90,8 +99,18 @@ export function parsePolicy(text: string | Uint8Array, source: string): GatePoli
     ...(policy.description === undefined ? {} : { description: policy.description }),
     environments,
     exemptions,
+    limits: scanLimits(policy.limits ?? {}),
     identity: { name: policy.name, source, digest: sha256Digest(bytes) },
   };
+}
+
+function scanLimits(given: Partial<Record<keyof typeof POLICY_LIMIT_KEYS, number>>): ScanLimits {
+  const limits: Record<keyof ScanLimits, number> = { ...DEFAULT_SCAN_LIMITS };
+  for (const [key, field] of Object.entries(POLICY_LIMIT_KEYS)) {
+    const value = given[key as keyof typeof POLICY_LIMIT_KEYS];
+    if (value !== undefined) limits[field] = value;
+  }
+  return limits;
 }
 
 function checkRule(rule: { gate: string; trigger: string; action: string; params?: Record<string, unknown> }, path: string, source: string): PolicyRule {

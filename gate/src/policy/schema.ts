@@ -4,7 +4,7 @@
  */
 export type Schema =
   | { readonly type: 'string'; readonly enum?: readonly string[]; readonly pattern?: RegExp; readonly patternHint?: string }
-  | { readonly type: 'integer'; readonly enum?: readonly number[] }
+  | { readonly type: 'integer'; readonly enum?: readonly number[]; readonly minimum?: number }
   | { readonly type: 'array'; readonly items: Schema; readonly minItems?: number }
   | {
       readonly type: 'object';
@@ -32,6 +32,7 @@ export function checkSchema(value: unknown, schema: Schema, path: string): strin
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) return `${path}: expected an integer, found ${describe(value)}`;
       if (schema.enum && !schema.enum.includes(value)) return `${path}: ${value} is not one of ${schema.enum.join(', ')}`;
+      if (schema.minimum !== undefined && value < schema.minimum) return `${path}: ${value} is less than ${schema.minimum}`;
       return null;
     case 'array': {
       if (!Array.isArray(value)) return `${path}: expected a list, found ${describe(value)}`;

@@ -23,7 +23,7 @@ export const TRIGGER_CATALOG = {
       params: { ignore_paths: { schema: pathGlobs } },
     },
     content: {
-      fires: 'once per config-like file holding a credential (password=, secret:, AWS keys, private key blocks)',
+      fires: 'once per rule matched in a text file (private key blocks, cloud and npm tokens, password and secret assignments)',
       params: { ignore_paths: { schema: pathGlobs } },
     },
   },

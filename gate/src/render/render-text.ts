@@ -10,7 +10,8 @@ function line(trigger: GateTrigger): string {
     return `  EXEMPT ${head}: ${trigger.message}\n         exempted by ${approver} until ${expires}: ${reason}`;
   }
   const lapsed = trigger.expiredExemptions.map((exemption) => `\n         exemption by ${exemption.approver} expired ${exemption.expires}`).join('');
-  return `  ${trigger.action.toUpperCase().padEnd(6)} ${head}: ${trigger.message}${lapsed}`;
+  const stricter = trigger.stopsIn?.length ? `\n         a warning here only: ${trigger.stopsIn.join(' and ')} stop on this` : '';
+  return `  ${trigger.action.toUpperCase().padEnd(6)} ${head}: ${trigger.message}${lapsed}${stricter}`;
 }
 
 /** Human-readable report: one line per trigger, strongest first, then the decision. */

@@ -1,5 +1,6 @@
 import type { ArtifactEntry } from '../artifact/inventory.js';
-import { CONTENT_RULES, CONTENT_SCANNED_FILE, NAME_RULES, isPublicOnlyPem } from './sensitive-patterns.js';
+import { CONTENT_SCANNED_FILE, NAME_RULES, isPublicOnlyPem } from './sensitive-patterns.js';
+import { scanTextForSecrets } from './text-secret-scan.js';
 
 export interface SensitiveFinding {
   readonly kind: 'file_name' | 'content';
@@ -11,12 +12,22 @@ export interface SensitiveFinding {
   readonly layer?: string;
 }
 
-/** Which entries the artifact reader should capture the bytes of. */
+/** Config-like files: the entries a caller without a streaming text scan should capture the bytes of. */
 export function wantsContent(path: string): boolean {
   return CONTENT_SCANNED_FILE.test(path);
 }
 
-/** Applies the name and content tables to every entry of an artifact. */
+/** Files whose name rule needs their bytes too (a PEM file holding only certificates is not a secret). */
+export function nameRulesNeedContent(path: string): boolean {
+  const basename = path.slice(path.lastIndexOf('/') + 1);
+  return NAME_RULES.some((rule) => rule.clearedByPublicPem && (rule.basename?.test(basename) ?? false));
+}
+
+/**
+ * Applies the name and content tables to every entry of an artifact. Content findings come from the
+ * entry's contentMatches (the streaming scan of every text file) or, for entries read without one,
+ * from the captured bytes.
+ */
 export function findSensitiveFiles(entries: readonly ArtifactEntry[]): SensitiveFinding[] {
   const findings: SensitiveFinding[] = [];
   for (const entry of entries) {
@@ -31,12 +42,9 @@ export function findSensitiveFiles(entries: readonly ArtifactEntry[]): Sensitive
       if (rule.clearedByPublicPem && text !== undefined && isPublicOnlyPem(text)) continue;
       findings.push({ kind: 'file_name', path: entry.path, ruleId: rule.id, description: rule.description, ...layer });
     }
-    if (text === undefined) continue;
-    for (const rule of CONTENT_RULES) {
-      const match = rule.pattern.exec(text);
-      if (!match) continue;
-      const line = text.slice(0, match.index).split('\n').length;
-      findings.push({ kind: 'content', path: entry.path, ruleId: rule.id, description: rule.description, line, ...layer });
+    const matches = entry.contentMatches ?? (text === undefined ? [] : scanTextForSecrets(text, entry.path));
+    for (const match of matches) {
+      findings.push({ kind: 'content', path: entry.path, ruleId: match.ruleId, description: match.description, line: match.line, ...layer });
     }
   }
   return collapseGitMetadata(findings);
@@ -52,7 +60,7 @@ function collapseGitMetadata(findings: SensitiveFinding[]): SensitiveFinding[] {
       continue;
     }
     const padded = `/${finding.path}/`;
-    const root = padded.slice(1, padded.indexOf('/.git/') + '/.git'.length);
+    const root = padded.slice(1, padded.search(/\/\.git\//i) + '/.git'.length);
     const key = `${finding.layer ?? ''}|${root}`;
     if (gitRoots.has(key)) continue;
     gitRoots.add(key);

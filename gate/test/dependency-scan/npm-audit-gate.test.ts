@@ -69,7 +69,11 @@ describe('scripts/npm-audit-gate.mjs', () => {
     expect(run.code).toBe(2);
     const decision = JSON.parse(run.stdout);
     expect(decision.decision).toBe('stop');
-    expect(decision.triggers).toEqual([expect.objectContaining({ gate: 'vulnerabilities', trigger: 'severity', subject: 'GHSA-3h5v-q93c-6h6q', action: 'stop' })]);
+    // ws carries the advisory; engine.io, vulnerable through ws, is counted as well.
+    expect(decision.triggers).toEqual([
+      expect.objectContaining({ gate: 'vulnerabilities', trigger: 'severity', subject: 'GHSA-3h5v-q93c-6h6q', action: 'stop', message: expect.stringContaining('in ws ') }),
+      expect.objectContaining({ gate: 'vulnerabilities', trigger: 'severity', subject: 'GHSA-3h5v-q93c-6h6q', action: 'stop', message: expect.stringContaining('in engine.io ') }),
+    ]);
   });
 
   it('warns in dev and allows a clean report', async () => {

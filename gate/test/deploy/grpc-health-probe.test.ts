@@ -24,7 +24,7 @@ afterAll(() => {
 
 function probe(args: readonly string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [PROBE, `--addr=127.0.0.1:${port}`, ...args], { timeout: 20_000 }, (error, _stdout, stderr) => {
+    execFile(process.execPath, [PROBE, `--addr=127.0.0.1:${port}`, ...args], { timeout: 60_000 }, (error, _stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stderr });
     });
   });

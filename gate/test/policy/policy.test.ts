@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_POLICY_PATH, TRIGGER_CATALOG, evaluateGate, loadPolicy, parsePolicy } from '../../src/index.js';
+import { DEFAULT_POLICY_PATH, DEFAULT_SCAN_LIMITS, TRIGGER_CATALOG, evaluateGate, loadPolicy, parsePolicy } from '../../src/index.js';
 import { cleanSupportingInputs } from '../support/clean-inputs.js';
 import { CLEAN_FILES, makeTree, removeTrees } from '../support/fixture-tree.js';
 
@@ -28,6 +29,23 @@ describe('default policy', () => {
     expect(rules('staging')).not.toContain('signature/missing:stop');
     expect(rules('dev').every((rule) => rule.endsWith(':warn'))).toBe(true);
     expect(policy.environments.prod?.rules.find((rule) => rule.trigger === 'severity')?.params).toEqual({ min_severity: 'HIGH' });
+  });
+
+  it('reads scan limits from limits:, the defaults for those not given', () => {
+    expect(parsePolicy('version: 1\nname: t\nenvironments: {}\nlimits: { max_text_bytes: 1024, max_archive_depth: 5 }\n', 'p').limits).toEqual({
+      ...DEFAULT_SCAN_LIMITS,
+      maxTextBytes: 1024,
+      maxArchiveDepth: 5,
+    });
+    expect(parsePolicy('version: 1\nname: t\nenvironments: {}\n', 'p').limits).toEqual(DEFAULT_SCAN_LIMITS);
+    expect(DEFAULT_SCAN_LIMITS).toEqual({ maxTextBytes: 64 * 1024 * 1024, maxArchiveDepth: 3, maxExpansionRatio: 100, maxExpandedBytes: 4 * 1024 * 1024 * 1024 });
+  });
+
+  it('documents its scan limits as a commented block that, uncommented, equals the defaults', async () => {
+    const text = await readFile(DEFAULT_POLICY_PATH, 'utf8');
+    const uncommented = text.replace(/^# (limits:)$/m, '$1').replace(/^#( {3}max_\w+: \d+)/gm, '$1');
+    expect(uncommented).not.toBe(text);
+    expect(parsePolicy(uncommented, 'uncommented').limits).toEqual(DEFAULT_SCAN_LIMITS);
   });
 
   it('applies when no policy is given', async () => {
@@ -85,6 +103,9 @@ describe('policy validation names the bad key', () => {
     ['exemption with a bad expiry', base('environments: {}\nexemptions:\n  - { gate: signature, trigger: missing, subject: x, reason: y, approver: z, expires: next week }'), /exemptions\[0\]\.expires: "next week" is not an ISO 8601 date/],
     ['exemption with an impossible date', base('environments: {}\nexemptions:\n  - { gate: signature, trigger: missing, subject: x, reason: y, approver: z, expires: 2030-13-45 }'), /exemptions\[0\]\.expires: "2030-13-45" is not a real date/],
     ['wrong version', 'version: 2\nname: t\nenvironments: {}', /version: 2 is not one of 1/],
+    ['unknown scan limit', base('environments: {}\nlimits: { max_file_bytes: 10 }'), /limits\.max_file_bytes: unknown key \(allowed here: max_text_bytes, max_archive_depth, max_expansion_ratio, max_expanded_bytes\)/],
+    ['scan limit below 1', base('environments: {}\nlimits: { max_archive_depth: 0 }'), /limits\.max_archive_depth: 0 is less than 1/],
+    ['scan limit not a whole number', base('environments: {}\nlimits: { max_text_bytes: 16MiB }'), /limits\.max_text_bytes: expected an integer/],
   ];
 
   for (const [name, yaml, message] of CASES) {

@@ -41,7 +41,7 @@ export async function removeTrees(): Promise<void> {
 export interface TarEntrySpec {
   readonly path: string;
   readonly content?: string | Buffer;
-  readonly type?: 'file' | 'directory' | 'symlink';
+  readonly type?: 'file' | 'directory' | 'symlink' | 'hardlink' | 'char-device' | 'block-device' | 'fifo';
   readonly linkname?: string;
 }
 
@@ -58,7 +58,7 @@ export function makeTar(entries: readonly TarEntrySpec[], options: { gzip?: bool
     header.write('0000000\0', 116, 8, 'ascii');
     header.write(`${(type === 'file' ? body.length : 0).toString(8).padStart(11, '0')}\0`, 124, 12, 'ascii');
     header.write('14712345670\0', 136, 12, 'ascii');
-    header.write({ file: '0', directory: '5', symlink: '2' }[type], 156, 1, 'ascii');
+    header.write({ file: '0', directory: '5', symlink: '2', hardlink: '1', 'char-device': '3', 'block-device': '4', fifo: '6' }[type], 156, 1, 'ascii');
     if (entry.linkname) header.write(entry.linkname, 157, 100, 'utf8');
     header.write('ustar\0', 257, 6, 'ascii');
     header.write('00', 263, 2, 'ascii');

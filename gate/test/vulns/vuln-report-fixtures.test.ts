@@ -49,7 +49,8 @@ const EXPECTED: Readonly<Record<string, Expectation>> = {
   'grype-mismatched-digest.json': stopEverywhere('GATE_VULN_REPORT_DIGEST_MISMATCH'),
   'grype-malformed-matches-null.json': stopEverywhere('GATE_VULN_REPORT_INVALID'),
   'grype-malformed-severity.json': stopEverywhere('GATE_VULN_REPORT_INVALID'),
-  'npm-audit-high.json': { prod: 'stop', staging: 'stop', dev: 'warn', prodTriggers: ['vulnerabilities/severity', 'vulnerabilities/report_unbound'] },
+  // ws has the advisory; engine.io is vulnerable through ws and counts too.
+  'npm-audit-high.json': { prod: 'stop', staging: 'stop', dev: 'warn', prodTriggers: ['vulnerabilities/severity', 'vulnerabilities/severity', 'vulnerabilities/report_unbound'] },
   'npm-audit-clean.json': { prod: 'warn', staging: 'warn', dev: 'allow', prodTriggers: ['vulnerabilities/report_unbound'] },
 };
 
@@ -109,7 +110,10 @@ describe('report parsing details', () => {
   it('maps Grype and npm severities onto the gate scale', async () => {
     expect((await load('grype-negligible-and-medium.json')).findings.map((finding) => finding.severity)).toEqual(['NEGLIGIBLE', 'MEDIUM']);
     const npm = await load('npm-audit-high.json');
-    expect(npm.findings).toEqual([expect.objectContaining({ id: 'GHSA-3h5v-q93c-6h6q', packageName: 'ws', severity: 'HIGH' })]);
+    expect(npm.findings).toEqual([
+      expect.objectContaining({ id: 'GHSA-3h5v-q93c-6h6q', packageName: 'ws', severity: 'HIGH' }),
+      expect.objectContaining({ id: 'GHSA-3h5v-q93c-6h6q', packageName: 'engine.io', severity: 'HIGH', target: 'package-lock.json, vulnerable through ws' }),
+    ]);
   });
 
   it('names the offending field of a malformed report', async () => {
