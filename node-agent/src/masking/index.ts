@@ -14,7 +14,16 @@ export {
   type DatasetSchema,
 } from './schema.js';
 export { SAFE_HARBOR_RULES, classifyFieldName, normaliseFieldName, type IdentifierRule } from './safe-harbor.js';
-export { inferSchema, type InferredSchema } from './infer-schema.js';
+export { inferSchema, type InferredSchema, type InferOptions } from './infer-schema.js';
+export { meaningOfName, type NameMeaning } from './field-meaning.js';
+export { looksLikeBirthDates, BIRTH_DATE_HEURISTIC } from './birth-date-values.js';
+export { withSafeHarborMeaning } from './safe-harbor-meaning.js';
+export {
+  DEFAULT_SUPPRESSION_LIMIT,
+  type KAnonymityOutcome,
+  type KAnonymitySummary,
+  type InformationLoss,
+} from './anonymity/anonymise.js';
 export { ROLES, ROLE_DEFAULTS, DEIDENTIFIED_ROLES, parseRole, type Role } from './roles.js';
 export {
   DEFAULT_MIN_CELL_SIZE,
@@ -37,7 +46,8 @@ export { PSEUDONYM_KEY_FILE, loadOrCreatePseudonymKey } from './pseudonym-key.js
 export { readCsv, writeCsv, type CsvTable } from './csv.js';
 export { NOISE_PREVIEW, SUPPRESSED, type Cell } from './cells.js';
 export { safeHarborAge, ageBand, AGE_TOP_LABEL } from './transforms/age.js';
-export { dateToYear, birthYear, parseDateYear } from './transforms/date.js';
-export { zip3, RESTRICTED_ZIP3 } from './transforms/zip.js';
+export { dateToYear, dateToMonth, birthYear, parseDate, parseDateYear, topBirthYear, topBirthYearLabel, type DateParts } from './transforms/date.js';
+export { zip3, RESTRICTED_ZIP3, RESTRICTED_ZIP3_2000, RESTRICTED_ZIP3_2010 } from './transforms/zip.js';
+export { zipState } from './transforms/zip-state.js';
 export { numericBin } from './transforms/numeric-bin.js';
 export { pseudonymize, studyKey } from './transforms/pseudonym.js';

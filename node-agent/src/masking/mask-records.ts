@@ -1,13 +1,16 @@
 import type { ByteSource } from '../privacy/noise/index.js';
 import type { PrivacyLedger } from '../privacy/ledger/index.js';
-import { NOISE_PREVIEW, SUPPRESSED, rawValue, type Cell } from './cells.js';
+import { anonymise, DEFAULT_SUPPRESSION_LIMIT, type InformationLoss, type KAnonymitySummary } from './anonymity/anonymise.js';
+import { releaseNotes } from './anonymity/notes.js';
+import { NOISE_PREVIEW, rawValue, type Cell } from './cells.js';
 import { MaskingError } from './errors.js';
 import { excludeOptedOut } from './opt-out.js';
 import { planMasking, type FieldPlan } from './plan.js';
 import type { GeneralizeSpec, NoiseSpec, SitePolicy } from './policy.js';
 import { parseRole, type Role } from './roles.js';
+import { withSafeHarborMeaning } from './safe-harbor-meaning.js';
 import type { DatasetSchema, FieldType, SensitivityClass, TransformName } from './schema.js';
-import { generalize, generalizationOf, generalizeContext } from './transforms/generalize.js';
+import { generalize, generalizationOf, generalizeContext, type GeneralizeContext } from './transforms/generalize.js';
 import { noisyValue } from './transforms/noise.js';
 import { pseudonymize, studyKey } from './transforms/pseudonym.js';
 
@@ -36,7 +39,10 @@ export interface MaskContext {
   readonly pseudonymKey?: Uint8Array;
   /** Default: preview. */
   readonly noise?: NoiseMode;
-  /** Reference time for "age 90 or older" judgements on birth years (default now). */
+  /**
+   * Reference date of the masking run (default now): birth years are top-coded against its year,
+   * and dates of birth are recognised by their values against it.
+   */
   readonly now?: Date;
   /** Receives the notes as log lines (they carry field names and counts, never values). */
   readonly log?: (line: string) => void;
@@ -48,6 +54,10 @@ export interface MaskedColumn {
   readonly class: SensitivityClass;
   readonly transform: TransformName | 'metadata';
   readonly identifier?: string;
+  /** What the column holds: "full", "pseudonym", "10-year bands", "ZIP3", "year"... (not for auditors). */
+  readonly holds?: string;
+  /** Quasi-identifiers: the normalised certainty penalty of the column, 0 exact .. 1 nothing left. */
+  readonly ncp?: number;
   /** Auditor only: how many records have a value in this field. */
   readonly count?: number;
 }
@@ -59,9 +69,16 @@ export interface MaskSummary {
   readonly excludedOtherSite: number;
   /** Values withheld because they could not be generalised (unparseable date, ZIP, age...). */
   readonly withheldValues: number;
+  /** Rows whose quasi-identifiers were suppressed ("*") to reach k-anonymity. */
   readonly suppressedRows: number;
   readonly epsilonSpent: number;
   readonly deltaSpent: number;
+  /** What each released field holds, by name: "full", "pseudonym", "10-year bands", "ZIP3", "year"... */
+  readonly fields: Readonly<Record<string, string>>;
+  /** Researchers (unless the policy turns it off): the k-anonymity step and its decision. */
+  readonly kAnonymity?: KAnonymitySummary;
+  /** Normalised certainty penalty of the released quasi-identifiers, per field and overall. */
+  readonly informationLoss: InformationLoss;
 }
 
 export interface MaskResult {
@@ -82,6 +99,7 @@ export async function maskRecords(
   context: MaskContext,
 ): Promise<MaskResult> {
   const role = parseRole(context.role);
+  const now = context.now ?? new Date();
   const plan = planMasking(schema, policy, { role, ...pick(context) });
   const notes: string[] = [...plan.notes];
   const { kept: consenting, excluded: excludedOptedOut } = excludeOptedOut(records, schema, context.optOut);
@@ -94,10 +112,14 @@ export async function maskRecords(
   if (role === 'auditor') {
     const columns = plan.fields.map((p) => ({ ...columnOf(p), transform: 'metadata' as const, count: rows.filter((r) => rawValue(r[p.field.name]) !== undefined).length }));
     notes.push(`metadata only: ${rows.length} records, ${columns.length} fields; no values are released to auditors`);
-    return finish({ records: [], columns, notes, summary: { ...base, outputRows: 0, withheldValues: 0 } }, context);
+    return finish({ records: [], columns, notes, summary: { ...base, outputRows: 0, withheldValues: 0, fields: {}, informationLoss: { fields: {}, overall: 0 } } }, context);
   }
 
-  const shown = plan.fields.filter((p) => p.transform !== 'redact');
+  // Safe Harbor by meaning: birth dates and ages are generalised (top-coded) as such, however named.
+  const released = plan.fields.filter((p) => p.transform !== 'redact');
+  const meaning = withSafeHarborMeaning(released.map((p) => p.field), rows, now);
+  notes.push(...meaning.notes);
+  const shown = released.map((p, i): FieldPlan => ({ ...p, field: meaning.fields[i] as FieldPlan['field'] }));
   for (const p of plan.fields) {
     if (p.transform === 'redact') notes.push(`field "${p.field.name}" ${p.source === 'not-approved' ? 'is not an approved feature' : 'is redacted'} and left out`);
   }
@@ -112,13 +134,17 @@ export async function maskRecords(
     );
   }
 
-  const referenceYear = (context.now ?? new Date()).getUTCFullYear();
+  const referenceYear = now.getUTCFullYear();
+  const contextOf = (p: FieldPlan): GeneralizeContext => {
+    const spec = typeof p.spec === 'object' && p.spec.transform === 'generalize' ? (p.spec as GeneralizeSpec) : undefined;
+    return generalizeContext(spec, role === 'researcher' ? policy.ageBands : undefined, referenceYear);
+  };
   let withheldValues = 0;
   const masked = rows.map((row) => {
     const out: Record<string, Cell> = {};
     for (const p of shown) {
       const value = rawValue(row[p.field.name]);
-      const cell = value === undefined ? null : maskValue(p, value, { key, referenceYear, policy, role, noiseMode });
+      const cell = value === undefined ? null : maskValue(p, value, { key, contextOf, noiseMode });
       if (value !== undefined && cell === null) withheldValues++;
       out[p.field.name] = cell;
     }
@@ -126,17 +152,36 @@ export async function maskRecords(
   });
   if (withheldValues > 0) notes.push(`${withheldValues} values could not be generalised (unparseable) and were withheld`);
 
-  const suppressedRows = role === 'researcher' && policy.suppressRareQuasiIdentifiers !== false ? suppressRareQuasiIdentifiers(masked, shown, policy.minCellSize) : 0;
-  if (suppressedRows > 0) {
-    notes.push(`${suppressedRows} records had their quasi-identifiers suppressed ("${SUPPRESSED}"): fewer than ${policy.minCellSize} records shared them`);
-  }
-  for (const p of shown) notes.push(`field "${p.field.name}": ${p.transform}`);
+  const anonymised = anonymise(rows, masked, shown, {
+    enforce: role === 'researcher' && policy.suppressRareQuasiIdentifiers !== false,
+    k: policy.minCellSize,
+    suppressionLimit: policy.suppressionLimit ?? DEFAULT_SUPPRESSION_LIMIT,
+    noisePreview: noiseMode.mode === 'preview',
+    contextOf,
+  });
+  notes.push(...releaseNotes(shown.map((p) => p.field.name), anonymised, masked.length));
+  const k = anonymised.kAnonymity;
+  const loss = anonymised.informationLoss;
   return finish(
     {
       records: masked,
-      columns: shown.map(columnOf),
+      columns: shown.map((p) => ({
+        ...columnOf(p),
+        holds: anonymised.holds[p.field.name] as string,
+        ...(loss.fields[p.field.name] === undefined ? {} : { ncp: loss.fields[p.field.name] as number }),
+      })),
       notes,
-      summary: { ...base, outputRows: masked.length, withheldValues, suppressedRows, epsilonSpent: spent.epsilon, deltaSpent: spent.delta },
+      summary: {
+        ...base,
+        outputRows: masked.length,
+        withheldValues,
+        suppressedRows: k?.suppressedRows ?? 0,
+        epsilonSpent: spent.epsilon,
+        deltaSpent: spent.delta,
+        fields: anonymised.holds,
+        ...(k === undefined ? {} : { kAnonymity: k }),
+        informationLoss: loss,
+      },
     },
     context,
   );
@@ -144,9 +189,7 @@ export async function maskRecords(
 
 interface ValueContext {
   readonly key: Uint8Array | undefined;
-  readonly referenceYear: number;
-  readonly policy: SitePolicy;
-  readonly role: Role;
+  readonly contextOf: (p: FieldPlan) => GeneralizeContext;
   readonly noiseMode: NoiseMode;
 }
 
@@ -158,11 +201,8 @@ function maskValue(p: FieldPlan, value: string | number | boolean, ctx: ValueCon
       return null;
     case 'pseudonymize':
       return pseudonymize(ctx.key as Uint8Array, p.field.identifier ?? p.field.name, String(value).trim());
-    case 'generalize': {
-      const spec = typeof p.spec === 'object' && p.spec.transform === 'generalize' ? (p.spec as GeneralizeSpec) : undefined;
-      const bands = ctx.role === 'researcher' ? ctx.policy.ageBands : undefined;
-      return generalize(generalizationOf(p.field), value, generalizeContext(spec, bands, ctx.referenceYear)) ?? null;
-    }
+    case 'generalize':
+      return generalize(generalizationOf(p.field), value, ctx.contextOf(p)) ?? null;
     case 'noise': {
       if (ctx.noiseMode.mode === 'preview') return NOISE_PREVIEW;
       const x = Number(value);
@@ -267,22 +307,6 @@ function rowsPerPatient(rows: readonly Readonly<Record<string, unknown>>[], sche
     most = Math.max(most, n);
   }
   return most;
-}
-
-/** Local suppression: rows whose (generalised) quasi-identifier tuple is rarer than k lose those values. */
-function suppressRareQuasiIdentifiers(rows: Record<string, Cell>[], plans: readonly FieldPlan[], k: number): number {
-  const quasi = plans.filter((p) => p.field.class === 'quasi-identifier').map((p) => p.field.name);
-  if (quasi.length === 0) return 0;
-  const keyOf = (r: Record<string, Cell>) => JSON.stringify(quasi.map((q) => r[q] ?? null));
-  const counts = new Map<string, number>();
-  for (const r of rows) counts.set(keyOf(r), (counts.get(keyOf(r)) ?? 0) + 1);
-  let suppressed = 0;
-  for (const r of rows) {
-    if ((counts.get(keyOf(r)) ?? 0) >= k) continue;
-    for (const q of quasi) if (r[q] !== null) r[q] = SUPPRESSED;
-    suppressed++;
-  }
-  return suppressed;
 }
 
 function columnOf(p: FieldPlan): MaskedColumn {

@@ -48,10 +48,13 @@ export interface SitePolicy {
   /** Opt-out list, relative to the agent's state dir (default "opt-out.txt"). */
   readonly optOutFile?: string;
   /**
-   * Researcher rows whose generalised quasi-identifiers occur fewer than minCellSize times get
-   * those quasi-identifiers suppressed (default true).
+   * k-anonymity for researchers with k = minCellSize (default true): the quasi-identifiers are
+   * generalised up their hierarchies until every combination is shared by at least k rows, and only
+   * then are the rows still in smaller classes suppressed ("*"). False: Safe Harbor alone.
    */
   readonly suppressRareQuasiIdentifiers?: boolean;
+  /** Share of rows (0..1) that may be suppressed before generalising further (default 0.05). */
+  readonly suppressionLimit?: number;
 }
 
 export const DEFAULT_MIN_CELL_SIZE = 11;
@@ -134,6 +137,13 @@ export function parseSitePolicy(value: unknown, source = 'site policy'): SitePol
   if (suppress !== undefined) {
     if (typeof suppress !== 'boolean') return fail('suppressRareQuasiIdentifiers', 'must be true or false');
     policy.suppressRareQuasiIdentifiers = suppress;
+  }
+  const suppressionLimit = value['suppressionLimit'];
+  if (suppressionLimit !== undefined) {
+    if (!(typeof suppressionLimit === 'number' && Number.isFinite(suppressionLimit) && suppressionLimit >= 0 && suppressionLimit <= 1)) {
+      return fail('suppressionLimit', 'must be a number from 0 to 1 (the share of rows that may be suppressed)');
+    }
+    policy.suppressionLimit = suppressionLimit;
   }
   return policy;
 }

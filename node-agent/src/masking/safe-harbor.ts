@@ -1,26 +1,39 @@
+import { meaningOfName, type NameMeaning } from './field-meaning.js';
 import type { FieldType, Generalization, SensitivityClass, TransformName } from './schema.js';
 
 /**
  * HIPAA Safe Harbor (45 CFR 164.514(b)(2)(i)) as a data table: recognisable field names -> the
  * identifier type, its sensitivity class and the default transform researchers get. The site
  * steward overrides any of it in the site policy. Names are matched after normalisation to
- * snake_case ("PatientDOB" -> "patient_dob"); patterns are anchored on whole words; the first
- * matching rule wins, so specific rules come before general ones.
+ * snake_case ASCII ("PatientDOB" -> "patient_dob", "Födelsedatum" -> "fodelsedatum"); patterns are
+ * anchored on whole words; the first matching rule wins, so specific rules come before general ones.
+ * Dates and ages (C) are recognised by meaning, in several spellings and languages (field-meaning.ts).
  */
 export interface IdentifierRule {
   /** Safe Harbor letter (A..R) or '-' for rows that are not one of the 18 (kept for classification). */
   readonly letter: string;
   readonly identifier: string;
-  readonly pattern: RegExp;
+  /** Tests a normalised field name. */
+  readonly pattern: NameMatcher;
   readonly class: SensitivityClass;
   readonly type: FieldType;
   readonly defaultTransform: TransformName;
   readonly generalization?: Generalization;
 }
 
+/** A regular expression, or anything else that tests a normalised name. */
+export interface NameMatcher {
+  test(normalised: string): boolean;
+}
+
 /** Whole-word alternatives: matches when one of `words` is a complete run of `_`-separated words. */
 function words(...alternatives: string[]): RegExp {
   return new RegExp(`(^|_)(${alternatives.join('|')})(_|$)`);
+}
+
+/** Names whose meaning (field-meaning.ts) is one of `meanings`. */
+function meaning(...meanings: NameMeaning[]): NameMatcher {
+  return { test: (normalised) => meanings.includes(meaningOfName(normalised) as NameMeaning) };
 }
 
 /** Names of unique ids that are not a person's (sites, studies, wards...). */
@@ -29,11 +42,13 @@ const NON_PERSON_ID = /(^|_)(site|study|trial|protocol|ward|unit|department|dept
 export const SAFE_HARBOR_RULES: readonly IdentifierRule[] = [
   // Not one of the 18: geography at state level and above may be kept (B allows states).
   { letter: '-', identifier: 'state', pattern: /^(patient_)?(state|state_code|province|country|country_code)$/, class: 'quasi-identifier', type: 'category', defaultTransform: 'full' },
-  // (C) Dates directly related to an individual, and ages over 89.
-  { letter: 'C', identifier: 'birth-date', pattern: words('dob', 'birth_?date', 'date_of_birth', 'birthday', 'birth_day', 'born(_on)?'), class: 'quasi-identifier', type: 'date', defaultTransform: 'generalize', generalization: 'birth-date' },
-  { letter: 'C', identifier: 'birth-year', pattern: words('birth_year', 'year_of_birth', 'yob'), class: 'quasi-identifier', type: 'integer', defaultTransform: 'generalize', generalization: 'birth-year' },
-  { letter: 'C', identifier: 'age', pattern: /(^|_)age(_years|_yrs|_at_[a-z_]+)?$|^age_/, class: 'quasi-identifier', type: 'integer', defaultTransform: 'generalize', generalization: 'age' },
-  { letter: 'C', identifier: 'date', pattern: /(^|_)(date|datetime|timestamp|dt|dod)(_|$)|_(at|on)$|^(admitted|admission|discharged|discharge|death|deceased|died|visit|encounter|procedure|surgery|operation)(_time)?$/, class: 'quasi-identifier', type: 'date', defaultTransform: 'generalize', generalization: 'date' },
+  // (C) Dates directly related to an individual, and ages over 89: birth dates and years are
+  // top-coded (90 or older collapse into one category), a month or day of birth alone is removed.
+  { letter: 'C', identifier: 'birth-date', pattern: meaning('birth-date'), class: 'quasi-identifier', type: 'date', defaultTransform: 'generalize', generalization: 'birth-date' },
+  { letter: 'C', identifier: 'birth-year', pattern: meaning('birth-year'), class: 'quasi-identifier', type: 'integer', defaultTransform: 'generalize', generalization: 'birth-year' },
+  { letter: 'C', identifier: 'birth-date-part', pattern: meaning('birth-date-part'), class: 'quasi-identifier', type: 'integer', defaultTransform: 'redact' },
+  { letter: 'C', identifier: 'age', pattern: meaning('age'), class: 'quasi-identifier', type: 'integer', defaultTransform: 'generalize', generalization: 'age' },
+  { letter: 'C', identifier: 'date', pattern: meaning('date'), class: 'quasi-identifier', type: 'date', defaultTransform: 'generalize', generalization: 'date' },
   // (G) Social security numbers (and other national ids).
   { letter: 'G', identifier: 'ssn', pattern: words('ssn', 'social_security(_number|_no|_num)?', 'sin', 'national_id', 'national_insurance(_number|_no)?', 'nin', 'nhs_(number|no)', 'bsn', 'tax_id', 'personnummer', 'nir'), class: 'direct-identifier', type: 'string', defaultTransform: 'redact' },
   // (H) Medical record numbers.
@@ -80,9 +95,20 @@ export const SAFE_HARBOR_RULES: readonly IdentifierRule[] = [
   { letter: 'R', identifier: 'other-unique-identifier', pattern: /(^|_)(id|uuid|guid|identifier|username|user_name|login|user_id|handle)$/, class: 'direct-identifier', type: 'string', defaultTransform: 'pseudonymize' },
 ];
 
-/** "PatientDOB" / "Patient DOB" / "patient-dob" -> "patient_dob". */
+/** "PatientDOB" / "Patient DOB" / "patient-dob" -> "patient_dob"; "Geburtsdatum" / "Födelsedatum" lose case and accents. */
 export function normaliseFieldName(name: string): string {
   return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ß/g, 'ss')
+    .replace(/æ/g, 'ae')
+    .replace(/Æ/g, 'AE')
+    .replace(/ø/g, 'o')
+    .replace(/Ø/g, 'O')
+    .replace(/œ/g, 'oe')
+    .replace(/Œ/g, 'OE')
+    .replace(/ł/g, 'l')
+    .replace(/Ł/g, 'L')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .toLowerCase()

@@ -170,14 +170,22 @@ describe('maskRecords: opt-outs, pseudonyms, suppression', () => {
     expect(await codeOf(maskRecords(rows, SCHEMA, base, ctx({ pseudonymKey: undefined })))).toBe('MASK_KEY_INVALID');
   });
 
-  it('researcher rows whose quasi-identifiers fewer than minCellSize rows share are suppressed', async () => {
-    const policy = { ...defaultSitePolicy('site-a'), minCellSize: 3 };
+  it('researcher rows still in a class smaller than minCellSize after generalising are suppressed, within the suppression limit', async () => {
+    // One row in four may be suppressed: the lone M row is, and the other rows keep every value.
+    const policy = { ...defaultSitePolicy('site-a'), minCellSize: 3, suppressionLimit: 0.25 };
     const common = { dob: '1970-01-01', zip: '02139', age: '50', admitted: '2023-01-01', sex: 'F' };
     const rows = [patient(1, common), patient(2, common), patient(3, common), patient(4, { ...common, sex: 'M' })];
     const result = await maskRecords(rows, SCHEMA, policy, ctx({ now: new Date('2025-01-01T00:00:00Z') }));
     expect(result.records.map((r) => r['sex'])).toEqual(['F', 'F', 'F', '*']);
+    expect(result.records[0]).toMatchObject({ dob: 1970, zip: '021', age: 50, admitted: 2023, sex: 'F' });
     expect(result.records[3]).toMatchObject({ dob: '*', zip: '*', age: '*', admitted: '*', hba1c: '5.4' });
     expect(result.summary.suppressedRows).toBe(1);
+    expect(result.notes).toContain('rows suppressed: 1 of 4');
+    // With the default limit (5%, no row of four) sex is generalised to "*" instead, on every row.
+    const strict = await maskRecords(rows, SCHEMA, { ...defaultSitePolicy('site-a'), minCellSize: 3 }, ctx({ now: new Date('2025-01-01T00:00:00Z') }));
+    expect(strict.records.map((r) => r['sex'])).toEqual(['*', '*', '*', '*']);
+    expect(strict.records[3]).toMatchObject({ dob: 1970, zip: '021', age: 50, admitted: 2023 });
+    expect(strict.summary).toMatchObject({ suppressedRows: 0, fields: { sex: 'suppressed', age: 'exact to 89, 90+' } });
   });
 });
 

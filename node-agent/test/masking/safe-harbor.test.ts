@@ -8,6 +8,8 @@ import {
   inferSchema,
   maskRecords,
   RESTRICTED_ZIP3,
+  RESTRICTED_ZIP3_2000,
+  RESTRICTED_ZIP3_2010,
   safeHarborAge,
   ageBand,
   zip3,
@@ -83,15 +85,17 @@ describe('Safe Harbor edge cases', () => {
     expect(safeHarborAge('not an age')).toBeUndefined();
   });
 
-  it('ZIP: 03601 becomes 000, 02139 becomes 021, and every one of the 17 low-population prefixes becomes 000', () => {
+  it('ZIP: 03601 becomes 000, 02139 becomes 021, and every low-population prefix of the 2010 and 2000 censuses becomes 000', () => {
     expect(zip3('03601')).toBe('000');
     expect(zip3('02139')).toBe('021');
     expect(zip3('02139-4307')).toBe('021');
     expect(zip3(2139)).toBe('021');
-    expect(RESTRICTED_ZIP3.size).toBe(17);
-    for (const prefix of ['036', '059', '063', '102', '203', '556', '692', '790', '821', '823', '830', '831', '878', '879', '884', '890', '893']) {
-      expect(zip3(`${prefix}42`)).toBe('000');
-    }
+    const census2010 = ['036', '059', '102', '202', '203', '204', '205', '369', '556', '692', '753', '772', '821', '823', '878', '879', '884', '893'];
+    const census2000 = ['036', '059', '063', '102', '203', '556', '692', '790', '821', '823', '830', '831', '878', '879', '884', '890', '893'];
+    expect([...RESTRICTED_ZIP3_2010].sort()).toEqual(census2010);
+    expect([...RESTRICTED_ZIP3_2000].sort()).toEqual(census2000);
+    expect(RESTRICTED_ZIP3.size).toBe(new Set([...census2010, ...census2000]).size);
+    for (const prefix of [...census2010, ...census2000]) expect(zip3(`${prefix}42`)).toBe('000');
     expect(zip3('ABCDE')).toBeUndefined();
     expect(zip3('123')).toBeUndefined();
   });
