@@ -6,10 +6,12 @@ import { AUTH_ERRORS } from '@medfed/proto/auth/index';
 import { BUNDLE_ERRORS } from '@medfed/proto/bundle/index';
 import { MANIFEST_ERRORS } from '@medfed/proto/manifest/index';
 import { TLOG_ERRORS } from '@medfed/proto/tlog/index';
+import { TRUST_BUNDLE_ERRORS } from '@medfed/proto/trust/index';
 import { ATTESTATION_POLICY_ERRORS, AUDIT_STORE_ERRORS, ERROR_TABLE } from '@medfed/coordinator';
 import { DATA_ERRORS, PRIVACY_ERRORS, SANDBOX_ERRORS, TRAINING_ERRORS } from '@medfed/node-agent';
 import { MASKING_ERRORS } from '@medfed/node-agent/masking/index';
 import { APPROVAL_ERRORS } from '@medfed/node-agent/approvals/index';
+import { CUSTODY_ERRORS } from '@medfed/node-agent/custody/index';
 import { QUERY_API_ERRORS } from '@medfed/node-agent/query-api/index';
 import { GATE_ERRORS } from '@medfed/gate';
 import { SIMULATE_ERRORS } from './simulate/errors.js';
@@ -27,6 +29,7 @@ export const ERROR_CATALOG: ReadonlyArray<{ area: string; table: ErrorTable }> =
   { area: 'Transparency log', table: TLOG_ERRORS },
   { area: 'Model bundles', table: BUNDLE_ERRORS },
   { area: 'Model verification at the site (trust anchors)', table: TRUST_ERRORS },
+  { area: 'Consortium trust bundle', table: TRUST_BUNDLE_ERRORS },
   { area: 'Attestation format', table: ATTESTATION_ERRORS },
   { area: 'Attestation policy (coordinator)', table: ATTESTATION_POLICY_ERRORS },
   { area: 'Audit format and verification', table: AUDIT_ERRORS },
@@ -37,6 +40,7 @@ export const ERROR_CATALOG: ReadonlyArray<{ area: string; table: ErrorTable }> =
   { area: 'Privacy accounting', table: PRIVACY_ERRORS },
   { area: 'Field masking', table: MASKING_ERRORS },
   { area: 'Job approval at the site', table: APPROVAL_ERRORS },
+  { area: 'Site pins, consortium roster and site-list approval', table: CUSTODY_ERRORS },
   { area: 'Local query API (hospital side)', table: QUERY_API_ERRORS },
   { area: 'Supply-chain gate', table: GATE_ERRORS },
   { area: 'Simulation', table: SIMULATE_ERRORS },

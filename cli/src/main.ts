@@ -18,6 +18,9 @@ import { register as registerAgentInit } from './commands/agent-init.js';
 import { register as registerPreflight } from './commands/preflight.js';
 import { register as registerAgentApprove } from './commands/agent-approve.js';
 import { register as registerAgentUsers } from './commands/agent-users.js';
+import { register as registerAgentIdentity } from './commands/agent-identity.js';
+import { register as registerAgentRoster } from './commands/agent-roster.js';
+import { register as registerTrust } from './commands/trust.js';
 import { register as registerAdmin } from './commands/admin.js';
 import { register as registerDevCa } from './commands/dev-ca.js';
 import { register as registerKeys } from './commands/keys.js';
@@ -36,6 +39,9 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerGate, registerPrivacy, registerMask, registerStats, registerAdmin, registerDevCa, registerKeys, registerSites, registerJobs,
   registerRuns, registerAgentInit, registerPreflight, // the last two add to `agent`: after registerAgent
   registerAgentApprove, registerAgentUsers, // these add to `agent` too
+  registerAgentIdentity, // adds identity, pin-site, pins, approve-site-list to `agent`
+  registerAgentRoster, // adds roster to `agent`
+  registerTrust, // adds `trust`, and `trust` to `agent`
   registerModelRelease, // adds `release` to `model`: after registerModel
 ];
 for (const register of COMMANDS) register(program);

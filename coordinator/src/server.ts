@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { MedfedError } from '@medfed/proto';
 import { AdminTokenSource } from './auth/admin-token-source.js';
+import { SelfOrigins } from './auth/self-origins.js';
 import { AuthService } from './auth/auth-service.js';
 import { ensureBootstrapAdminKey } from './auth/bootstrap-admin.js';
 import { OPEN_OPERATION, type OnDecision } from './auth/decision.js';
@@ -22,12 +23,14 @@ import { openBlobStore } from './blobs/open.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import type { CoordinatorConfig } from './config/schema.js';
 import { FederationEngine } from './federation/engine.js';
+import { SiteVersions } from './federation/site-versions.js';
 import { ReleaseService } from './releases/release-service.js';
 import { SqlNonceStore } from './attestation/index.js';
 import { FileSigningKeyStore } from './keys/file-signing-key-store.js';
 import { TokenKeyRing } from './keys/key-ring.js';
 import type { SigningKeyStore } from './keys/signing-key.js';
 import { loadTlsMaterial, type TlsMaterial } from './keys/tls-files.js';
+import { CertificateExpiry, servedCertificates } from './keys/expiry.js';
 import { openDatabase } from './storage/open.js';
 import type { Db } from './storage/db.js';
 import { DatabaseHealth } from './storage/database-health.js';
@@ -109,6 +112,17 @@ function checkTransportSecurity(config: CoordinatorConfig): void {
         `${name} ${host} is not a loopback address; medfed refuses to listen beyond this host without TLS (set tls.cert and tls.key)`);
     }
   }
+  if (config.env !== 'development') {
+    // DPoP proofs name the server they are for; production compares them with the origins people and
+    // agents use, never with request headers, so those origins must be stated.
+    const missing = [
+      ...(config.auth.restOrigins.length === 0 ? ['auth.restOrigins (e.g. ["https://coordinator.example.org:8443"])'] : []),
+      ...(config.auth.grpcAuthorities.length === 0 ? ['auth.grpcAuthorities (e.g. ["coordinator.example.org:9443"])'] : []),
+    ];
+    if (missing.length > 0) {
+      throw new MedfedError('CONFIG_INVALID', `env ${config.env} needs this coordinator's public origins: set ${missing.join(' and ')}, as agents and people reach it`);
+    }
+  }
   if (!config.tls && config.env !== 'development') {
     throw new MedfedError('CONFIG_INVALID', `env ${config.env} requires TLS: set tls.cert and tls.key (medfed dev-ca makes a local CA for trials)`);
   }
@@ -185,6 +199,11 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
       rotateAfterSeconds: config.auth.signingKeyRotationDays * 86_400,
     });
     const metrics = metricsFor(engine, db);
+    // Expiring certificates: a warning at start and daily, a gauge on /metrics, GET /v1/trust/expiry.
+    const certificateExpiry = new CertificateExpiry(servedCertificates(tls), { log });
+    certificateExpiry.register(metrics.registry);
+    certificateExpiry.start();
+    closers.push(() => certificateExpiry.stop());
     const onDecision: OnDecision = (decision) => {
       hooks.onDecision?.(decision);
       metrics.observeDecision(decision);
@@ -194,7 +213,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
       if (requestEvents.claimDecision(decision.requestId, decision.effect, decisionToAuditEvent(decision))) return;
       audit.append(decisionToAuditEvent(decision)).catch((err: unknown) => log.warn({ err, rule: decision.rule }, 'authorization decision not recorded in the audit trail'));
     };
-    const auth = new AuthService({ db, ring, settings: config.auth, log, onDecision });
+    const selfOrigins = new SelfOrigins();
+    const auth = new AuthService({ db, ring, settings: { ...config.auth, selfOrigins }, log, onDecision });
     auth.startMaintenance();
     closers.push(() => auth.stop());
     const bootstrap = await ensureBootstrapAdminKey(auth.context, dataDir, log);
@@ -204,6 +224,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     const rest = buildRestApp({
       engine, db, log, auth, bodyLimit: config.bodyLimitBytes, publishing: { publisher, anchorer }, requestEvents, releases,
       auditRetentionDays: config.audit.retentionDays,
+      certificateExpiry,
       readiness: () => (databaseHealth.state === 'available'
         ? { ready: true } : { ready: false, reason: `the database is unreachable since ${databaseHealth.since.toISOString()}` }),
       https: tls ? { key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), requestCert: tls.requireClientCert } : undefined,
@@ -214,6 +235,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
         ? grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], tls.requireClientCert)
         : grpc.ServerCredentials.createInsecure(),
       interceptors: [authInterceptor(auth, requestEvents)],
+      versions: new SiteVersions(db, log),
       identity: authHandlers(auth, log),
       releases: { db, admit: (s) => releases.admit(s), submit: (s, p) => releases.submit(s, p) },
       checkMethods: (paths) => {
@@ -222,7 +244,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
       },
     });
     closers.push(() => grpcServer.server.forceShutdown());
+    selfOrigins.setGrpc(config.grpc.host, Number(grpcServer.address.slice(grpcServer.address.lastIndexOf(':') + 1)));
     const restUrl = await rest.listen({ host: config.rest.host, port: config.rest.port });
+    selfOrigins.setRest(tls ? 'https' : 'http', config.rest.host, Number(new URL(restUrl).port));
     closers.pop(); // the gRPC server is closed gracefully below from now on
     // Keys created by this start (first start of a deployment, rotation) join the shared set.
     await keyFiles.push(db, dataDir);

@@ -1,4 +1,4 @@
-import { MedfedError } from '@medfed/proto';
+import { MedfedError, PRODUCT_VERSION } from '@medfed/proto';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -26,8 +26,9 @@ import { runKeyTask, type KeyTask } from './tasks/key-task.js';
 import { runReleaseTask } from './tasks/release-task.js';
 import { signReleaseStatement } from '@medfed/proto/release/index';
 import { fetchAttestedJobKey } from './tasks/key-release.js';
-import { ensureSiteKeys, type SiteKeys } from './custody/site-keys.js';
-import { loadPinnedSites } from './custody/pinned-sites.js';
+import { ensureSiteKeys, pinsOf, type SiteKeys } from './custody/site-keys.js';
+import { loadPinnedSites, pinnedSitesPath } from './custody/pinned-sites.js';
+import { SiteListApprovals } from './custody/site-list-approvals.js';
 import { JobKeyStore } from './custody/job-key-store.js';
 import { createTrainerSandbox, type TrainerSandbox } from './sandbox/index.js';
 import { createSoftwareAttester, loadOrCreateAttestationKey, publicAttestationJwk, type AttestationPrivateJwk, type Attester } from '@medfed/proto/attestation/index';
@@ -37,7 +38,8 @@ import { ApprovalError, ApprovalStore, requireJobApproval } from './approvals/in
 import { optOutPath, optOutVersion, readOptOut } from './data/index.js';
 import { startQueryApi, type RunningQueryApi } from './query-api/index.js';
 
-export const AGENT_VERSION = '0.1.0';
+/** This agent's medfed release (announced on every call beside the protocol version). */
+export const AGENT_VERSION = PRODUCT_VERSION;
 
 /**
  * Round journals (tasks/round-journal.ts) older than this are removed when the agent starts: task
@@ -99,6 +101,7 @@ export class NodeAgent {
   private attestationKey: AttestationPrivateJwk | null = null;
   private verifier: ModelVerifier | null = null;
   private approvals: ApprovalStore | null = null;
+  private siteListApprovals: SiteListApprovals | null = null;
   /** The opt-out list version the dataset was loaded with; a changed list reloads it before the next task. */
   private optOutLoaded = '';
   private queryApi: RunningQueryApi | null = null;
@@ -136,6 +139,7 @@ export class NodeAgent {
       throw new ApprovalError('APPROVAL_AUTO_IN_PRODUCTION', 'approvals.autoApproveInDevelopment is a development option; a production steward approves each job (medfed agent approve)');
     }
     this.approvals = new ApprovalStore(resolve(this.config.stateDir));
+    this.siteListApprovals = new SiteListApprovals(resolve(this.config.stateDir));
     if (this.config.approvals.autoApproveInDevelopment) this.log.warn('development site stewards approve automatically: every job is approved on first sight (approvals.autoApproveInDevelopment)');
     // A software attester: it proves which trainer and sandbox policy ran and which key signed,
     // not that the host is uncompromised (hardware attesters plug in behind the same interface).
@@ -150,6 +154,7 @@ export class NodeAgent {
     // Verification before load: pinned anchors (required in production), the saved log view, the witness key.
     this.verifier = await createModelVerifier({
       env: this.config.env, siteId: this.config.siteId, stateDir: resolve(this.config.stateDir), trust: this.config.trust, gate: this.config.gate,
+      coordinatorCa: this.config.coordinator.tls?.ca,
       submitCosignature: async (cosigned) => { await this.client?.submitCosignature(this.config.siteId, cosigned); },
       onWarning: (message, err) => this.log.warn({ err }, message),
       log: this.log,
@@ -332,7 +337,9 @@ export class NodeAgent {
     // A task may still hold the old client; it is closed once the task is over.
     if (this.client) this.retired.push(this.client);
     this.address = address;
-    this.client = new CoordinatorClient(address, channelCredentials(address, this.config.coordinator.tls), this.enrolled!);
+    this.client = new CoordinatorClient(address, channelCredentials(address, this.config.coordinator.tls), this.enrolled!, {
+      protocol: { onCoordinatorAhead: ({ message, ...versions }) => this.log.warn(versions, message) },
+    });
     this.client.verifier = this.verifier;
   }
 
@@ -371,8 +378,12 @@ export class NodeAgent {
     this.queryApi = null;
   }
 
+  /** `custody.pinnedSites`, else `<stateDir>/pinned-sites.json` (absent: nothing pinned yet); this site pinned from its own keys. */
   private async pinnedSites(): Promise<Map<string, PinnedSite>> {
-    return this.config.custody.pinnedSites ? loadPinnedSites(this.config.custody.pinnedSites) : new Map();
+    const configured = this.config.custody.pinnedSites;
+    return loadPinnedSites(pinnedSitesPath(resolve(this.config.stateDir), configured), {
+      self: pinsOf(this.config.siteId, this.siteKeys!), optional: configured === undefined,
+    });
   }
 
   private async runTask(task: Task): Promise<void> {
@@ -536,7 +547,8 @@ export class NodeAgent {
     const siteId = this.config.siteId;
     const keyTask = JSON.parse(task.keyTaskJson) as KeyTask;
     await runKeyTask(task.jobId, keyTask, {
-      siteId, keys: this.siteKeys!, pinned: await this.pinnedSites(), autoApprove: this.config.custody.autoApproveSiteLists, log: this.log,
+      siteId, keys: this.siteKeys!, pinned: await this.pinnedSites(), approvals: this.siteListApprovals!,
+      autoApprove: this.config.custody.autoApproveSiteLists, log: this.log,
       submitSignature: async (jws) => { await client.submitSiteListSignature(siteId, task.jobId, jws); },
       submitKeyMaterial: async (pp, wrapped, history) => { await client.submitKeyMaterial(siteId, task.jobId, pp, wrapped, history); },
       earlierKey: (epoch, keyId, paramSet) => this.keyStore!.exportKey(task.jobId, epoch, paramSet, keyId,

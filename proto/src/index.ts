@@ -8,3 +8,4 @@ export { sha256Hex, SHA256_HEX } from './util/digest.js';
 export { loadConfig, ConfigError, type EnvBinding } from './config/load-config.js';
 export * from './he/index.js';
 export * from './attestation/index.js';
+export * from './trust/index.js';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { encodeVector, FederationClient, parameterCount, type JobSpec } from '@medfed/proto';
+import { versionNegotiation } from '@medfed/node-agent/transport/version-negotiation';
 import { enrollNode, grpcMethodHtu, grpcSubmitHeader, grpcUnary, personToken, proofFor, rest, type EnrolledNode } from '../../coordinator/test/auth/support.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
 
@@ -127,11 +128,11 @@ describe('the audit trail holds exactly one event per request (REST and gRPC, al
     expect(task.task?.jobId).toBe(own.id);
     const submit = async (id: string, submissionId: string, weights: Float32Array) => {
       const payload = encodeVector(weights);
-      const client = new FederationClient(c.grpc, grpc.credentials.createInsecure());
+      const client = new FederationClient(c.grpc, grpc.credentials.createInsecure(), { interceptors: [versionNegotiation()] });
       const md = new grpc.Metadata();
       for (const [k, v] of Object.entries({ ...await nodeMetadata('SubmitUpdate'), 'x-request-id': id })) md.set(k, v);
       return new Promise<{ code: string }>((resolve) => {
-        const call = client.submitUpdate(md, { deadline: Date.now() + 15_000 }, (err) => {
+        const call = client.submitUpdate(md, { deadline: Date.now() + 60_000 }, (err) => {
           client.close();
           resolve({ code: err ? String(err.metadata?.get('medfed-code')[0] ?? err.code) : 'OK' });
         });
@@ -150,7 +151,7 @@ describe('the audit trail holds exactly one event per request (REST and gRPC, al
       'OK', { action: 'submission.receive', outcome: 'success', rule: policy('node.submit-update') });
     // The accepted update closes the round; let the aggregation finish before reading the trail.
     const roundStatus = async () => (await c.db.query<{ status: string }>('SELECT status FROM rounds WHERE job_id = $1 AND round = 1', [own.id])).rows[0]?.status;
-    for (let i = 0; i < 200 && await roundStatus() !== 'closed'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 1200 && await roundStatus() !== 'closed'; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await roundStatus()).toBe('closed');
     // The site's ledger charge for the round arrives with its training metrics: one privacy.spend event.
     const privacySpend = { epsilon: 0.4, delta: 1e-5, dataset: 'cohort-2024', mechanism: 'gaussian', epsilonTotal: 1.1, epsilonBudget: 3, epsilonRemaining: 1.9 };

@@ -6,6 +6,7 @@ import { encodeVector, parameterCount, type JobSpec } from '@medfed/proto';
 import { FederationClient, UpdateHeader } from '@medfed/proto';
 import * as grpc from '@grpc/grpc-js';
 import { identityPaths, loadAgentIdentity, rotateAgentKey } from '@medfed/node-agent/identity/index';
+import { versionNegotiation } from '@medfed/node-agent/transport/version-negotiation';
 import type { AuthDecision } from '@medfed/coordinator/auth/index';
 import { enrollNode, grpcMethodHtu, grpcUnary, proofFor, type EnrolledNode } from '../../coordinator/test/auth/support.js';
 import { runCli } from '../support/cli.js';
@@ -92,7 +93,7 @@ describe('a node\'s identity over its life: enrollment, tokens, renewal, rotatio
       const md = new grpc.Metadata();
       md.set('authorization', `DPoP ${token}`);
       md.set('dpop', proofFor(a.key, 'POST', grpcMethodHtu(t.coordinator, 'SubmitUpdate'), token));
-      const client = new FederationClient(t.coordinator.grpc, grpc.credentials.createInsecure());
+      const client = new FederationClient(t.coordinator.grpc, grpc.credentials.createInsecure(), { interceptors: [versionNegotiation()] });
       return new Promise<string>((resolve) => {
         const call = client.submitUpdate(md, (err) => {
           client.close();
@@ -108,7 +109,7 @@ describe('a node\'s identity over its life: enrollment, tokens, renewal, rotatio
     // Token life 2 s + grace 2 s: a stream held 6 s is ended; one held 3 s (past its token, inside the grace) completes.
     expect(await upload(6000, 'late')).toBe('AUTH_STREAM_EXPIRED');
     expect(await upload(3000, 'in-grace')).toBe('OK');
-  }, 30_000);
+  }, 120_000);
 
   it('rotates its key: the old key\'s tokens stop at once, the new key works', async () => {
     const a = await enrollNode(t.coordinator, 'site-d');
@@ -154,5 +155,21 @@ describe('a node\'s identity over its life: enrollment, tokens, renewal, rotatio
     expect(await codeOf(b.client.pollTask('site-b', 0))).toBe('AUTH_SITE_SUSPENDED'); // and no new token either
     await t.coordinator.auth.setSiteSuspended('site-b', false);
     expect(await codeOf(b.client.pollTask('site-b', 0))).toBe('OK');
+  });
+
+  it('revokes a site for good: its tokens stop, no new token, no reinstatement, no re-enrollment', async () => {
+    const c = nodes[1]!;
+    expect(await codeOf(c.client.pollTask('site-c', 0))).toBe('OK');
+    const revoked = await t.coordinator.auth.revokeSite('site-c', 'key:test-admin', 'hospital left the consortium');
+    expect(revoked.alreadyRevoked).toBe(false);
+    expect(await codeOf(c.client.pollTask('site-c', 0))).toBe('AUTH_SITE_REVOKED'); // the token it already holds
+    c.client.credentials!.invalidate();
+    expect(await codeOf(c.client.pollTask('site-c', 0))).not.toBe('OK'); // its key retired: no new token
+    await expect(t.coordinator.auth.setSiteSuspended('site-c', false)).rejects.toMatchObject({ code: 'AUTH_SITE_REVOKED' });
+    await expect(t.coordinator.auth.createEnrollmentCode('site-c', 'test')).rejects.toMatchObject({ code: 'AUTH_SITE_REVOKED' });
+    expect((await t.coordinator.auth.revokeSite('site-c', 'key:test-admin', 'again')).alreadyRevoked).toBe(true);
+    const { rows } = await t.coordinator.db.query<{ status: string; revoked_by: string; revoke_reason: string }>(
+      `SELECT status, revoked_by, revoke_reason FROM sites WHERE id = 'site-c'`);
+    expect(rows[0]).toEqual({ status: 'revoked', revoked_by: 'key:test-admin', revoke_reason: 'hospital left the consortium' });
   });
 });

@@ -142,7 +142,7 @@ describe('people: API keys, roles, sessions', () => {
     const fresh = String(again.body.access_token);
     expect((await rest(c, 'POST', '/v1/auth/logout', bearer(fresh))).status).toBe(200);
     expect((await rest(c, 'GET', '/v1/auth/whoami', bearer(fresh))).body.code).toBe('AUTH_SESSION_ENDED');
-  }, 20_000);
+  }, 120_000);
 });
 
 describe('login with an external OpenID Connect provider', () => {

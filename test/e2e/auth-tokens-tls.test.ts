@@ -141,9 +141,11 @@ describe('transport security at startup', () => {
   it('refuses a non-loopback address without TLS, production without TLS, and the anonymous development mode outside development', async () => {
     expect(await start({ 'rest.host': '0.0.0.0' })).toMatch(/^CONFIG_INVALID: rest.host 0.0.0.0 .*TLS/);
     expect(await start({ 'grpc.host': '10.1.2.3' })).toMatch(/^CONFIG_INVALID: grpc.host/);
-    expect(await start({ env: 'production' })).toMatch(/^CONFIG_INVALID: env production requires TLS/);
+    expect(await start({ env: 'production' })).toMatch(/^CONFIG_INVALID: env production needs this coordinator's public origins: set auth.restOrigins .* and auth.grpcAuthorities/);
+    const origins = { 'auth.restOrigins': ['https://coordinator.example.org:8443'], 'auth.grpcAuthorities': ['coordinator.example.org:9443'] };
+    expect(await start({ env: 'production', ...origins })).toMatch(/^CONFIG_INVALID: env production requires TLS/);
     const tls = await writeDevCa(await mkdtemp(join(tmpdir(), 'medfed-tls-')), ['localhost']);
-    expect(await start({ env: 'production', 'tls.cert': tls.serverCert, 'tls.key': tls.serverKey, 'auth.allowAnonymousNodes': true }))
+    expect(await start({ env: 'production', ...origins, 'tls.cert': tls.serverCert, 'tls.key': tls.serverKey, 'auth.allowAnonymousNodes': true }))
       .toMatch(/^CONFIG_INVALID: auth.allowAnonymousNodes/);
     expect(await start({ 'tls.cert': join(tmpdir(), 'no-such-cert.pem'), 'tls.key': tls.serverKey })).toMatch(/^CONFIG_INVALID: tls.cert/);
   });
@@ -200,7 +202,7 @@ describe('one policy covers every route and method, and every decision is record
     ]);
     for (const d of decisions) expect(d.policyVersion).toBe(POLICY.version);
     expect(decisions[0]!.principal).toMatchObject({ role: 'admin' });
-    await new Promise((r) => setTimeout(r, 200)); // the audit writer commits in batches
+    await new Promise((r) => setTimeout(r, 1000)); // the audit writer commits in batches
     const { rows } = await c.db.query<{ outcome: string; event: string }>(`SELECT outcome, event FROM audit_events WHERE action = 'api.access' ORDER BY seq`);
     const rules = rows.map((r) => [r.outcome, (JSON.parse(r.event) as { rule: string }).rule]);
     const v = `policy:v${POLICY.version}`;

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { readReanchorRecords, viewOfNote, type LogView } from '@medfed/node-agent/verification/index';
 import { freshDatabase, type TestDb } from '../../coordinator/test/support/databases.js';
 import { runCli } from '../support/cli.js';
+import { requireBinary } from '../support/require-binary.js';
 import type { LogLine } from '../support/processes.js';
 import { childEnv, Federation, prepareFixtures, type Fixtures } from '../faults/harness.js';
 
@@ -34,13 +35,13 @@ const run = promisify(execFile);
 const TLOG_CONFLICT = new Set(['TLOG_ROLLBACK', 'TLOG_CONSISTENCY_INVALID']);
 
 async function pgDump(db: TestDb, file: string): Promise<void> {
-  await run('pg_dump', ['--format=custom', `--file=${file}`, `--dbname=${db.url}`]);
+  await run(requireBinary('pg_dump', 'postgresql-client'), ['--format=custom', `--file=${file}`, `--dbname=${db.url}`]);
 }
 
 /** pg_restore into a new, empty database (as docs/operations.md says: never over a used one). */
 async function restoreIntoFresh(file: string): Promise<TestDb> {
   const db = await freshDatabase('postgres', { migrate: false });
-  await run('pg_restore', ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', `--dbname=${db.url}`, file]);
+  await run(requireBinary('pg_restore', 'postgresql-client'), ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', `--dbname=${db.url}`, file]);
   return db;
 }
 

@@ -87,7 +87,7 @@ describe('a retried task finishes the round (PostgreSQL, real gRPC)', () => {
   });
 
   it('fails the round as CONTRIBUTION_CORRUPTED when the site does not resend before the deadline and the quorum cannot be met', async () => {
-    const job = await t.coordinator.engine.createJob(spec(['site-a', 'site-b', 'site-c'], { minSites: 3, roundDeadlineSeconds: 4 }), 'tester');
+    const job = await t.coordinator.engine.createJob(spec(['site-a', 'site-b', 'site-c'], { minSites: 3, roundDeadlineSeconds: 10 }), 'tester');
     const tasks = Object.fromEntries(await Promise.all(['site-a', 'site-b', 'site-c'].map(async (s) => [s, (await client.pollTask(s, 1000)).task!] as const)));
     const header = (site: string) => ({ siteId: site, jobId: job.id, round: 1, submissionId: `${job.id}:1:${site}`, numSamples: 10, baseModelId: tasks[site]!.modelId });
     await client.submitUpdate(header('site-a'), encodeVector(delta(1)));

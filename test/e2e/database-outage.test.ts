@@ -84,5 +84,5 @@ describe('the coordinator survives a 20 s database outage', () => {
     } finally {
       client.close();
     }
-  }, 120_000);
+  }, 240_000);
 });

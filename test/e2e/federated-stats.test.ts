@@ -97,7 +97,7 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
    * Sites in `silent` take their publish task and never act on it (the last one each got is kept in `ignored`).
    */
   async function drive(jobId: string, silent: ReadonlySet<string> = new Set(), ignored = new Map<string, Task>()): Promise<void> {
-    for (let guard = 0; guard < 400; guard++) {
+    for (let guard = 0; guard < 1200; guard++) {
       const job = await t.coordinator.engine.job(jobId);
       if (job.status !== 'running') return;
       for (const id of SITES) {
@@ -228,7 +228,7 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
     expect(auditorView.status).toBe('published');
     expect(auditorView.result).toBeUndefined();
     expect(auditorView.query).toBeUndefined();
-  }, 60_000);
+  }, 120_000);
 
   it('with DP noise: every value within the stated bound, epsilon charged to each site ledger', async () => {
     const q = { ...base, name: 'noisy', dp: { epsilon: 2, mechanism: 'laplace' } };
@@ -256,7 +256,7 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
       checked++;
     }
     expect(checked).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 
   it('refuses a query naming a direct identifier, with the reason, before any budget is spent', async () => {
     const before = await new PrivacyLedger({ stateDir: join(root, 'site-a'), dataset: 'default' }).read();
@@ -267,7 +267,7 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
     const part = v.participation as { site: string; state: string; reason?: string; message?: string }[];
     expect(part.every((p) => p.state === 'refused' && p.reason === 'MASK_FIELD_NOT_VISIBLE' && p.message!.includes('patient_name'))).toBe(true);
     expect((await new PrivacyLedger({ stateDir: join(root, 'site-a'), dataset: 'default' }).read()).spent).toEqual(before.spent);
-  }, 60_000);
+  }, 120_000);
 
   it('a site whose budget would be exceeded refuses before computing; the query fails naming it', async () => {
     const ledger = new PrivacyLedger({ stateDir: join(root, 'site-c'), dataset: 'default' });
@@ -280,7 +280,7 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
     const part = v.participation as { site: string; state: string; reason?: string }[];
     expect(part.find((p) => p.site === 'site-c')).toMatchObject({ state: 'refused', reason: 'PRIVACY_BUDGET_EXCEEDED' });
     expect((await ledger.read()).spent.epsilon).toBe(spent);
-  }, 60_000);
+  }, 120_000);
 
   /** Audit events of a job's publish step, with their details. */
   async function publishEvents(id: string): Promise<{ action: string; outcome: string; actor: string; details: Record<string, unknown> }[]> {
@@ -319,7 +319,7 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
     expect(ignored.get('site-a')).toBeDefined();
     await expect(runStatsPublishTask(contextOf('site-a', ignored.get('site-a')!))).rejects.toMatchObject({ code: 'ROUND_MISMATCH' });
     expect(((await view(id)).result as StatsResult).publishedBy).toBe('site-b');
-  }, 40_000);
+  }, 120_000);
 
   it('when every answering site misses its publish deadline the query fails with STATS_PUBLISH_TIMEOUT', async () => {
     const id = await submit({ ...counts, name: 'nobody publishes' });
@@ -337,15 +337,15 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
       ['stats.publish', 'failure', 'site-c', 'STATS_PUBLISH_TIMEOUT'],
       ['job.fail', 'failure', null, 'STATS_PUBLISH_TIMEOUT'],
     ]);
-  }, 40_000);
+  }, 120_000);
 
   it('medfed stats run submits a query and prints its result', async () => {
     const file = join(root, 'query.yaml');
     await writeFile(file, ['name: counts by ward', 'sites: [site-a, site-b, site-c]', 'groupBy:', '  - field: ward', '    categories: [A, B, D]',
       'statistics: [count]', 'encryption:', '  enabled: false'].join('\n'));
-    const run = runCli(['stats', 'run', file, '--wait', '--format', 'json', '--coordinator', t.coordinator.rest, '--token', t.coordinator.adminToken], { timeoutMs: 60_000 });
+    const run = runCli(['stats', 'run', file, '--wait', '--format', 'json', '--coordinator', t.coordinator.rest, '--token', t.coordinator.adminToken], { timeoutMs: 120_000 });
     // The agents answer while the command waits.
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       const { rows: jobs } = await t.coordinator.db.query<{ id: string }>(`SELECT id FROM jobs WHERE name = 'counts by ward'`);
       if (jobs[0]) { await drive(jobs[0].id); break; }
       await new Promise((r) => setTimeout(r, 200));
@@ -356,5 +356,5 @@ describe('federated statistics (real coordinator on PostgreSQL, gRPC, three site
     expect(printed.status).toBe('published');
     const age = pooled('age', 0, 120, 12, 10);
     expect(printed.result.cells.map((c) => c.count)).toEqual(['A', 'B', 'D'].map((w) => Number(age.get(w)!.count)));
-  }, 60_000);
+  }, 180_000);
 });

@@ -45,7 +45,7 @@ describe('operational routes: /openapi.json and /metrics', () => {
     expect(missing).toEqual([]);
   });
 
-  it('answers /metrics without a token in Prometheus format, and the counters move', async () => {
+  it('answers /metrics without a token in Prometheus format (site series only with a credential), and the counters move', async () => {
     const before = await (await fetch(`${t.coordinator.rest}/metrics`)).text();
     expect(before).toMatch(/^# HELP medfed_/m);
     await fetch(`${t.coordinator.rest}/v1/jobs`); // no credential: one denial
@@ -57,7 +57,12 @@ describe('operational routes: /openapi.json and /metrics', () => {
     const text = await res.text();
     expect(text).toMatch(/medfed_authz_denials_total\{transport="rest",rule="jobs.list",code="AUTH_CREDENTIAL_MISSING"\} [1-9]/);
     expect(text).toMatch(/medfed_tokens_issued_total\{grant="api_key",outcome="refused"\} 1/);
-    const seen = /medfed_site_last_seen_timestamp_seconds\{site="site-m"\} (\d+)/.exec(text);
+    expect(text).not.toContain('site-m'); // an anonymous scrape names no site
+    const admin = String((await (await fetch(`${t.coordinator.rest}/v1/auth/token`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: t.coordinator.adminKey }),
+    })).json() as { access_token: string }).access_token);
+    const identified = await (await fetch(`${t.coordinator.rest}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+    const seen = /medfed_site_last_seen_timestamp_seconds\{site="site-m"\} (\d+)/.exec(identified);
     expect(Math.abs(Number(seen?.[1]) - Date.now() / 1000)).toBeLessThan(60);
     expect(text).toContain('# TYPE medfed_aggregation_seconds histogram');
     expect(text).toMatch(/medfed_submission_bytes 0/);

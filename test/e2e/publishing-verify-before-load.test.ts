@@ -70,7 +70,7 @@ describe('signed model distribution over real gRPC: every download is verified b
     expect(m0.header.manifestJws.split('.')).toHaveLength(3);
     expect(a.verifier!.manifestDigestOf(task.modelId)).toMatch(/^[0-9a-f]{64}$/);
     const witnessName = noteVerifier(a.verifier!.witnessVkey).name;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1000));
     const stored = await t.coordinator.publisher.tlog.latestCheckpoint();
     expect(parseNote(stored!.note).signatures.map((s) => s.name)).toContain(witnessName);
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { encodeVector, FederationClient, parameterCount, TaskKind, type JobSpec } from '@medfed/proto';
 import { CoordinatorClient } from '@medfed/node-agent/transport/client';
+import { versionNegotiation } from '@medfed/node-agent/transport/version-negotiation';
 import { runCli } from '../support/cli.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
 
@@ -36,7 +37,7 @@ function delta(seed: number): Uint8Array {
 
 /** An upload that stops after 8 bytes: what the coordinator sees of an agent killed mid-round. */
 async function killedUpload(address: string, header: Record<string, unknown>): Promise<void> {
-  const raw = new FederationClient(address, grpc.credentials.createInsecure());
+  const raw = new FederationClient(address, grpc.credentials.createInsecure(), { interceptors: [versionNegotiation()] });
   const payload = delta(99);
   await new Promise<void>((resolve) => {
     const call = raw.submitUpdate(() => resolve());
@@ -202,6 +203,10 @@ describe('the dashboard at /ui/ in headless Chromium', () => {
     expect(await page.textContent('#login-error')).toContain('AUTH_');
     await page.screenshot({ path: join(ARTIFACTS, '01-login-refused.png') });
 
+    // The sites beat as idle agents do until they are driven (one silent past the offline threshold would be named offline).
+    const idle = () => Promise.all(SITES.map((s) => client.heartbeat({ siteId: s, state: 'idle', jobId: '', round: 0, detail: '', logPath: `/var/log/medfed/${s}.log` })));
+    await idle();
+    const beating = setInterval(() => void idle().catch(() => {}), 2000);
     jobId = (await t.coordinator.engine.createJob(spec, 'key:researcher-1')).id;
     await login(page, t.coordinator.rest, keys.admin);
     await page.waitForSelector(`#runs-table a[href="#/runs/${jobId}"]`);
@@ -210,9 +215,10 @@ describe('the dashboard at /ui/ in headless Chromium', () => {
 
     await page.click(`#runs-table a[href="#/runs/${jobId}"]`);
     await page.waitForSelector('#run-view:not([hidden])');
-    await page.waitForFunction(() => /0\/3 sites; waiting on site-a, last heartbeat \d+ s ago/.test(document.querySelector('#run-waiting')!.textContent!));
+    await page.waitForFunction(() => document.querySelector('#run-waiting')!.textContent === 'awaiting updates from site-a, site-b, site-c (round 1)');
     expect(await page.textContent('#run-live')).toBe('live');
 
+    clearInterval(beating);
     driving = driveFederation(client, t.coordinator.grpc, jobId);
     // Progress arrives over the event stream, with no reload and no click.
     await page.waitForFunction(() => Number((document.querySelector('#run-progress') as HTMLProgressElement).value) >= 1, undefined, { timeout: 20_000 });
@@ -228,6 +234,7 @@ describe('the dashboard at /ui/ in headless Chromium', () => {
     await page.waitForFunction(() => document.querySelector('#run-status')!.textContent === 'completed', undefined, { timeout: 20_000 });
     expect(await page.textContent('#run-progress-label')).toBe('Rounds 3/3');
     expect(await page.textContent('#run-live')).toBe('finished');
+    expect(await page.textContent('#run-waiting')).toBe('Finished (round 3 of 3).');
 
     // Charts: loss and accuracy, an aggregate line and one line per site, with every round's point.
     const charts = await page.$$eval('#charts svg.chart', (svgs) => svgs.map((s) => ({
@@ -242,7 +249,10 @@ describe('the dashboard at /ui/ in headless Chromium', () => {
     const sitesTable = await page.textContent('#sites-table tbody');
     for (const s of SITES) expect(sitesTable).toContain(s);
     expect(sitesTable).toContain('agent-test-1.0');
-    expect(sitesTable).toContain('not available'); // attestation verdict until it lands
+    // No trainer allowlist: the contributions carry no attestation, and the page says so.
+    expect(await page.$$eval('#sites-table tbody tr', (trs) => trs.map((tr) => tr.children[8]!.textContent))).toEqual(['not attested', 'not attested', 'not attested']);
+    // After the end every site's task is the run's end with its final round, never its idle heartbeat.
+    expect(await page.$$eval('#sites-table tbody tr', (trs) => trs.map((tr) => tr.children[2]!.textContent))).toEqual(Array(3).fill('finished (round 3 of 3)'));
     expect(sitesTable).toContain('sha256:site-a-sc');
     expect(await page.textContent('#models-table tbody')).toMatch(/[0-9a-f]{64}/);
     expect(await page.textContent('#privacy-list')).toContain('Encryption');

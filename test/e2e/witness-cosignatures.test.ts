@@ -63,7 +63,7 @@ describe('witness cosignatures: k = 2 at every site of three (PostgreSQL, gRPC)'
   const download = (site: string, jobId: string, model: { id: string; sha256: string }, deadlineMs: number) =>
     sites.get(site)!.client.downloadModel(site, jobId, model.id, model.sha256, expectedArtifact({ round: 0, kind: 'weights' }, deadlineMs));
 
-  async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
     for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 20))) {
       if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     }
@@ -82,7 +82,7 @@ describe('witness cosignatures: k = 2 at every site of three (PostgreSQL, gRPC)'
       roster.push(first.witnessVkey);
     }
     for (const s of SITES) sites.set(s, await siteAgent(s, join(work, s), { requiredCosignatures: K, witnessKeys: roster }));
-  }, 30_000);
+  }, 120_000);
 
   afterAll(async () => {
     for (const { client } of sites.values()) client.close();
@@ -115,7 +115,7 @@ describe('witness cosignatures: k = 2 at every site of three (PostgreSQL, gRPC)'
     const stored = await t.coordinator.publisher.tlog.checkpointAt(cosignedSize);
     expect(verifyCosignatures(stored!.note, { witnessKeys: roster, required: 3 })).toHaveLength(3);
     expect(a.lines.filter((l) => l.level === 'warn')).toEqual([]);
-  }, 20_000);
+  }, 120_000);
 
   it('refuses at start a site that requires k = 3 when only two other witnesses exist', async () => {
     const err = await createModelVerifier({
@@ -159,9 +159,9 @@ describe('witness cosignatures: k = 2 at every site of three (PostgreSQL, gRPC)'
     expect(a.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
 
     // The pinned witnesses then cosign it (site-b waits for site-c, which counts site-a's and site-b's), and site-a loads it.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     await Promise.all([download('site-b', job.id, model, deadline), download('site-c', job.id, model, deadline)]);
     expect(await codeOf(download('site-a', job.id, model, Date.now()))).toBe('OK');
     expect(verifyCosignatures((await t.coordinator.publisher.tlog.checkpointAt(checkpoint.size))!.note, { witnessKeys: roster, required: 3 })).toHaveLength(3);
-  }, 20_000);
+  }, 120_000);
 });

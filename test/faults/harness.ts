@@ -593,7 +593,7 @@ export class Federation {
   readyz(index = this.leader): Promise<number> {
     const url = new URL('/readyz', this.replicas[index]!.rest);
     return new Promise((resolve) => {
-      const req = httpsRequest(url, { ca: this.#ca, timeout: 5000 }, (res) => {
+      const req = httpsRequest(url, { ca: this.#ca, timeout: 15_000 }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });

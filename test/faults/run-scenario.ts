@@ -67,7 +67,7 @@ export async function runScenario(fixtures: Fixtures, scenario: Scenario): Promi
     const expected = scenario.expect ?? { status: 'completed' };
     if (view && view.status !== expected.status) {
       row.problems.push(`job ${fed.jobId} ${view.status} (${view.failure ?? 'no reason'}), expected ${expected.status}`);
-      if (view.waiting) row.notes.push(`waiting: ${view.waiting.summary}`);
+      if (view.waitingSummary) row.notes.push(`waiting: ${view.waitingSummary}`);
       for (const s of view.sites) for (const f of s.failures) row.notes.push(`${s.id} failed round ${f.round}: ${(f.detail ?? '').slice(0, 200)}`);
     }
     if (view && expected.status === 'failed' && !(view.failure ?? '').includes(expected.reason)) {

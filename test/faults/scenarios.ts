@@ -218,7 +218,7 @@ export const SCENARIOS: readonly Scenario[] = [
       fed.dbProxy!.pause();
       const cutAt = Date.now();
       ctx.phase(line, 'every PostgreSQL connection of the coordinator dropped, new ones refused, for 20 s');
-      const down = await fed.coordinatorLog('database unavailable', {}, { signal: ctx.signal, from, timeoutMs: 20_000 });
+      const down = await fed.coordinatorLog('database unavailable', {}, { signal: ctx.signal, from, timeoutMs: 60_000 });
       ctx.note(`'database unavailable' after ${((down.at - cutAt) / 1000).toFixed(1)} s`);
       const ready = await fed.readyz();
       if (ready !== 503) ctx.problem(`GET /readyz answered ${ready} while the database was unreachable (expected 503)`);

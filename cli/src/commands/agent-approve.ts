@@ -81,8 +81,33 @@ function digestToApprove(jobId: string, given: string | undefined, announced: Jo
   return announced.specDigest;
 }
 
-function describeSpec(spec: unknown): string {
-  const s = spec as { name?: unknown; features?: unknown; label?: unknown; sites?: unknown; rounds?: unknown };
-  const list = (x: unknown) => (Array.isArray(x) ? x.map(String).join(', ') : '?');
-  return `  job "${String(s.name ?? '?')}": features ${list(s.features)}; label ${String(s.label ?? '?')}; sites ${list(s.sites)}`;
+/**
+ * What the steward approves, in one line: for a training job its features, label and model; for a
+ * statistics query the fields it reads (aggregated and grouped by), that it has no label, and the
+ * query itself (statistics, groups, cell suppression, noise). Defensive: the spec is as announced.
+ */
+export function describeSpec(spec: unknown): string {
+  const s = (spec ?? {}) as Record<string, unknown>;
+  const list = (x: unknown) => (Array.isArray(x) && x.length > 0 ? x.map(String).join(', ') : 'none');
+  const name = `  job "${String(s.name ?? '?')}"`;
+  const sites = `sites ${list(s.sites)}${Array.isArray(s.evaluators) && s.evaluators.length ? `; evaluators ${list(s.evaluators)}` : ''}`;
+  const encrypted = (s.encryption as { enabled?: unknown } | undefined)?.enabled === true ? 'encrypted' : 'plaintext';
+  if (s.kind === 'statistics') {
+    const q = (s.statistics ?? {}) as Record<string, unknown>;
+    const fields = Array.isArray(q.fields) ? (q.fields as { name?: unknown; lower?: unknown; upper?: unknown }[]) : [];
+    const groups = Array.isArray(q.groupBy) ? (q.groupBy as { field?: unknown; categories?: unknown }[]) : [];
+    const read = [...fields.map((f) => `${String(f.name)} [${String(f.lower)}, ${String(f.upper)}]`), ...groups.map((g) => `${String(g.field)} (grouped by)`)];
+    const quantiles = Array.isArray(q.statistics) && q.statistics.includes('quantiles') && Array.isArray(q.quantiles) ? ` at ${list(q.quantiles)}` : '';
+    const by = groups.length ? ` by ${groups.map((g) => `${String(g.field)} (${list(g.categories)})`).join(' x ')}` : ' over all rows';
+    const dp = q.dp as { mechanism?: unknown; epsilon?: unknown; delta?: unknown } | undefined;
+    const noise = dp ? `, DP ${String(dp.mechanism ?? 'laplace')} epsilon ${String(dp.epsilon)}${dp.delta !== undefined ? ` delta ${String(dp.delta)}` : ''}` : ', no DP noise';
+    const cells = q.minCellSize !== undefined ? `, cells under ${String(q.minCellSize)} suppressed` : '';
+    return `${name}: statistics query; features ${read.length ? read.join(', ') : 'none (counts only)'}; label none (a statistics query trains no model); `
+      + `query ${list(q.statistics)}${quantiles}${by}${cells}${noise}, ${encrypted}; ${sites}`;
+  }
+  const classes = Array.isArray(s.classes) && s.classes.length ? ` (classes ${list(s.classes)})` : '';
+  const model = s.model as { hidden?: unknown; activation?: unknown } | undefined;
+  const layers = Array.isArray(model?.hidden) && model.hidden.length ? `hidden [${model.hidden.map(String).join(', ')}] ${String(model.activation ?? '')}`.trim() : 'logistic regression';
+  const dp = s.dp ? ', DP-SGD' : '';
+  return `${name}: training; features ${list(s.features)}; label ${String(s.label || 'none')}${classes}; model ${layers}, ${String(s.rounds ?? '?')} rounds${dp}, ${encrypted}; ${sites}`;
 }

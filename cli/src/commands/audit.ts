@@ -11,6 +11,7 @@ import {
 import { exportAuditBundle, normalizeExportFilter } from '@medfed/coordinator/audit/index';
 import { openDatabase } from '@medfed/coordinator/storage/index';
 import { auditTlogVerifier } from '@medfed/coordinator/publishing/index';
+import { trustBundleAnchors } from '@medfed/node-agent/verification/trust-bundle';
 import { ExitCode } from '../exit-codes.js';
 import { CliError } from '../fail.js';
 import { CoordinatorRefusal, type RestClient } from '../federation/rest-client.js';
@@ -26,7 +27,7 @@ import { connect, connectionOptions, coordinatorUrl, type ConnectionFlags } from
  * works with --ca alone; without --coordinator, --database-url or --local the coordinator is
  * MEDFED_COORDINATOR_URL (or MEDFED_COORDINATOR), and there is no default source.
  * verify: offline checks of a bundle. Exit 0 verified; 7 (VERIFY_FAILED) with the first bad event
- * named; 2 usage; 3 an unreadable --jwks, --log-key, --signing-key or CA file; 4 an unreadable
+ * named; 2 usage; 3 an unreadable --jwks, --log-key, --trust, --signing-key or CA file; 4 an unreadable
  * bundle; 5 coordinator or database unreachable; 6 no usable credential, or the credential was
  * rejected; 8 refused by the coordinator (not an auditor).
  * purge: `POST /v1/audit/purge` (admin role). Exit 0 purged (or nothing old enough); 2 usage or no
@@ -70,6 +71,7 @@ export interface AuditPurgeCliOptions extends Readonly<ConnectionFlags> {
 export interface AuditVerifyCliOptions {
   readonly jwks?: string;
   readonly logKey?: string;
+  readonly trust?: string;
   readonly json?: boolean;
 }
 
@@ -101,6 +103,7 @@ export function register(program: Command, io: AuditIo = processIo): void {
     .argument('<bundle>', 'the .tar.gz bundle')
     .option('--jwks <file>', "the coordinator's published JWKS to trust (default: the bundle's own jwks.json, which proves integrity, not origin)")
     .option('--log-key <file>', "the transparency log's pinned verifier key (<origin>+<hex id>+<base64>); default: the key the bundle's checkpoints.json names, which proves consistency, not origin")
+    .option('--trust <dir>', "the coordinator's trust bundle (medfed trust export, or an agent's pinned <stateDir>/trust): its manifest keys and log key instead of --jwks and --log-key")
     .option('--json', 'print the full verification report as JSON')
     .exitOverride(onCommanderExit)
     .action(async (bundle: string, opts: AuditVerifyCliOptions) => {
@@ -310,7 +313,20 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
     io.stderr(`medfed audit verify: ${file} is not a readable file\n`);
     return ExitCode.DATA;
   }
+  if (opts.trust !== undefined && (opts.jwks !== undefined || opts.logKey !== undefined)) throw new UsageError('--trust gives the manifest keys and the log key: drop --jwks and --log-key');
   let jwks: ReturnType<typeof parseJwks> | undefined;
+  let logKey: string | undefined;
+  if (opts.trust !== undefined) {
+    try {
+      const pinned = await trustBundleAnchors(opts.trust);
+      jwks = parseJwks(Buffer.from(JSON.stringify(pinned.jwks)), `--trust ${opts.trust}`);
+      logKey = pinned.checkpointKey;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      io.stderr(`medfed audit verify: --trust ${opts.trust}: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}\n`);
+      return ExitCode.CONFIG;
+    }
+  }
   const jwksFile = opts.jwks;
   if (jwksFile) {
     try {
@@ -320,7 +336,6 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
       return ExitCode.CONFIG;
     }
   }
-  let logKey: string | undefined;
   if (opts.logKey) {
     try {
       logKey = (await readFile(opts.logKey, 'utf8')).trim();
@@ -333,7 +348,7 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
   const verifyTlog = auditTlogVerifier(logKey ? { checkpointVerifierKey: logKey } : {});
   const report = await verifyAuditBundle(file, { ...(jwks ? { jwks } : {}), verifyTlog });
   if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-  else io.stdout(formatReport(file, report, logKey));
+  else io.stdout(formatReport(file, report, logKey, opts.trust));
   if (!report.ok) {
     const first = report.firstBadEvent ?? report.problems[0]!;
     io.stderr(`medfed audit verify: FAILED: ${report.firstBadEvent ? 'first bad event: ' : ''}${describeProblem(first)}\n`);
@@ -342,11 +357,11 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
   return ExitCode.OK;
 }
 
-function formatReport(file: string, r: BundleVerifyReport, logKey: string | undefined): string {
+function formatReport(file: string, r: BundleVerifyReport, logKey: string | undefined, trust: string | undefined): string {
   const c = r.chain;
   const lines = [`medfed audit verify ${file}`];
   lines.push(`  chain        ${r.firstBadEvent ? 'FAILED' : c ? 'ok' : 'missing'}${c && c.firstSeq !== null ? `: seq ${c.firstSeq}..${c.lastSeq} (${c.entries} entries, ${c.hashOnly} hash-only)` : c ? ': empty range' : ''}`);
-  lines.push(`  signature    ${CHECK_LABELS[r.signature]} (${r.keySource === 'pinned' ? 'keys from --jwks' : "keys from the bundle's jwks.json; pass --jwks to pin the coordinator's keys"})`);
+  lines.push(`  signature    ${CHECK_LABELS[r.signature]} (${r.keySource === 'pinned' ? (trust ? `keys from the trust bundle ${trust}` : 'keys from --jwks') : "keys from the bundle's jwks.json; pass --jwks to pin the coordinator's keys"})`);
   lines.push(`  truncation   ${r.truncation === 'absent' ? 'none' : CHECK_LABELS[r.truncation]}`);
   lines.push(`  anchors      ${r.anchors} in range${r.firstBadEvent?.code === 'AUDIT_ANCHOR_MISMATCH' ? ' (MISMATCH)' : r.chain ? ', all matched' : ''}`);
   lines.push(`  tlog proofs  ${CHECK_LABELS[r.tlog]}${r.tlog === 'verified' && !logKey ? " (log key from the bundle's checkpoints.json; pass --log-key to pin it)" : ''}`);

@@ -153,7 +153,7 @@ export async function readJobSpec(file: string): Promise<Record<string, unknown>
 function jobText(j: JobViewBody): string {
   const lines = [`${j.name} (${j.id})  ${j.status}${j.encrypted ? '  encrypted' : ''}  rounds ${bar(j.roundsDone, j.totalRounds)}  current round ${j.currentRound}${j.owner ? `  owner ${j.owner}` : ''}`];
   if (j.failure) lines.push(`failure: ${j.failure}`);
-  if (j.waiting) lines.push(`waiting: round ${j.currentRound}: ${j.waiting.summary}`);
+  if (j.waitingSummary) lines.push(`waiting: ${j.waitingSummary}`);
   for (const r of j.rounds) {
     const who = r.contributions.map((c) => c.site).join(', ');
     lines.push(`  round ${r.round} (${r.kind}) ${r.status}: ${r.contributions.length} contribution(s)${who ? ` from ${who}` : ''}${r.failure ? `; ${r.failure}` : ''}`);

@@ -7,6 +7,8 @@ import {
 } from '@medfed/proto/bundle/index';
 import { MODEL_ARTIFACT_KINDS, parseJwks, type ManifestJwks } from '@medfed/proto/manifest/index';
 import { toBase64 } from '@medfed/proto/tlog/index';
+import type { TrustBundle } from '@medfed/proto/trust/index';
+import { trustBundleAnchors } from '@medfed/node-agent/verification/trust-bundle';
 import { ExitCode } from '../exit-codes.js';
 import { RestClient, type RestCredential } from '../federation/rest-client.js';
 import { connectionOptions, resolveConnection, type ConnectionFlags } from '../coordinator-connection.js';
@@ -20,7 +22,7 @@ import { connectionOptions, resolveConnection, type ConnectionFlags } from '../c
  * `medfed model verify DIR`: checks an offline model bundle (model.bin, manifest.jws,
  * checkpoint.txt, inclusion-proof.json, jwks.json, checkpoint.vkey) before anyone loads the model.
  * Exit 0 verified, 7 refused (the code of the failed check is printed), 2 usage, 3 an unreadable
- * pinned key or state file.
+ * pinned key, trust bundle (--trust) or state file.
  */
 
 export interface ModelIo {
@@ -43,6 +45,7 @@ export interface ModelVerifyCliOptions {
   readonly blob?: string;
   readonly jwks?: string;
   readonly logKey?: string;
+  readonly trust?: string;
   readonly requireCosignatures?: string;
   readonly witnessKey: readonly string[];
   readonly previousCheckpoint?: string;
@@ -90,6 +93,7 @@ export function register(program: Command, io: ModelIo = processIo): void {
     .option('--blob <name>', "which manifest blob model.bin is (default: the manifest's only blob)")
     .option('--jwks <file>', "pinned manifest keys (JWKS); default: the bundle's jwks.json, which proves integrity, not origin")
     .option('--log-key <file>', "pinned log verifier key (<name>+<hex id>+<base64>); default: the bundle's checkpoint.vkey")
+    .option('--trust <dir>', "the coordinator's trust bundle (medfed trust export, or an agent's pinned <stateDir>/trust): its manifest keys and log key instead of --jwks and --log-key")
     .option('--require-cosignatures <k>', 'refuse unless k of the --witness-key witnesses cosigned the checkpoint', '0')
     .option('--witness-key <file>', 'a witness verifier key file (repeatable)', collect, [] as string[])
     .option('--previous-checkpoint <file>', 'the last checkpoint accepted from this log: refuse rollbacks and forks')
@@ -262,8 +266,9 @@ async function fetchBytes(rest: RestClient, path: string): Promise<Buffer> {
 /** Runs `medfed model verify`; resolves with the exit code. */
 export async function runModelVerify(dir: string, opts: ModelVerifyCliOptions, io: ModelIo = processIo): Promise<number> {
   let options: VerifyModelBundleOptions;
+  let trust: TrustBundle | undefined;
   try {
-    options = await buildOptions(dir, opts);
+    ({ options, trust } = await buildOptions(dir, opts));
   } catch (err) {
     io.stderr(`medfed model verify: ${(err as Error).message}\n`);
     return err instanceof UsageError ? ExitCode.USAGE : ExitCode.CONFIG;
@@ -274,9 +279,9 @@ export async function runModelVerify(dir: string, opts: ModelVerifyCliOptions, i
       // A released model must be what its name says: plaintext float32 weights, every value finite.
       checkPlaintext(await readFile(join(dir, BUNDLE_FILES.model)), verified.blob.size);
     }
-    io.stdout(opts.json ? `${JSON.stringify(toJson(verified, opts))}\n` : describe(verified, opts));
+    io.stdout(opts.json ? `${JSON.stringify({ ...toJson(verified, opts), ...(trust ? { trustBundle: trustOf(trust) } : {}) })}\n` : describe(verified, opts, trust));
     if (!opts.json && (verified.anchors.manifestKeys === 'bundle' || verified.anchors.logKey === 'bundle')) {
-      io.stderr('medfed model verify: warning: trust anchors were taken from the bundle itself; pin them with --jwks and --log-key\n');
+      io.stderr('medfed model verify: warning: trust anchors were taken from the bundle itself; pin them with --jwks and --log-key, or --trust DIR (the coordinator\'s trust bundle)\n');
     }
     return ExitCode.OK;
   } catch (err) {
@@ -288,7 +293,7 @@ export async function runModelVerify(dir: string, opts: ModelVerifyCliOptions, i
   }
 }
 
-async function buildOptions(dir: string, opts: ModelVerifyCliOptions): Promise<VerifyModelBundleOptions> {
+async function buildOptions(dir: string, opts: ModelVerifyCliOptions): Promise<{ options: VerifyModelBundleOptions; trust: TrustBundle | undefined }> {
   if ((opts.job === undefined) !== (opts.round === undefined)) throw new UsageError('--job and --round go together');
   if (opts.round !== undefined && !/^\d{1,7}$/.test(opts.round)) throw new UsageError(`--round must be a non-negative integer, not ${JSON.stringify(opts.round)}`);
   const required = opts.requireCosignatures ?? '0';
@@ -297,14 +302,16 @@ async function buildOptions(dir: string, opts: ModelVerifyCliOptions): Promise<V
     throw new UsageError(`--require-cosignatures ${required} needs at least ${required} --witness-key files (got ${opts.witnessKey.length})`);
   }
   if (opts.consistencyProof !== undefined && opts.previousCheckpoint === undefined) throw new UsageError('--consistency-proof needs --previous-checkpoint');
+  if (opts.trust !== undefined && (opts.jwks !== undefined || opts.logKey !== undefined)) throw new UsageError('--trust gives the manifest keys and the log key: drop --jwks and --log-key');
 
-  const jwks = opts.jwks === undefined ? undefined : parseJwksFile(await readConfig(opts.jwks, '--jwks'), opts.jwks);
-  const logKey = opts.logKey === undefined ? undefined : (await readConfig(opts.logKey, '--log-key')).trim();
+  const pinned = opts.trust === undefined ? undefined : await trustAnchors(opts.trust);
+  const jwks = pinned?.jwks ?? (opts.jwks === undefined ? undefined : parseJwksFile(await readConfig(opts.jwks, '--jwks'), opts.jwks));
+  const logKey = pinned?.checkpointKey ?? (opts.logKey === undefined ? undefined : (await readConfig(opts.logKey, '--log-key')).trim());
   const witnessKeys = await Promise.all(opts.witnessKey.map(async (f) => (await readConfig(f, '--witness-key')).split('\n').map((l) => l.trim()).filter(Boolean)));
   const previousCheckpoint = opts.previousCheckpoint === undefined ? undefined : await readConfig(opts.previousCheckpoint, '--previous-checkpoint');
   const consistencyProof = opts.consistencyProof === undefined ? undefined : parseHashList(await readConfig(opts.consistencyProof, '--consistency-proof'), opts.consistencyProof);
 
-  return {
+  const options: VerifyModelBundleOptions = {
     // Without --job/--round only the bundle's own job and round can be checked against; say so in the output.
     expected: opts.job !== undefined ? { job: opts.job, round: Number(opts.round), ...(opts.blob ? { blob: opts.blob } : {}) } : await expectedFromBundle(dir, opts),
     ...(jwks ? { trustedKeys: jwks } : {}),
@@ -314,6 +321,21 @@ async function buildOptions(dir: string, opts: ModelVerifyCliOptions): Promise<V
     ...(previousCheckpoint !== undefined ? { previousCheckpoint } : {}),
     ...(consistencyProof ? { consistencyProof } : {}),
   };
+  return { options, trust: pinned?.bundle };
+}
+
+/** The anchors of a trust bundle directory; an unreadable or damaged one is a configuration error. */
+async function trustAnchors(dir: string): Promise<Awaited<ReturnType<typeof trustBundleAnchors>>> {
+  try {
+    return await trustBundleAnchors(dir);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new ConfigError(`--trust ${dir}: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}`);
+  }
+}
+
+function trustOf(t: TrustBundle) {
+  return { dir: t.dir, version: t.manifest.version, fingerprint: t.fingerprint, coordinator: t.manifest.coordinator.rest };
 }
 
 async function expectedFromBundle(dir: string, opts: ModelVerifyCliOptions): Promise<VerifyModelBundleOptions['expected']> {
@@ -379,7 +401,7 @@ function toJson(v: VerifiedModelBundle, opts: ModelVerifyCliOptions) {
   };
 }
 
-function describe(v: VerifiedModelBundle, opts: ModelVerifyCliOptions): string {
+function describe(v: VerifiedModelBundle, opts: ModelVerifyCliOptions, trust: TrustBundle | undefined): string {
   return [
     `verified ${v.blob.name}: ${v.blob.size} bytes, SHA-256 ${v.blob.sha256}`,
     `  manifest   ${v.manifest.kind} for job ${v.manifest.job} round ${v.manifest.round}${opts.job === undefined ? ' (job and round NOT checked: pass --job and --round)' : ''}, signed by ${v.kid}`,
@@ -388,6 +410,7 @@ function describe(v: VerifiedModelBundle, opts: ModelVerifyCliOptions): string {
     `  witnesses  ${v.cosignatures.length === 0 ? 'none required' : v.cosignatures.map((c) => c.witness).join(', ')}`,
     `  history    ${opts.previousCheckpoint ? 'consistent with --previous-checkpoint' : 'NOT checked (no --previous-checkpoint)'}`,
     `  anchors    manifest keys ${v.anchors.manifestKeys} (jwks.json SHA-256 ${v.anchorDigests.jwks}), log key ${v.anchors.logKey}`,
+    ...(trust ? [`  trust      bundle version ${trust.manifest.version} of ${trust.manifest.coordinator.rest}, fingerprint ${trust.fingerprint}`] : []),
     '',
   ].join('\n');
 }

@@ -1,17 +1,18 @@
 import type { Command } from 'commander';
-import type { JobSummary, RestClient } from '../federation/rest-client.js';
+import type { JobSummary, RestClient, WaitingEntryView } from '../federation/rest-client.js';
 import { ExitCode } from '../exit-codes.js';
 import { action, connect, parseJobId, withConnection, type Connection } from '../coordinator-connection.js';
 
 /**
  * `medfed runs ls | show ID | logs [-f] ID | stop ID` against a running coordinator. Quiet by default:
- * one compact block per closed round and a final summary; `--format json` prints JSON (one object, or
+ * one compact block per closed round, a `waiting:` line whenever what the run waits for changes, and
+ * a final summary; `--format json` prints JSON (one object, or
  * one per line for `logs`); bars only when stdout is a terminal, plain lines otherwise.
  */
 
-interface Overview {
+export interface Overview {
   job: { id: string; name: string; owner: string; status: string; failure: string | null; createdAt: string; currentRound: number;
-    totalRounds: number; roundsDone: number; waiting: { summary: string } | null;
+    totalRounds: number; roundsDone: number; waiting: WaitingEntryView[]; waitingSummary: string;
     rounds: { round: number; kind: string; status: string; failure: string | null; contributors: number; closedAt: string | null }[] };
   figures: { round: number; loss: number; accuracy: number; numSamples: number; source: string }[];
   sites: { id: string; online: boolean; secondsSinceSeen: number | null; samples: number | null; latest: { loss: number; accuracy: number } | null }[];
@@ -57,10 +58,16 @@ function summaryText(o: Overview): string {
     `exports: ${s.exports.length ? s.exports.join(', ') : 'none'}`].join('\n');
 }
 
-function showText(o: Overview): string {
+/** What a running run waits for, as one line (coordinator/src/federation/waiting.ts); '' when it is finished. */
+export function waitingLine(o: Pick<Overview, 'job'>): string {
+  return o.job.status === 'running' && o.job.waitingSummary ? `waiting: ${o.job.waitingSummary}` : '';
+}
+
+export function showText(o: Overview): string {
   const j = o.job;
   const lines = [`${j.name} (${j.id})  ${j.status}  rounds ${bar(j.roundsDone, j.totalRounds)}  owner ${j.owner}`];
-  if (j.waiting && j.status === 'running') lines.push(`round ${j.currentRound}: ${j.waiting.summary}`);
+  const waiting = waitingLine(o);
+  if (waiting) lines.push(waiting);
   for (const s of o.sites) {
     lines.push(`  ${s.id.padEnd(16)} ${s.online ? 'online ' : 'offline'} ${s.secondsSinceSeen === null ? 'never seen' : `${s.secondsSinceSeen}s ago`}`
       + `  samples ${s.samples ?? '-'}  loss ${fixed(s.latest?.loss, 4)}  accuracy ${fixed(s.latest?.accuracy, 3)}`);
@@ -97,8 +104,11 @@ async function follow(client: RestClient, id: string, onOverview: (o: Overview) 
   }
 }
 
-/** Prints each round once, when it closes or fails; `json`: one line per round, then the summary. */
-function roundPrinter(format: 'text' | 'json') {
+/**
+ * Prints each round once, when it closes or fails, and what the run waits for each time that
+ * changes (`waiting: ...`); `json`: one line per round and per change of `waiting`, then the summary.
+ */
+export function roundPrinter(format: 'text' | 'json', out: { write(text: string): unknown } = process.stdout) {
   const printed = new Set<number>();
   let lastWaiting = '';
   return (o: Overview) => {
@@ -106,14 +116,18 @@ function roundPrinter(format: 'text' | 'json') {
       if (printed.has(r.round) || (r.status !== 'closed' && r.status !== 'failed')) continue;
       printed.add(r.round);
       const f = o.figures.find((x) => x.round === r.round) ?? null;
-      process.stdout.write(format === 'json'
+      out.write(format === 'json'
         ? `${JSON.stringify({ event: 'round', round: r.round, kind: r.kind, status: r.status, contributors: r.contributors, figure: f,
           failures: o.failures.filter((x) => x.round === r.round) })}\n`
         : `${roundBlock(o, r)}\n`);
     }
-    const waiting = o.job.status === 'running' && o.job.waiting ? `round ${o.job.currentRound}: ${o.job.waiting.summary}` : '';
-    // Only a terminal gets the live "waiting on" line; logs and pipes stay quiet and line-based.
-    if (format === 'text' && tty() && waiting && waiting.replace(/\d+ s ago/g, '') !== lastWaiting.replace(/\d+ s ago/g, '')) process.stdout.write(`  ${waiting}\n`);
+    // A new line only when what the run waits for changes: logs and pipes stay line-based and quiet.
+    const waiting = o.job.status === 'running' ? o.job.waitingSummary : '';
+    if (waiting && waiting !== lastWaiting) {
+      out.write(format === 'json'
+        ? `${JSON.stringify({ event: 'waiting', round: o.job.currentRound, waiting: o.job.waiting, waitingSummary: waiting })}\n`
+        : `${waitingLine(o)}\n`);
+    }
     lastWaiting = waiting;
   };
 }

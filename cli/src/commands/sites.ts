@@ -10,12 +10,17 @@ import { action, connect, parseSiteId, withConnection, type Connection } from '.
 
 const seen = (s: SiteView) => (s.lastSeenAt ? new Date(s.lastSeenAt).toISOString() : 'never seen');
 
+/** The protocol version its agent last announced, and when: what an upgrade across sites is checked with. */
+const protocol = (s: SiteView) => (s.protocolVersion
+  ? `${s.protocolVersion}${s.versionSeenAt ? ` (announced ${new Date(s.versionSeenAt).toISOString()})` : ''}` : '- (none announced yet)');
+
 function siteLine(s: SiteView): string {
-  return `${s.id.padEnd(16)} ${s.status.padEnd(10)} ${seen(s).padEnd(24)} ${(s.agentVersion ?? '-').padEnd(10)} ${s.displayName}`;
+  return `${s.id.padEnd(16)} ${s.status.padEnd(10)} ${seen(s).padEnd(24)} ${(s.agentVersion ?? '-').padEnd(10)} ${(s.protocolVersion ?? '-').padEnd(8)} ${s.displayName}`;
 }
 
 function siteBlock(s: SiteView): string {
-  return [`${s.id}  ${s.status}`, `  name           ${s.displayName}`, `  last seen      ${seen(s)}`, `  agent version  ${s.agentVersion ?? '- (not enrolled yet)'}`].join('\n');
+  return [`${s.id}  ${s.status}`, `  name           ${s.displayName}`, `  last seen      ${seen(s)}`, `  agent version  ${s.agentVersion ?? '- (not enrolled yet)'}`,
+    `  protocol       ${protocol(s)}`].join('\n');
 }
 
 /** What an operator does after registering a site: its agent enrolls with a one-time code. */
@@ -42,14 +47,14 @@ export function register(program: Command): void {
       print(opts, site, `registered ${site.id} (${site.displayName}): ${site.status}\n${nextStep(site.id, opts)}`);
     }));
 
-  withConnection(sites.command('ls').description('list sites: id, status, last seen, agent version, name (a site-bound role sees its own)'))
+  withConnection(sites.command('ls').description('list sites: id, status, last seen, agent version, protocol version, name (a site-bound role sees its own)'))
     .action(action(async (opts: Connection) => {
       const { client } = await connect(opts);
       const list = await client.sites();
       print(opts, { sites: list }, list.length === 0 ? 'no sites; register one with medfed sites add ID' : list.map(siteLine).join('\n'));
     }));
 
-  withConnection(sites.command('show').description('one site: status, name, last seen, agent version').argument('<id>', 'the site id', parseSiteId))
+  withConnection(sites.command('show').description('one site: status, name, last seen, agent version, protocol version').argument('<id>', 'the site id', parseSiteId))
     .action(action(async (id: string, opts: Connection) => {
       const { client } = await connect(opts);
       const site = await client.site(id);
@@ -71,11 +76,13 @@ export function register(program: Command): void {
       print(opts, r, `${r.id} ${r.status}`);
     }));
 
-  withConnection(sites.command('revoke').description('end a site for good (admin); needs a coordinator with POST /v1/sites/:id/revoke, else use suspend')
-    .argument('<id>', 'the site id', parseSiteId))
-    .action(action(async (id: string, opts: Connection) => {
+  withConnection(sites.command('revoke')
+    .description('revoke a site for good (admin): its keys retire, it cannot enrol again or be reinstated, running encrypted jobs drop it')
+    .argument('<id>', 'the site id', parseSiteId)
+    .requiredOption('--reason <text>', 'why the site is revoked (kept in the audit trail)'))
+    .action(action(async (id: string, opts: Connection & { reason: string }) => {
       const { client } = await connect(opts);
-      const r = await client.revokeSite(id);
-      print(opts, r, `${r.id} ${r.status}`);
+      const r = await client.revokeSite(id, opts.reason);
+      print(opts, r, r.alreadyRevoked ? `${r.id} was already revoked (${r.revokedAt})` : `${r.id} revoked at ${r.revokedAt}; it cannot enrol again`);
     }));
 }

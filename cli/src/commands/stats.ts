@@ -3,12 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { parseStatsQueryText, type StatsResult } from '@medfed/proto/stats/index';
 import { CliError, reportAndExit } from '../fail.js';
+import type { WaitingEntryView } from '../federation/rest-client.js';
 import { ExitCode } from '../exit-codes.js';
 import { connect, withConnection, type Connection } from '../coordinator-connection.js';
 
 /**
  * `medfed stats run QUERY.yaml [--wait] [--format json|text]` submits a federated statistics query
- * (docs/statistics.md) and, with --wait, prints its result table; `medfed stats show ID` prints a
+ * (docs/statistics.md) and, with --wait, prints what it waits for each time that changes
+ * (`waiting: awaiting approval at site-b`), then its result table; `medfed stats show ID` prints a
  * query's status and result as the caller's role may see it. Exit codes: 0 published (or submitted
  * without --wait), 1 the query failed (a site refused: the reasons are printed), 2 usage, 4
  * unreadable query; connection failures as for every coordinator command (coordinator-connection.ts):
@@ -21,15 +23,21 @@ interface Options extends Connection {
 
 interface QueryView {
   id: string; name: string; status: string; failure: string | null; queryDigest: string;
+  /** What the query waits for (coordinator/src/federation/waiting.ts); '' once it is finished. */
+  waiting?: WaitingEntryView[]; waitingSummary?: string;
   participation?: { site: string; state: string; reason?: string; message?: string }[];
   result?: StatsResult | null;
 }
+
+const DONE = new Set(['published', 'failed', 'stopped', 'completed']);
 
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(d));
 
 /** One line per cell: the group, its count, then per field n, mean, variance and quantiles as asked. */
 export function renderStatsView(view: QueryView): string {
   const lines = [`${view.id} ${view.name}: ${view.status}`];
+  const waiting = statsWaitingLine(view);
+  if (waiting) lines.push(waiting);
   for (const p of view.participation ?? []) lines.push(`  ${p.site}: ${p.state}${p.message ? ` (${p.message})` : ''}`);
   if (view.failure) lines.push(`  ${view.failure}`);
   const r = view.result;
@@ -47,11 +55,15 @@ export function renderStatsView(view: QueryView): string {
   return lines.join('\n');
 }
 
+/** `waiting: ...` while the query is not done, else ''. */
+export function statsWaitingLine(view: Pick<QueryView, 'status' | 'waitingSummary'>): string {
+  return !DONE.has(view.status) && view.waitingSummary ? `waiting: ${view.waitingSummary}` : '';
+}
+
 function print(view: QueryView, format: 'text' | 'json'): void {
   process.stdout.write(`${format === 'json' ? JSON.stringify(view, null, 2) : renderStatsView(view)}\n`);
 }
 
-const DONE = new Set(['published', 'failed', 'stopped', 'completed']);
 
 export function register(program: Command): void {
   const stats = program.command('stats').description('federated statistics: submit a query, show its result');
@@ -76,6 +88,7 @@ export function register(program: Command): void {
           return;
         }
         const until = Date.now() + opts.timeout * 1000;
+        let lastWaiting = '';
         for (;;) {
           const view = await client.call<QueryView>('GET', `/v1/stats/queries/${encodeURIComponent(id)}`);
           if (DONE.has(view.status) || Date.now() > until) {
@@ -83,6 +96,10 @@ export function register(program: Command): void {
             if (view.status !== 'published') process.exitCode = ExitCode.FAILURE;
             return;
           }
+          // What the query waits for, a new line only when that changes (the final view follows at the end).
+          const waiting = statsWaitingLine(view);
+          if (opts.format === 'text' && waiting && waiting !== lastWaiting) process.stdout.write(`${waiting}\n`);
+          lastWaiting = waiting;
           await sleep(500);
         }
       } catch (err) {

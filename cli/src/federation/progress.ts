@@ -2,39 +2,58 @@ import type { JobViewBody } from './rest-client.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
+type Figure = JobViewBody['figures'][number];
+
+/** What a round line measures: the held-out test set of the evaluator sites, else the training sites' own data. */
+export function measureOf(view: Pick<JobViewBody, 'sites'>): 'held-out' | 'training-sites' {
+  return view.sites.some((s) => s.role === 'evaluator') ? 'held-out' : 'training-sites';
+}
+
+/** One round's line, labelled with what it measures, e.g. `round  3/30  held-out loss 0.5123  accuracy 78.4%`. */
+export function roundLine(f: Figure, totalRounds: number, measure: 'held-out' | 'training-sites'): string {
+  const label = measure === 'held-out' ? 'held-out' : 'sample-weighted training-site';
+  return `round ${String(f.round).padStart(2)}/${totalRounds}  ${label} loss ${f.loss.toFixed(4)}  accuracy ${pct(f.accuracy)}`;
+}
+
 /**
- * The live per-round view: one compact line per finished round; on a terminal, a status line
- * underneath that says what the current round waits for. Plain lines when stdout is not a TTY.
+ * The live per-round view: one line per finished round, always the same measure (with an evaluator
+ * site, the held-out evaluation, which arrives a round after the sites' own: a round is printed
+ * once it is there). What the run waits for: on a terminal, a status line underneath; elsewhere a
+ * `waiting:` line each time it changes.
  */
 export class RoundProgress {
-  private readonly out: NodeJS.WriteStream;
+  private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   private readonly tty: boolean;
   private printed = new Set<number>();
   private statusShown = false;
+  private lastWaiting = '';
   private readonly started = Date.now();
 
-  constructor(out: NodeJS.WriteStream = process.stdout) {
+  constructor(out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number } = process.stdout) {
     this.out = out;
     this.tty = Boolean(out.isTTY);
   }
 
   update(view: JobViewBody): void {
     this.clearStatus();
+    const measure = measureOf(view);
     for (const f of view.figures) {
-      if (this.printed.has(f.round)) continue;
+      if (this.printed.has(f.round) || (measure === 'held-out' && f.source !== 'evaluator')) continue;
       this.printed.add(f.round);
-      const round = view.rounds.find((r) => r.round === f.round);
-      const sites = round?.contributions.length ?? 0;
-      this.out.write(`round ${String(f.round).padStart(2)}/${view.totalRounds}  loss ${f.loss.toFixed(4)}  accuracy ${pct(f.accuracy).padStart(6)}  `
-        + `(${sites} site${sites === 1 ? '' : 's'}, measured on ${f.source === 'evaluator' ? 'held-out test data' : 'site data'})\n`);
+      this.out.write(`${roundLine(f, view.totalRounds, measure)}\n`);
     }
-    if (this.tty && view.status === 'running') {
+    const waiting = view.status === 'running' ? view.waitingSummary : '';
+    if (!this.tty) {
+      if (waiting && waiting !== this.lastWaiting) this.out.write(`  waiting: ${waiting}\n`);
+      this.lastWaiting = waiting;
+      return;
+    }
+    if (view.status === 'running') {
       const done = view.roundsDone;
       const width = 20;
       const filled = Math.round((done / Math.max(1, view.totalRounds)) * width);
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-      const phase = view.rounds.find((r) => r.round === view.currentRound)?.kind ?? '';
-      const line = `${bar} ${done}/${view.totalRounds} rounds  ${phase} round ${view.currentRound}: ${view.waiting?.summary ?? view.status}  ${Math.round((Date.now() - this.started) / 1000)} s`;
+      const line = `${bar} ${done}/${view.totalRounds} rounds  ${waiting || 'starting'}  ${Math.round((Date.now() - this.started) / 1000)} s`;
       this.out.write(line.slice(0, (this.out.columns || 120) - 1));
       this.statusShown = true;
     }

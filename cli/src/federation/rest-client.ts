@@ -9,10 +9,16 @@ export interface RoundView {
   deadline?: string | null; openedAt?: string | null; closedAt?: string | null;
   contributions: { site: string; numSamples: number; sha256: string; byteSize: number }[];
 }
+/** One thing a run waits for (coordinator/src/federation/waiting.ts): a site, why, since when, a code. */
+export interface WaitingEntryView {
+  site: string; reason: string; since: string | null; detail: string | null;
+}
 export interface JobViewBody {
   id: string; name: string; owner?: string; status: string; failure: string | null; encrypted?: boolean; createdAt?: string;
   currentRound: number; totalRounds: number; roundsDone: number;
-  waiting: { summary: string; waitingOn: string[] } | null;
+  /** What the run waits for, one entry per site, and the same as one line ('' once it is finished). */
+  waiting: WaitingEntryView[];
+  waitingSummary: string;
   rounds: RoundView[];
   sites: { id: string; role: string; lastSeenAt?: string | null; samples: number | null; latest: { round: number; loss: number; accuracy: number } | null;
     failures: { round: number; detail: string | null }[] }[];
@@ -24,6 +30,8 @@ export interface JobViewBody {
 /** A site as GET /v1/sites answers. */
 export interface SiteView {
   id: string; displayName: string; status: string; lastSeenAt: string | null; agentVersion: string | null;
+  /** The protocol version its agent last announced, and when (absent from coordinators before version negotiation). */
+  protocolVersion?: string | null; versionSeenAt?: string | null;
 }
 
 /** A job as GET /v1/jobs lists it. */
@@ -245,9 +253,10 @@ export class RestClient {
    * Ends a site for good. The coordinator has no such route yet (only suspend and reinstate): its
    * "no route" answer becomes SITE_REVOKE_UNSUPPORTED, which says what to do instead.
    */
-  async revokeSite(site: string): Promise<{ id: string; status: string }> {
+  /** POST /v1/sites/:id/revoke; a coordinator from before site revocation answers SITE_REVOKE_UNSUPPORTED. */
+  async revokeSite(site: string, reason: string): Promise<{ id: string; status: string; revokedAt: string; alreadyRevoked: boolean }> {
     try {
-      return await this.call('POST', `/v1/sites/${encodeURIComponent(site)}/revoke`, {});
+      return await this.call('POST', `/v1/sites/${encodeURIComponent(site)}/revoke`, { reason });
     } catch (err) {
       if (err instanceof CoordinatorRefusal && err.status === 404 && err.code === 'NOT_FOUND' && err.message.startsWith('no route')) {
         throw new CliError('SITE_REVOKE_UNSUPPORTED', `the coordinator at ${this.url} cannot revoke sites (it has no POST /v1/sites/:id/revoke); `

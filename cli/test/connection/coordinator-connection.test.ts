@@ -236,7 +236,7 @@ describe('RestClient: one exit-code table for what the coordinator answers, or d
   });
 
   it('turns a missing revoke route into SITE_REVOKE_UNSUPPORTED, pointing at suspend', async () => {
-    const err = await refusal(new RestClient(httpUrl, { token: 't' }).revokeSite('site-a'));
+    const err = await refusal(new RestClient(httpUrl, { token: 't' }).revokeSite('site-a', 'left the consortium'));
     expect(err).toMatchObject({ code: 'SITE_REVOKE_UNSUPPORTED', exitCode: ExitCode.FAILURE });
     expect(err.message).toContain('medfed sites suspend site-a');
   });

@@ -66,12 +66,18 @@ describe('medfed against a TLS coordinator (CLI as a process)', () => {
     const reinstated = await medfed(['sites', 'reinstate', 'site-a', '--format', 'json', ...conn]);
     expect(JSON.parse(reinstated.stdout)).toEqual({ id: 'site-a', status: 'registered' });
 
-    // The next step `sites add` names works; revoke has no route on the coordinator: the CLI says so and what to do instead.
-    const [code, revoked] = await Promise.all([medfed(['admin', 'enrollment-code', '--site', 'site-a', ...conn]), medfed(['sites', 'revoke', 'site-a', ...conn])]);
+    // The next step `sites add` names works; revoke ends the site for good: no enrollment code afterwards.
+    const code = await medfed(['admin', 'enrollment-code', '--site', 'site-a', ...conn]);
     expect(code.code).toBe(0);
     expect(code.stdout.trim()).not.toBe('');
-    expect(revoked.code).toBe(1);
-    expect(revoked.stderr).toMatch(/^medfed: error SITE_REVOKE_UNSUPPORTED: .*no POST \/v1\/sites\/:id\/revoke.*medfed sites suspend site-a/);
+    const noReason = await medfed(['sites', 'revoke', 'site-a', ...conn]);
+    expect(noReason.code).toBe(2);
+    const revoked = await medfed(['sites', 'revoke', 'site-a', '--reason', 'hospital left the consortium', ...conn]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(/^site-a revoked at \d{4}-\d\d-\d\dT[\d:.]+Z; it cannot enrol again\n$/);
+    const afterRevoke = await medfed(['admin', 'enrollment-code', '--site', 'site-a', ...conn]);
+    expect(afterRevoke.code).not.toBe(0);
+    expect(afterRevoke.stderr).toContain('AUTH_SITE_REVOKED');
   }, 240_000);
 
   it('without a CA it exits 5 (UNREACHABLE), naming the URL, the certificate problem and --ca; never a bare "fetch failed"', async () => {

@@ -20,7 +20,7 @@ interface Run {
 /** Runs `medfed <args>` as a separate process, to observe the real exit status. */
 function medfed(args: readonly string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [LAUNCHER, ...args], { cwd, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [LAUNCHER, ...args], { cwd, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });

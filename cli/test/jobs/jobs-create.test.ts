@@ -59,21 +59,26 @@ describe('medfed jobs template | create | ls | show (CLI as a process)', () => {
     expect(job.spec.minSites).toBe(3);
     expect(job.spec.sites).toEqual(SITES);
 
+    // The sites beat as running agents do (a site silent past the offline threshold would be named offline instead).
+    const beat = () => Promise.all(SITES.map((site, i) => clients[i]!.heartbeat({ siteId: site, state: 'idle', jobId: '', round: 0, detail: '', logPath: '' })));
+    await beat();
+    const beating = setInterval(() => void beat().catch(() => {}), 2000);
     const [ls, show, json] = await Promise.all([
       medfed(['jobs', 'ls', '--format', 'json', ...conn]),
       medfed(['jobs', 'show', id, ...conn]),
       medfed(['jobs', 'show', id, '--format', 'json', ...conn]),
-    ]);
+    ]).finally(() => clearInterval(beating));
     expect(ls.code).toBe(0);
     expect((JSON.parse(ls.stdout) as { jobs: { id: string; status: string }[] }).jobs).toEqual([expect.objectContaining({ id, status: 'running' })]);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(new RegExp(`^my-study \\(${id}\\) {2}running {2}encrypted {2}rounds 0/5`));
-    expect(show.stdout).toMatch(/\nwaiting: round 0: 0\/3 sites; waiting on site-a, /);
+    // Nobody has signed the site list yet: the encrypted job waits for its key ceremony.
+    expect(show.stdout).toContain('\nwaiting: awaiting key ceremony (epoch 1: signatures from site-a, site-b, site-c)\n');
     expect(show.stdout).toMatch(/\n {2}round 0 \(stats\) open: 0 contribution\(s\)/);
     expect(show.stdout).toMatch(/\n {2}site-a {11}trainer {3}/);
-    const view = JSON.parse(json.stdout) as { status: string; waiting: { waitingOn: string[] }; rounds: unknown[] };
+    const view = JSON.parse(json.stdout) as { status: string; waiting: { site: string; reason: string }[]; rounds: unknown[] };
     expect(view.status).toBe('running');
-    expect(view.waiting.waitingOn).toEqual(SITES);
+    expect(view.waiting.map((w) => [w.site, w.reason])).toEqual(SITES.map((s) => [s, 'key-ceremony']));
     expect(view.rounds).toHaveLength(1);
   }, 240_000);
 

@@ -152,5 +152,5 @@ describe('medfed mask', () => {
     expect((await stat(join(dir, '.medfed-agent', 'pseudonym.key'))).mode & 0o777).toBe(0o600);
     const missing = await runCli(['mask', '--data', 'patients.csv', '--out', 'view.csv'], dir);
     expect(missing.code).toBe(ExitCode.USAGE);
-  }, 30_000);
+  }, 120_000);
 });

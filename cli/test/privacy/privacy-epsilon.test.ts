@@ -61,7 +61,7 @@ describe('medfed privacy epsilon (as a process)', () => {
     expect(run.stdout).toMatch(/^\{"epsilon": [0-9.e+-]+, "order": [0-9.]+\}\n$/);
     // Opacus accountants_test.py test_rdp_accountant publishes 7.32911117143 for these settings.
     expect(Math.abs((JSON.parse(run.stdout) as { epsilon: number }).epsilon / 7.32911117143 - 1)).toBeLessThan(0.01);
-  }, 30_000);
+  }, 120_000);
 
   it('invalid numbers and missing options exit with the usage code; --help exits 0', async () => {
     const [bad, missing, help] = await Promise.all([
@@ -76,7 +76,7 @@ describe('medfed privacy epsilon (as a process)', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--sample-rate <q>');
     expect(help.stdout).toContain('Example:');
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('medfed privacy budget', () => {

@@ -114,6 +114,7 @@ export class KeyReleaseGate {
     const site = sites[0];
     if (!site) throw new FederationError('UNKNOWN_SITE', `no site "${siteId}" is registered at this coordinator`);
     if (site.status === 'suspended') throw new FederationError('SITE_SUSPENDED', `site ${siteId} is suspended`);
+    if (site.status === 'revoked') throw new FederationError('SITE_REVOKED', `site ${siteId} was revoked`);
     const { rows: jobs } = await db.query<{ spec: JobSpec }>('SELECT spec FROM jobs WHERE id = $1', [jobId]);
     const job = jobs[0];
     if (!job) throw new FederationError('UNKNOWN_JOB', `no job ${jobId}`);

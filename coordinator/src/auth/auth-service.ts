@@ -169,11 +169,34 @@ export class AuthService {
   /** Suspends a site: every token of it is refused from the next request on (the check is per request). */
   async setSiteSuspended(siteId: string, suspended: boolean): Promise<string> {
     const { rows } = await this.context.db.query<{ status: string }>(
-      `UPDATE sites SET status = CASE WHEN $2 THEN 'suspended' WHEN agent_version IS NULL THEN 'registered' ELSE 'active' END
+      `UPDATE sites SET status = CASE WHEN status = 'revoked' THEN status WHEN $2 THEN 'suspended' WHEN agent_version IS NULL THEN 'registered' ELSE 'active' END
         WHERE id = $1 RETURNING status`, [siteId, suspended]);
     this.context.caches.standing.clear();
     if (!rows[0]) throw new AuthError('AUTH_REQUEST_INVALID', `no site ${siteId} is registered`);
+    if (rows[0].status === 'revoked') throw new AuthError('AUTH_SITE_REVOKED', `site ${siteId} was revoked for good; it cannot be suspended or reinstated`);
     return rows[0].status;
+  }
+
+  /**
+   * Revokes a site for good: its keys retire (every token bound to them stops at the next request),
+   * its unused enrollment codes expire, and it can never enrol or be reinstated. Running encrypted
+   * jobs drop it as they drop a suspended site. Idempotent: revoking a revoked site changes nothing.
+   */
+  async revokeSite(siteId: string, revokedBy: string, reason: string): Promise<{ status: 'revoked'; revokedAt: Date; alreadyRevoked: boolean }> {
+    const result = await this.context.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ status: string; revoked_at: Date | null }>('SELECT status, revoked_at FROM sites WHERE id = $1 FOR UPDATE', [siteId]);
+      const site = rows[0];
+      if (!site) throw new AuthError('AUTH_REQUEST_INVALID', `no site ${siteId} is registered`);
+      if (site.status === 'revoked' && site.revoked_at) return { status: 'revoked' as const, revokedAt: new Date(site.revoked_at), alreadyRevoked: true };
+      const { rows: updated } = await tx.query<{ revoked_at: Date }>(
+        `UPDATE sites SET status = 'revoked', revoked_at = now(), revoked_by = $2, revoke_reason = $3 WHERE id = $1 RETURNING revoked_at`,
+        [siteId, revokedBy, reason]);
+      await tx.query(`UPDATE auth_site_keys SET status = 'retired', retired_at = now() WHERE site_id = $1 AND status = 'active'`, [siteId]);
+      await tx.query('UPDATE auth_enrollment_codes SET expires_at = least(expires_at, now()) WHERE site_id = $1 AND used_at IS NULL', [siteId]);
+      return { status: 'revoked' as const, revokedAt: new Date(updated[0]!.revoked_at), alreadyRevoked: false };
+    });
+    this.context.caches.standing.clear();
+    return result;
   }
 
   // ---- people -------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ export async function authenticate(ctx: AuthContext, creds: PresentedCredentials
       ctx.caches.standing.set(standingKey, standing);
     }
     if (standing.siteStatus === 'suspended') throw new AuthError('AUTH_SITE_SUSPENDED', `site ${claims.sub} is suspended: none of its credentials are honoured`);
+    if (standing.siteStatus === 'revoked') throw new AuthError('AUTH_SITE_REVOKED', `site ${claims.sub} was revoked: none of its credentials are honoured`);
     if (standing.siteStatus === null || standing.keyStatus !== 'active') {
       throw new AuthError('AUTH_KEY_REVOKED', `key ${claims.cnf.jkt} is no longer site ${claims.sub}'s key (rotated or re-enrolled); get a token with the current key`);
     }

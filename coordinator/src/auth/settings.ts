@@ -1,3 +1,5 @@
+import type { SelfOrigins } from './self-origins.js';
+
 /** The `auth` section of the coordinator configuration (coordinator/src/config/schema.ts), as the auth code reads it. */
 export interface OidcSettings {
   /** The provider's issuer identifier (the `iss` of its tokens). */
@@ -30,9 +32,11 @@ export interface AuthSettings {
   readonly signingKeyRotationDays: number;
   /** Development on loopback only: gRPC calls without any credential act as the site they name. */
   readonly allowAnonymousNodes: boolean;
-  /** Origins (scheme://host:port) REST DPoP proofs may name; empty: the origin the request arrived on. */
+  /** Origins (scheme://host:port) REST DPoP proofs may name; empty (development only): `selfOrigins.rest`. */
   readonly restOrigins: readonly string[];
-  /** Authorities (host:port) gRPC DPoP proofs may name; empty: the :authority the call arrived with. */
+  /** Authorities (host:port) gRPC DPoP proofs may name; empty (development only): `selfOrigins.grpc`. */
   readonly grpcAuthorities: readonly string[];
+  /** The addresses this coordinator bound (set once it listens); never taken from a request's headers. */
+  readonly selfOrigins?: SelfOrigins | undefined;
   readonly oidc?: OidcSettings | undefined;
 }

@@ -16,6 +16,8 @@ export const COORDINATOR_ENV: readonly EnvBinding[] = [
   { variable: 'MEDFED_TLS_CA', key: 'tls.ca', type: 'string' },
   { variable: 'MEDFED_AUTH_ISSUER', key: 'auth.issuer', type: 'string' },
   { variable: 'MEDFED_AUTH_AUDIENCE', key: 'auth.audience', type: 'string' },
+  { variable: 'MEDFED_REST_ORIGINS', key: 'auth.restOrigins', type: 'list' },
+  { variable: 'MEDFED_GRPC_AUTHORITIES', key: 'auth.grpcAuthorities', type: 'list' },
   { variable: 'MEDFED_ADVERTISE_GRPC', key: 'ha.advertise.grpc', type: 'string' },
   { variable: 'MEDFED_ADVERTISE_REST', key: 'ha.advertise.rest', type: 'string' },
 ];

@@ -192,6 +192,7 @@ export class FederationEngine {
   async activeSite(id: string): Promise<SiteRow> {
     const s = await this.site(id);
     if (s.status === 'suspended') throw new FederationError('SITE_SUSPENDED', `site ${id} is suspended`);
+    if (s.status === 'revoked') throw new FederationError('SITE_REVOKED', `site ${id} was revoked`);
     return s;
   }
 
@@ -579,6 +580,12 @@ export class FederationEngine {
     if (!dutyOf(job.spec, siteId, 'evaluate')) throw new FederationError('SITE_NOT_IN_JOB', `site ${siteId} does not take part in job ${jobId}`);
     const { rows: exists } = await this.db.query('SELECT 1 FROM rounds WHERE job_id = $1 AND round = $2', [jobId, round]);
     if (exists.length === 0) throw new FederationError('ROUND_MISMATCH', `job ${jobId} has no round ${round}`);
+    if (detail.startsWith('HE_SITE_LIST_UNSIGNED')) {
+      // A key-ceremony step that waits for the steward's approval of the site list is no failure of
+      // the round: the step stays pending until the steward approves (waiting.ts shows whom it waits for).
+      this.changed();
+      return;
+    }
     if (detail.startsWith('SANDBOX_BREACH')) {
       // The agent killed its trainer for a breach (network attempt, write outside scratch, limits):
       // an anomaly for the compliance report, recorded before the round moves on.
@@ -1205,7 +1212,7 @@ export class FederationEngine {
   private async dropSuspendedSites(): Promise<void> {
     const { rows } = await this.db.query<{ job_id: string; site_id: string }>(
       `SELECT js.job_id, js.site_id FROM job_sites js JOIN jobs j ON j.id = js.job_id JOIN sites s ON s.id = js.site_id
-        WHERE j.status = 'running' AND j.encrypted AND s.status = 'suspended' ORDER BY js.job_id, js.site_id`);
+        WHERE j.status = 'running' AND j.encrypted AND s.status IN ('suspended', 'revoked') ORDER BY js.job_id, js.site_id`);
     for (const { job_id: jobId, site_id: siteId } of rows) {
       try {
         await this.changeJobSites(jobId, { remove: siteId }, SYSTEM_ACTOR, 'SITE_SUSPENDED');

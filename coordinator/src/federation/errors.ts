@@ -4,9 +4,12 @@ import { GrpcStatus, MedfedError, type ErrorTable } from '@medfed/proto';
 export const FEDERATION_ERRORS = {
   VALIDATION_FAILED: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The request does not match its schema.' },
   JOB_SPEC_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The job specification is inconsistent.' },
+  JOB_OWNER_NOT_SETTABLE: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: "A job's owner is the principal that creates it; the request may not name another." },
   UNKNOWN_SITE: { http: 404, grpc: GrpcStatus.NOT_FOUND, summary: 'No site with this id is registered.' },
   SITE_EXISTS: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, summary: 'A site with this id is already registered.' },
   SITE_SUSPENDED: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'The site is suspended.' },
+  SITE_REVOKED: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'The site was revoked for good.' },
+  PROTOCOL_VERSION_UNSUPPORTED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: "The agent's protocol version is not served by this coordinator, or the agent announces none: upgrade the agent (or, for a newer major, the coordinator)." },
   UNKNOWN_JOB: { http: 404, grpc: GrpcStatus.NOT_FOUND, summary: 'No job with this id exists.' },
   UNKNOWN_MODEL: { http: 404, grpc: GrpcStatus.NOT_FOUND, summary: 'No model with this id exists for the job.' },
   SITE_NOT_IN_JOB: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'The site does not take part in this job.' },

@@ -1,7 +1,9 @@
 import type { Queryable } from '../storage/db.js';
 import type { FederationEngine } from './engine.js';
-import { expectedSites, participantsOf } from './participants.js';
+import { attestationBySite, attestationState, type SiteAttestation } from './contribution-attestation.js';
+import { participantsOf } from './participants.js';
 import type { MetricRow } from './rows.js';
+import { waitingOf, waitingView } from './waiting.js';
 
 export interface RoundFigure {
   round: number;
@@ -41,6 +43,13 @@ export function roundFigures(metrics: MetricRow[], evaluators: readonly string[]
   return out;
 }
 
+/** The run's attestation: over every contributing site's training contributions. */
+function runAttestation(sites: readonly SiteAttestation[]) {
+  const contributed = sites.reduce((n, s) => n + s.contributed, 0);
+  const attested = sites.reduce((n, s) => n + s.attested, 0);
+  return { state: attestationState(contributed, attested), contributed, attested };
+}
+
 /** Everything an operator needs about one job, including exactly what its current round waits for. */
 export async function describeJob(engine: FederationEngine, db: Queryable, jobId: string) {
   const job = await engine.job(jobId);
@@ -51,27 +60,13 @@ export async function describeJob(engine: FederationEngine, db: Queryable, jobId
     rows: { round: number; site_id: string; num_samples: number; sha256: string; byte_size: number; received_at: Date }[] };
   const { rows: tasks } = await db.query('SELECT round, site_id, state, detail, updated_at FROM site_tasks WHERE job_id = $1', [jobId]) as {
     rows: { round: number; site_id: string; state: string; detail: string | null; updated_at: Date }[] };
-  const { rows: models } = await db.query('SELECT id, round, sha256, byte_size, param_count, encrypted, created_at FROM models WHERE job_id = $1 ORDER BY round', [jobId]) as {
-    rows: { id: string; round: number; sha256: string; byte_size: number; param_count: number; encrypted: boolean; created_at: Date }[] };
+  const { rows: models } = await db.query('SELECT id, round, kind, sha256, byte_size, param_count, encrypted, created_at FROM models WHERE job_id = $1 ORDER BY round, created_at', [jobId]) as {
+    rows: { id: string; round: number; kind: string; sha256: string; byte_size: number; param_count: number; encrypted: boolean; created_at: Date }[] };
   const sites = await engine.listSites();
   const participants = participantsOf(job.spec);
-  const now = Date.now();
-  const current = rounds.find((r) => r.round === job.current_round);
-  let waiting: { summary: string; waitingOn: string[] } | null = null;
-  if (current && (current.status === 'open' || current.status === 'collecting')) {
-    const expected = expectedSites(job.spec, current.kind);
-    const done = tasks.filter((t) => t.round === current.round && t.state === 'submitted').map((t) => t.site_id);
-    const missing = expected.filter((s) => !done.includes(s));
-    const describe = (s: string) => {
-      const site = sites.find((x) => x.id === s);
-      const seen = site?.last_seen_at ? `last heartbeat ${Math.round((now - site.last_seen_at.getTime()) / 1000)} s ago` : 'never connected';
-      return `${s}, ${seen}`;
-    };
-    waiting = {
-      summary: `${done.length}/${expected.length} sites; ${missing.length ? `waiting on ${missing.map(describe).join('; ')}` : 'complete'}`,
-      waitingOn: missing,
-    };
-  }
+  const waiting = waitingView(await waitingOf(db, job));
+  const trainRounds = rounds.filter((r) => r.kind === 'train').map((r) => r.round);
+  const attestation = await attestationBySite(db, jobId, participants, contributions.map((c) => ({ round: c.round, site: c.site_id })), trainRounds);
   return {
     id: job.id,
     name: job.name,
@@ -85,7 +80,11 @@ export async function describeJob(engine: FederationEngine, db: Queryable, jobId
     roundsDone: rounds.filter((r) => r.kind === 'train' && r.status === 'closed').length,
     spec: job.spec,
     standardization: job.standardization,
-    waiting,
+    /** What the run waits for, one entry per site (waiting.ts), and the same as one line. */
+    waiting: waiting.waiting,
+    waitingSummary: waiting.waitingSummary,
+    /** Whether the training contributions were attested: every contributing site's, summed. */
+    attestation: runAttestation(attestation),
     rounds: rounds.map((r) => ({
       round: r.round, kind: r.kind, status: r.status, deadline: r.deadline_at, openedAt: r.opened_at, closedAt: r.closed_at,
       failure: r.failure, outputModelId: r.output_model_id,
@@ -106,12 +105,13 @@ export async function describeJob(engine: FederationEngine, db: Queryable, jobId
         samples,
         latest: last ? { round: last.model_round, loss: last.loss, accuracy: last.accuracy } : null,
         failures: failures.map((f) => ({ round: f.round, detail: f.detail, at: f.updated_at })),
+        attestation: attestation.find((a) => a.site === s)!,
       };
     }),
     figures: roundFigures(metrics, job.spec.evaluators ?? []),
     metrics: metrics.map((m) => ({ round: m.round, site: m.site_id, phase: m.phase, modelRound: m.model_round,
       loss: m.loss, accuracy: m.accuracy, numSamples: m.num_samples })),
-    models: models.map((m) => ({ id: m.id, round: m.round, sha256: m.sha256, byteSize: m.byte_size,
+    models: models.map((m) => ({ id: m.id, round: m.round, kind: m.kind, sha256: m.sha256, byteSize: m.byte_size,
       paramCount: m.param_count, encrypted: m.encrypted, createdAt: m.created_at })),
   };
 }

@@ -5,8 +5,11 @@ import type { StrategyState } from '../strategies/strategy.js';
 export interface SiteRow {
   id: string;
   display_name: string;
-  status: 'registered' | 'active' | 'suspended';
+  status: 'registered' | 'active' | 'suspended' | 'revoked';
   agent_version: string | null;
+  /** The protocol version its agent last announced on a served call, and when (site-versions.ts). */
+  protocol_version: string | null;
+  version_seen_at: Date | null;
   last_seen_at: Date | null;
   last_status: Record<string, unknown> | null;
   key_agreement_jwk: import('jose').JWK | null;

@@ -49,6 +49,7 @@ export const JobSpecSchema = Type.Object({
 
 export const CreateJobSchema = Type.Object({
   spec: JobSpecSchema,
+  /** Only the caller's own principal is accepted: ownership comes from authentication (JOB_OWNER_NOT_SETTABLE otherwise). */
   owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 }, { additionalProperties: false });
 

@@ -3,6 +3,7 @@ import type { Db } from '../storage/db.js';
 import type { JobRow } from '../federation/rows.js';
 import type { StatsResultRow } from './rounds.js';
 import { isStatisticsSpec } from './spec.js';
+import { waitingOf, waitingOfSite, waitingView } from '../federation/waiting.js';
 
 export interface Viewer {
   readonly role: Role | string;
@@ -13,7 +14,8 @@ export interface Viewer {
  * A statistics query as one caller may see it. Researchers and administrators: the query, every
  * site's participation (with a refusal's reason) and the suppressed aggregate. Auditors: metadata
  * only (no values, no query details beyond its digest and sites). Site stewards and clinicians:
- * their own site's participation only.
+ * their own site's participation only. Everyone sees what the query waits for (`waiting`,
+ * `waitingSummary`: site ids and codes), a site-bound viewer for its own site only.
  */
 export async function describeStatsQuery(db: Db, job: JobRow, row: StatsResultRow, viewer: Viewer) {
   const { rows: tasks } = await db.query<{ site_id: string; state: string; detail: string | null }>(
@@ -26,9 +28,12 @@ export async function describeStatsQuery(db: Db, job: JobRow, row: StatsResultRo
     return { site, state, ...(t?.state === 'failed' && t.detail ? { reason: t.detail.split(':')[0], message: t.detail } : {}) };
   });
   const status = row.status === 'published' ? 'published' : job.status === 'running' ? row.status : job.status;
+  const waiting = await waitingOf(db, job);
+  const siteBound = viewer.role !== 'admin' && viewer.role !== 'researcher' && viewer.role !== 'auditor';
   const meta = {
     id: job.id, name: job.name, status, encrypted: job.encrypted, sites, queryDigest: row.query_digest,
     createdAt: job.created_at, publishedAt: row.published_at, failure: job.failure,
+    ...waitingView(siteBound ? waitingOfSite(waiting, viewer.site ?? '') : waiting),
   };
   if (viewer.role === 'admin' || viewer.role === 'researcher') {
     return { ...meta, owner: job.owner, query: q, participation, publishingSite: row.publishing_site, result: row.result, resultJws: row.result_jws };

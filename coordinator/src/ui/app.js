@@ -9,9 +9,14 @@ const NAV_ROLES = { audit: ['admin', 'auditor'], export: ['auditor'] };
 
 const session = { token: null, expiresAt: 0, lifetime: 0, who: null, idleMs: 900_000, lastActivity: Date.now() };
 let stream = null;
-let runsTimer = null;
+/** The current page's refresh timer, and a count of page visits (a late answer for an earlier visit is dropped). */
+let pageTimer = null;
+let visits = 0;
 let lastOverview = null;
 let auditNext = null;
+/** The run page's other sources: site versions (`GET /v1/sites`) and the run's releases (`GET /v1/releases`). */
+let siteVersions = new Map();
+let runReleases = [];
 
 // ---- session -------------------------------------------------------------------------------
 
@@ -36,6 +41,19 @@ async function login(apiKey) {
   setToken(body);
   session.lastActivity = Date.now();
   session.who = await api('/v1/auth/whoami');
+  void showExpiry();
+}
+
+/**
+ * A banner for certificates and keys close to expiry (`GET /v1/trust/expiry`): only the entries the
+ * coordinator flags with `warning`; nothing when the route does not exist (404) or is not for this role.
+ */
+async function showExpiry() {
+  const entries = await api('/v1/trust/expiry').catch(() => []);
+  const warned = Array.isArray(entries) ? entries.filter((e) => e && e.warning === true) : [];
+  $('expiry-list').replaceChildren(...warned.map((e) => el('li',
+    `${e.name}: expires ${fmtTime(e.notAfter)} (${e.daysLeft} day${e.daysLeft === 1 ? '' : 's'} left)`)));
+  $('expiry-banner').hidden = warned.length === 0 || !session.token;
 }
 
 /** Ends the session here and at the coordinator; `why` is shown on the login page. */
@@ -44,7 +62,8 @@ async function logoff(why) {
   session.token = null;
   session.who = null;
   stopStream();
-  clearInterval(runsTimer);
+  clearInterval(pageTimer);
+  $('expiry-banner').hidden = true;
   if (token) fetch('/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' }).catch(() => {});
   $('login-notice').textContent = why ?? '';
   location.hash = '#/login';
@@ -101,7 +120,8 @@ function render() {
   $('who').textContent = who ? `${who.role}${who.site ? ` at ${who.site}` : ''} (${who.sub})` : '';
   $('nav-audit').hidden = !who || !NAV_ROLES.audit.includes(who.role);
   stopStream();
-  clearInterval(runsTimer);
+  clearInterval(pageTimer);
+  visits++;
   if (!who) return show('login-view');
   const [, page, id] = location.hash.split('/');
   if (page === 'runs' && id) return openRun(decodeURIComponent(id));
@@ -151,7 +171,32 @@ async function openRuns() {
     $('runs-empty').hidden = jobs.length > 0;
   };
   await draw().catch((e) => { $('runs-empty').hidden = false; $('runs-empty').textContent = e.message; });
-  runsTimer = setInterval(() => void draw().catch(() => {}), 5000);
+  pageTimer = setInterval(() => void draw().catch(() => {}), 5000);
+}
+
+/** How a finished run ended, with its final round: `finished (round 30 of 30)`, `failed (round 3 of 30)`. */
+const endOf = (j) => `${j.status === 'completed' ? 'finished' : j.status} (round ${j.roundsDone} of ${j.totalRounds})`;
+
+/** The run's state at a site: the run's end once it is over, else the site's latest task for this run. */
+function taskText(s, j) {
+  if (j.status !== 'running') return endOf(j);
+  if (s.task.jobId && s.task.jobId !== j.id) return 'busy with another run';
+  if (!s.task.state) return '';
+  if (!s.task.jobId) return s.task.state;
+  if (s.task.state === 'idle') return `done with round ${s.task.round}`;
+  return `${s.task.state}${s.task.round !== null ? ` (round ${s.task.round})` : ''}`;
+}
+
+/** Protocol and agent version as `GET /v1/sites` reports them ("—" for what it does not). */
+function versionsText(s) {
+  const v = siteVersions.get(s.id) ?? {};
+  return `${v.protocolVersion ?? '—'} / ${v.agentVersion ?? s.agentVersion ?? '—'}`;
+}
+
+function attestationText(a, counts, running) {
+  if (a === 'no contribution') return running ? 'no contribution yet' : 'no contribution';
+  if (a === 'partly attested' && counts) return `partly attested (${counts.attested} of ${counts.contributed} rounds)`;
+  return a;
 }
 
 function renderRun(o) {
@@ -164,10 +209,12 @@ function renderRun(o) {
   $('run-progress').max = Math.max(1, j.totalRounds);
   $('run-progress').value = j.roundsDone;
   $('run-progress-label').textContent = `Rounds ${j.roundsDone}/${j.totalRounds}`;
-  const current = j.rounds.find((r) => r.round === j.currentRound);
+  const end = endOf(j);
   $('run-waiting').textContent = j.status !== 'running'
-    ? (j.failure ? `Finished: ${j.status}. ${j.failure}` : `Finished: ${j.status}.`)
-    : `Round ${j.currentRound}${current ? ` (${current.kind})` : ''}: ${j.waiting ? j.waiting.summary : 'aggregating'}`;
+    ? `${end[0].toUpperCase()}${end.slice(1)}.${j.failure ? ` ${j.failure}` : ''}`
+    : (j.waitingSummary || 'starting');
+  $('run-attestation').textContent = `Attestation: ${j.attestation.state === 'no contribution' ? 'no contribution yet'
+    : `${j.attestation.state} (${j.attestation.attested} of ${j.attestation.contributed} contributions)`}`;
 
   // failures: site, error, where its log is
   const fails = [...o.failures];
@@ -182,10 +229,10 @@ function renderRun(o) {
   // sites
   $('sites-table').querySelector('tbody').replaceChildren(...o.sites.map((s) => {
     const online = el('span', s.online ? `online, ${s.secondsSinceSeen} s ago` : (s.secondsSinceSeen === null ? 'never seen' : `offline, last seen ${s.secondsSinceSeen} s ago`), s.online ? 'online' : 'offline');
-    const task = s.task.state ? `${s.task.state}${s.task.round !== null ? ` (round ${s.task.round})` : ''}` : '';
-    return row([el('span', `${s.id}${s.role === 'evaluator' ? ' (evaluator)' : ''}`), online, task, s.samples ?? '',
+    return row([el('span', `${s.id}${s.role === 'evaluator' ? ' (evaluator)' : ''}`), online, taskText(s, j), s.samples ?? '',
       s.latest ? s.latest.loss.toFixed(4) : '', s.latest ? s.latest.accuracy.toFixed(3) : '',
-      el('span', s.dataSchemaDigest ? s.dataSchemaDigest.slice(0, 16) : 'not reported', 'mono'), s.agentVersion ?? '', s.attestation]);
+      el('span', s.dataSchemaDigest ? s.dataSchemaDigest.slice(0, 16) : 'not reported', 'mono'), versionsText(s),
+      attestationText(s.attestation, s.attestedRounds, j.status === 'running')]);
   }));
 
   drawCharts(o);
@@ -229,15 +276,38 @@ function renderPrivacy(p) {
     b.name, String(b.rounds), eps(b.spent), eps(b.ledgerSpent), eps(b.epsilon), eps(b.remaining)])));
 }
 
+/** The release of a model version, as the release routes report it (the latest, a released one first). */
+function releaseOf(m) {
+  const of = runReleases.filter((r) => r.inputModelId === m.id || r.modelId === m.id)
+    .sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+  return of.find((r) => r.state === 'released') ?? of.at(-1) ?? null;
+}
+
 function renderModels(models) {
   $('models-panel').hidden = models === null;
   if (!models) return;
   $('models-empty').hidden = models.length > 0;
   $('models-table').hidden = models.length === 0;
   const na = (v, none) => (v === null || v === undefined ? none : String(v.verdict ?? v));
-  $('models-table').querySelector('tbody').replaceChildren(...models.map((m) => row([
-    m.round, el('span', m.sha256, 'mono'), na(m.signature, 'not signed'), na(m.logInclusion, 'not logged'),
-    na(m.release, 'not released'), m.approvals.length ? m.approvals.join(', ') : 'none'])));
+  $('models-table').querySelector('tbody').replaceChildren(...models.map((m) => {
+    const release = releaseOf(m);
+    const state = !release ? 'not released' : m.kind === 'released' ? 'released (the plaintext model)' : release.state;
+    const approvals = release?.approvals.length ? release.approvals.map((a) => `${a.capacity} by ${a.approver}`).join(', ') : 'none';
+    return row([m.round, el('span', m.sha256, 'mono'), na(m.signature, 'not signed'), na(m.logInclusion, 'not logged'), state, approvals]);
+  }));
+}
+
+/** Site versions and the run's releases, from their own routes; either may be absent (older coordinator, role). */
+async function loadRunSources(jobId) {
+  // Only roles that see the models panel read releases (others would only collect refusals).
+  const models = lastOverview?.models !== null && lastOverview?.models !== undefined;
+  const [sites, releases] = await Promise.all([
+    api('/v1/sites').catch(() => ({ sites: [] })),
+    models ? api(`/v1/releases?state=all&job=${encodeURIComponent(jobId)}`).catch(() => ({ releases: [] })) : { releases: [] },
+  ]);
+  siteVersions = new Map((sites.sites ?? []).map((s) => [s.id, s]));
+  runReleases = releases.releases ?? [];
+  if (lastOverview?.job.id === jobId) renderRun(lastOverview);
 }
 
 function stopStream() {
@@ -284,10 +354,18 @@ async function follow(jobId) {
 async function openRun(id) {
   show('run-view');
   lastOverview = null;
+  siteVersions = new Map();
+  runReleases = [];
+  const visit = visits;
   try {
-    renderRun(await api(`/v1/jobs/${encodeURIComponent(id)}/overview`));
+    const overview = await api(`/v1/jobs/${encodeURIComponent(id)}/overview`);
+    if (visit !== visits) return; // the viewer went elsewhere meanwhile
+    renderRun(overview);
     if (lastOverview.job.status === 'running') void follow(id);
     else $('run-live').textContent = '';
+    // Releases and site versions change without a run event (a release comes after the run): read them now and then.
+    pageTimer = setInterval(() => void loadRunSources(id).catch(() => {}), 5000);
+    await loadRunSources(id);
   } catch (e) {
     $('run-waiting').textContent = e.message;
   }

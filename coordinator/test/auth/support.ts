@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FederationClient, UpdateHeader } from '@medfed/proto';
 import { createDpopProof, grpcHtu, publicJwkOf, type PublicJwk } from '@medfed/proto/auth/index';
 import { CoordinatorClient } from '@medfed/node-agent/transport/client';
+import { versionNegotiation } from '@medfed/node-agent/transport/version-negotiation';
 import { enrollAgent, loadAgentIdentity, type AgentIdentity, type AgentKey } from '@medfed/node-agent/identity/index';
 import type { RunningCoordinator } from '@medfed/coordinator';
 
@@ -105,28 +106,28 @@ function resultOf(err: grpc.ServiceError | null, response?: unknown): GrpcResult
   return { code: String(err.metadata?.get('medfed-code')[0] ?? `GRPC_${err.code}`), status: err.code, details: err.details };
 }
 
-/** One unary call on a raw client, with exactly the metadata given. */
+/** One unary call on a raw client, with exactly the metadata given (and the agent's version announcement, unless given). */
 export function grpcUnary(c: RunningCoordinator, method: 'pollTask' | 'issueToken' | 'enrollKey' | 'heartbeat' | 'rotateKey' | 'reportMetrics',
   request: unknown, metadata: Record<string, string>): Promise<GrpcResult> {
-  const client = new FederationClient(c.grpc, grpc.credentials.createInsecure());
+  const client = new FederationClient(c.grpc, grpc.credentials.createInsecure(), { interceptors: [versionNegotiation()] });
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   return new Promise((resolve) => {
     (client[method] as unknown as (r: unknown, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: unknown) => void) => void)
-      .call(client, request, md, { deadline: Date.now() + 15_000 }, (err, res) => {
+      .call(client, request, md, { deadline: Date.now() + 60_000 }, (err, res) => {
         client.close();
         resolve(resultOf(err, res));
       });
   });
 }
 
-/** Opens SubmitUpdate with `metadata` and sends a header naming `siteId`; returns how the call ended. */
+/** Opens SubmitUpdate with `metadata` (and the agent's version announcement, unless given) and sends a header naming `siteId`; returns how the call ended. */
 export function grpcSubmitHeader(c: RunningCoordinator, metadata: Record<string, string>, header: Record<string, unknown>, holdMs = 0): Promise<GrpcResult> {
-  const client = new FederationClient(c.grpc, grpc.credentials.createInsecure());
+  const client = new FederationClient(c.grpc, grpc.credentials.createInsecure(), { interceptors: [versionNegotiation()] });
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   return new Promise((resolve) => {
-    const call = client.submitUpdate(md, { deadline: Date.now() + 30_000 }, (err, res) => {
+    const call = client.submitUpdate(md, { deadline: Date.now() + 60_000 }, (err, res) => {
       client.close();
       resolve(resultOf(err, res));
     });

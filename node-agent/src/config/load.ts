@@ -1,5 +1,6 @@
 import { loadConfig, type EnvBinding } from '@medfed/proto';
 import { AgentConfigSchema, type AgentConfig } from './schema.js';
+import { withPinnedTrust } from '../verification/trust-bundle.js';
 
 export const AGENT_ENV: readonly EnvBinding[] = [
   { variable: 'MEDFED_ENV', key: 'env', type: 'string' },
@@ -12,10 +13,16 @@ export const AGENT_ENV: readonly EnvBinding[] = [
   { variable: 'MEDFED_LOG_LEVEL', key: 'logLevel', type: 'string' },
 ];
 
-export function loadAgentConfig(options: {
+/**
+ * The agent's settings; the trust bundle pinned in its state dir (medfed agent trust import) fills in
+ * the trust anchors and the coordinator CA it leaves unset, unless `pinnedTrust` is false.
+ */
+export async function loadAgentConfig(options: {
   file?: string | undefined;
   env?: NodeJS.ProcessEnv;
   overrides?: Record<string, unknown>;
+  pinnedTrust?: boolean;
 }): Promise<AgentConfig> {
-  return loadConfig(AgentConfigSchema, { ...options, bindings: AGENT_ENV });
+  const config = await loadConfig(AgentConfigSchema, { file: options.file, env: options.env, overrides: options.overrides, bindings: AGENT_ENV });
+  return options.pinnedTrust === false ? config : withPinnedTrust(config);
 }

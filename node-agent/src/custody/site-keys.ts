@@ -7,9 +7,9 @@ import { MedfedError } from '@medfed/proto';
 /**
  * The site's keys for homomorphic key custody, separate from its identity key:
  * - a key-agreement key (X25519): the job's HE secret key is wrapped to it;
- * - a steward signing key (Ed25519): signs the job's site list. In development it is created
- *   here and labelled `development`; a production steward keeps it elsewhere and signs with
- *   `medfed keys approve`.
+ * - a steward signing key (Ed25519): signs the consortium roster (`medfed agent roster sign`) and
+ *   a job's site list, the latter only once the steward approved that exact list
+ *   (`medfed agent approve-site-list`). It is created here and labelled `development`.
  * Both live in the agent's state dir as files of mode 0600; looser files are refused.
  */
 export interface SiteKey {

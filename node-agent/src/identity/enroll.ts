@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FederationClient, FederationService } from '@medfed/proto';
 import { createDpopProof, GRPC_DPOP, GRPC_HTM, grpcHtu } from '@medfed/proto/auth/index';
 import { fromServiceError } from '../transport/client.js';
+import { THIS_AGENT, versionNegotiation, type VersionNegotiation } from '../transport/version-negotiation.js';
 import { generateAgentKey, saveAgentIdentity, type AgentIdentity } from './identity-files.js';
 
 export interface EnrollOptions {
@@ -13,6 +14,8 @@ export interface EnrollOptions {
   readonly stateDir: string;
   readonly agentVersion: string;
   readonly timeoutMs?: number;
+  /** What enrolment announces (default: this agent's protocol version and `agentVersion`). */
+  readonly protocol?: VersionNegotiation;
 }
 
 /**
@@ -22,7 +25,9 @@ export interface EnrollOptions {
  */
 export async function enrollAgent(options: EnrollOptions): Promise<AgentIdentity> {
   const key = generateAgentKey();
-  const client = new FederationClient(options.coordinator, options.channelCredentials);
+  const client = new FederationClient(options.coordinator, options.channelCredentials, {
+    interceptors: [versionNegotiation({ announce: { ...THIS_AGENT, agentVersion: options.agentVersion }, ...options.protocol })],
+  });
   try {
     const md = new grpc.Metadata();
     md.set(GRPC_DPOP, createDpopProof({

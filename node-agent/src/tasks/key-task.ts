@@ -1,7 +1,8 @@
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { MedfedError, runKeyCeremony, signSiteList, type PinnedSites, type SiteList } from '@medfed/proto';
+import { MedfedError, checkSiteList, runKeyCeremony, signSiteList, type PinnedSites, type SiteList } from '@medfed/proto';
 import type { Logger } from 'pino';
 import type { SiteKeys } from '../custody/site-keys.js';
+import { PIN_HINT, requirePinned, siteListDigest, type SiteListApprovals } from '../custody/site-list-approvals.js';
 
 /** Earlier epochs' keys a joining site must receive with a new epoch. */
 export type HistoryPlan = Record<string, { epoch: number; keyId: string }[]>;
@@ -17,6 +18,11 @@ export interface KeyTaskDeps {
   readonly siteId: string;
   readonly keys: SiteKeys;
   readonly pinned: PinnedSites;
+  /**
+   * The steward's approvals of site lists; each list to sign is recorded here for review. The agent
+   * always has one; a harness driving the ceremony with `autoApprove` may leave it out (nothing is recorded).
+   */
+  readonly approvals?: SiteListApprovals;
   /** Development identities approve site lists automatically (and say so); production needs a steward. */
   readonly autoApprove: boolean;
   readonly log: Logger;
@@ -30,40 +36,22 @@ export interface KeyTaskDeps {
 }
 
 /**
- * The site's part of the key ceremony. Signing: the steward approves the list only if every listed
- * site is pinned with exactly the listed key, and this site is on it with its own key, so the
- * coordinator cannot slip in a site of its own. Generating: the ceremony re-verifies every
+ * The site's part of the key ceremony. Signing: the list is recorded for the steward's review, and
+ * signed only once the steward approved exactly that list (`medfed agent approve-site-list`), every
+ * listed site is pinned with exactly the listed key, and this site is on it with its own key, so
+ * the coordinator cannot slip in a site of its own. Generating: the ceremony re-verifies every
  * signature against the pins before it wraps anything; with a history plan it also wraps this
  * site's earlier epochs' keys for the joiners on the verified list (docs/crypto.md, "Key epochs").
  */
 export async function runKeyTask(jobId: string, task: KeyTask, deps: KeyTaskDeps): Promise<void> {
-  if (task.phase === 'sign') {
-    const list = task.siteList;
-    if (list.job !== jobId) throw new MedfedError('HE_SITE_LIST_INVALID', `site list is for job ${list.job}, task is for ${jobId}`);
-    const mine = list.sites.find((s) => s.siteId === deps.siteId);
-    if (!mine || mine.keyAgreementJwkThumbprint !== deps.keys.keyAgreement.thumbprint) {
-      throw new MedfedError('HE_SITE_LIST_INVALID', 'the site list does not carry this site with its own key-agreement key');
-    }
-    for (const s of list.sites) {
-      const pin = deps.pinned.get(s.siteId);
-      if (!pin || pin.keyAgreementKeyThumbprint !== s.keyAgreementJwkThumbprint) {
-        throw new MedfedError('HE_SITE_UNPINNED', `site ${s.siteId} on the list of job ${jobId} is not pinned with that key; refusing to approve`);
-      }
-    }
-    if (!deps.autoApprove) {
-      throw new MedfedError('HE_SITE_LIST_UNSIGNED', `job ${jobId} waits for this site's steward to approve its site list (medfed keys approve)`);
-    }
-    if (deps.keys.steward.development) deps.log.warn({ job: jobId }, 'site list approved automatically by a DEVELOPMENT steward identity');
-    const jws = await signSiteList(list, { siteId: deps.siteId, privateKey: deps.keys.steward.privateKey, publicJwk: deps.keys.steward.publicJwk });
-    await deps.submitSignature(jws);
-    deps.log.info({ job: jobId, epoch: list.epoch, sites: list.sites.map((s) => s.siteId) }, 'site list signed');
-    return;
-  }
+  if (task.phase === 'sign') return signStep(jobId, task.siteList, deps);
+  checkSiteList(task.statement?.list);
+  requirePinned(task.statement.list, deps.pinned);
   const relayed = new Map(Object.entries(task.keyAgreementKeys));
   for (const [id, jwk] of relayed) {
     const pin = deps.pinned.get(id);
     if (!pin || pin.keyAgreementKeyThumbprint !== (await calculateJwkThumbprint(jwk, 'sha256'))) {
-      throw new MedfedError('HE_SITE_UNPINNED', `the key-agreement key relayed for ${id} is not the one pinned`);
+      throw new MedfedError('HE_SITE_UNPINNED', `the key-agreement key relayed for ${id} is not the one pinned; ${PIN_HINT}`);
     }
   }
   const plan = task.history ?? {};
@@ -86,4 +74,28 @@ export async function runKeyTask(jobId: string, task: KeyTask, deps: KeyTaskDeps
   } finally {
     for (const bytes of earlier.values()) bytes.fill(0);
   }
+}
+
+async function signStep(jobId: string, list: SiteList, deps: KeyTaskDeps): Promise<void> {
+  checkSiteList(list);
+  if (list.job !== jobId) throw new MedfedError('HE_SITE_LIST_INVALID', `site list is for job ${list.job}, task is for ${jobId}`);
+  const mine = list.sites.find((s) => s.siteId === deps.siteId);
+  if (!mine || mine.keyAgreementJwkThumbprint !== deps.keys.keyAgreement.thumbprint) {
+    throw new MedfedError('HE_SITE_LIST_INVALID', 'the site list does not carry this site with its own key-agreement key');
+  }
+  // Recorded first, so the steward can review a list that names a site not pinned yet.
+  const digest = deps.approvals ? (await deps.approvals.announce(list)).digest : siteListDigest(list);
+  requirePinned(list, deps.pinned);
+  if (!(await deps.approvals?.approvalOf(list))) {
+    if (!deps.autoApprove) {
+      throw new MedfedError('HE_SITE_LIST_UNSIGNED', `job ${jobId} waits for this site's steward to approve its site list: medfed agent approve-site-list --job ${jobId}`);
+    }
+    await deps.approvals?.approve({
+      jobId, epoch: list.epoch, digest, approvedAt: new Date().toISOString(), approver: 'development', mode: 'development',
+    });
+    deps.log.warn({ job: jobId, epoch: list.epoch }, 'site list approved automatically by a DEVELOPMENT steward identity (custody.autoApproveSiteLists)');
+  }
+  const jws = await signSiteList(list, { siteId: deps.siteId, privateKey: deps.keys.steward.privateKey, publicJwk: deps.keys.steward.publicJwk });
+  await deps.submitSignature(jws);
+  deps.log.info({ job: jobId, epoch: list.epoch, sites: list.sites.map((s) => s.siteId), digest }, 'site list signed');
 }

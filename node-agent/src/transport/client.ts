@@ -10,6 +10,7 @@ import { NodeCredentials } from '../identity/node-credentials.js';
 import { TrustError } from '../verification/errors.js';
 import type { ExpectedDownload } from '../verification/expected.js';
 import type { ModelVerifier } from '../verification/model-verifier.js';
+import { versionNegotiation, type VersionNegotiation } from './version-negotiation.js';
 
 /** A refusal from the coordinator, with its stable code (from the `medfed-code` trailer). */
 export class CoordinatorError extends MedfedError {
@@ -48,11 +49,17 @@ export function fromServiceError(err: grpc.ServiceError): CoordinatorError {
 /** Refusals after which a fresh token fixes the call: it is retried once with one. */
 const RENEW_AND_RETRY = new Set(['AUTH_TOKEN_EXPIRED', 'AUTH_STREAM_EXPIRED']);
 
+export interface CoordinatorClientOptions {
+  /** Version negotiation: what every call announces, and what to do when the coordinator is a minor ahead. */
+  readonly protocol?: VersionNegotiation;
+}
+
 type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown;
 
 /**
  * The agent's side of medfed.v1.Federation, as promises and verified byte streams. With credentials,
- * every call carries `authorization: DPoP <token>` and a fresh `dpop` proof (docs/auth.md).
+ * every call carries `authorization: DPoP <token>` and a fresh `dpop` proof (docs/auth.md). Every call
+ * announces the agent's protocol and release version (version-negotiation.ts).
  */
 export class CoordinatorClient {
   private readonly client: InstanceType<typeof FederationClient>;
@@ -60,10 +67,12 @@ export class CoordinatorClient {
   /** Verification before load (the agent sets it); without one, downloads are only hashed. */
   verifier: ModelVerifier | null = null;
 
-  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), identity?: { identity: AgentIdentity; key: AgentKey }) {
+  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), identity?: { identity: AgentIdentity; key: AgentKey },
+    options: CoordinatorClientOptions = {}) {
     this.client = new FederationClient(address, credentials, {
       'grpc.max_receive_message_length': 4 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
+      interceptors: [versionNegotiation(options.protocol)],
     });
     this.auth = identity
       ? new NodeCredentials({ ...identity, authority: address, issue: (assertion, md) => this.issueToken(assertion, md) })

@@ -36,6 +36,7 @@ export const FATAL_CODES: ReadonlyMap<string, string> = new Map([
   ['AUTH_SITE_SUSPENDED', SUSPENDED],
   ['SITE_SUSPENDED', SUSPENDED],
   ['UNKNOWN_SITE', 'the coordinator has no site with this id; check siteId, or ask its administrator to register the site'],
+  ['PROTOCOL_VERSION_UNSUPPORTED', 'install the medfed release the message names (docs/operations.md, "Versions across sites"), then start the agent again'],
 ]);
 
 export function codeOf(err: unknown): string | undefined {

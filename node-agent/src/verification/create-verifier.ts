@@ -3,6 +3,9 @@ import { TrustError } from './errors.js';
 import { ModelGate, type ModelGateSettings } from './model-gate.js';
 import { ModelVerifier } from './model-verifier.js';
 import { loadTrustAnchors, type TrustSettings } from './trust-anchors.js';
+import { coordinatorCaExpiries, readPinnedTrust } from './trust-bundle.js';
+import { MedfedError } from '@medfed/proto';
+import { describeExpiry, expiryWarningDays } from '@medfed/proto/trust/index';
 import { loadOrCreateWitnessKey, loadVerifierState } from './verifier-state.js';
 
 export interface CreateVerifierOptions {
@@ -16,6 +19,8 @@ export interface CreateVerifierOptions {
   readonly gate?: ModelGateSettings | undefined;
   /** Where waiting for other sites' cosignatures is logged. */
   readonly log?: CosignatureWaitLog | undefined;
+  /** The coordinator CA the agent trusts (coordinator.tls.ca): a warning when it expires within the threshold. */
+  readonly coordinatorCa?: string | undefined;
 }
 
 /**
@@ -23,12 +28,17 @@ export interface CreateVerifierOptions {
  * without them the agent runs, but says loudly that models are not verified against a signed manifest.
  */
 export async function createModelVerifier(options: CreateVerifierOptions): Promise<ModelVerifier> {
+  // A pinned trust bundle is re-checked file by file: a damaged one stops the agent.
+  await readPinnedTrust(options.stateDir);
   const anchors = await loadTrustAnchors(options.trust);
   if (!anchors && options.env === 'production') {
-    throw new TrustError('TRUST_ANCHORS_MISSING', "a production agent needs the coordinator's pinned keys: set trust.manifestJwks (its JWKS file) and trust.checkpointKey (its log verifier key)");
+    throw new TrustError('TRUST_ANCHORS_MISSING', "a production agent needs the coordinator's pinned keys: import the coordinator's trust bundle (medfed agent trust import DIR --fingerprint F), or set trust.manifestJwks (its JWKS file) and trust.checkpointKey (its log verifier key)");
   }
   if (!anchors) {
-    options.onWarning('MODEL VERIFICATION IS OFF: no trust.manifestJwks / trust.checkpointKey are configured, so downloaded models are only hashed, not checked against a signed manifest and the transparency log (development only; a production agent refuses to start like this)');
+    options.onWarning('MODEL VERIFICATION IS OFF: no trust bundle is pinned (medfed agent trust import) and no trust.manifestJwks / trust.checkpointKey are configured, so downloaded models are only hashed, not checked against a signed manifest and the transparency log (development only; a production agent refuses to start like this)');
+  }
+  for (const s of await coordinatorCaExpiries(options.coordinatorCa, { warningDays: warningDays() })) {
+    if (s.warning) options.onWarning(`${describeExpiry(s)} (coordinator.tls.ca ${options.coordinatorCa}): ask the coordinator's operator for a renewed trust bundle before it expires`);
   }
   const gate = await ModelGate.load(options.gate ?? {}, options.env, (message) => options.onWarning(message));
   const verifier = new ModelVerifier({
@@ -46,4 +56,13 @@ export async function createModelVerifier(options: CreateVerifierOptions): Promi
     throw new TrustError('TRUST_ANCHORS_INVALID', `trust.requiredCosignatures is ${required} but only ${keys.length} trust.witnessKeys of other sites are pinned (this agent's own witness key does not count)`);
   }
   return verifier;
+}
+
+/** MEDFED_EXPIRY_WARNING_DAYS, refused at start when it is not a number of days. */
+function warningDays(): number {
+  try {
+    return expiryWarningDays();
+  } catch (err) {
+    throw new MedfedError('CONFIG_INVALID', (err as Error).message);
+  }
 }

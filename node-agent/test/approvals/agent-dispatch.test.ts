@@ -17,7 +17,7 @@ const spec: JobSpec = {
   rounds: 1, minSites: 1, roundDeadlineSeconds: 120, strategy: { name: 'fedavg' }, sites: ['site-a'], standardization: 'none',
 };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -75,11 +75,11 @@ describe("the agent's dispatch gate: a job runs only once the site's steward app
     expect(await contributions()).toBe(0);
 
     await store.approve({ jobId: job.id, specDigest: announced!.specDigest, ethicsRef: 'IRB-2026-114', approvedAt: new Date().toISOString(), approver: 'steward', mode: 'steward' });
-    await until('the update of the approved job', async () => ((await contributions()) > 0 ? true : undefined), 60_000);
+    await until('the update of the approved job', async () => ((await contributions()) > 0 ? true : undefined), 120_000);
     expect((await samples()).map((r) => Number(r.num_samples))).toEqual([38]);
     const approved = (await events(job.id)).find((e) => e.outcome === 'success');
     expect(JSON.parse(approved!.event).details).toEqual({ job: job.id, sha256: announced!.specDigest, ethics_ref: 'IRB-2026-114' });
     // Let the round close (it stores the model) before the coordinator is stopped.
     await until('the job to finish', async () => ((await t.coordinator.engine.job(job.id)).status === 'running' ? undefined : true));
-  });
+  }, 240_000);
 });

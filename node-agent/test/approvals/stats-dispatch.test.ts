@@ -33,7 +33,7 @@ function cohort(site: number, n: number): Row[] {
   }));
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -191,13 +191,13 @@ describe('federated statistics through the real agent dispatch (three NodeAgents
     }
     expect(r.cells.find((c) => c.group.ward === optedOut.ward)!.count).toBe(withEveryone.get(optedOut.ward)!.count - 1);
     expect(r.total.count).toBe([...withEveryone.values()].reduce((a, p) => a + p.count, 0) - 1);
-  }, 40_000);
+  }, 120_000);
 
   it('medfed stats run --wait --format json prints the result the agents publish', async () => {
     const file = join(t.dataDir, 'query.yaml');
     await writeFile(file, ['name: patients by ward', `sites: [${SITES.join(', ')}]`, 'groupBy:', '  - field: ward', `    categories: [${WARDS.join(', ')}]`,
       'statistics: [count]'].join('\n'));
-    const run = runCli(['stats', 'run', file, '--wait', '--format', 'json', '--coordinator', t.coordinator.rest, '--token', t.coordinator.adminToken], { timeoutMs: 40_000 });
+    const run = runCli(['stats', 'run', file, '--wait', '--format', 'json', '--coordinator', t.coordinator.rest, '--token', t.coordinator.adminToken], { timeoutMs: 90_000 });
     const jobId = await until('the CLI to submit its query', async () => (await t.coordinator.db.query<{ id: string }>(`SELECT id FROM jobs WHERE name = 'patients by ward'`)).rows[0]?.id);
     await stewardApproves(jobId);
     const out = await run;
@@ -206,5 +206,5 @@ describe('federated statistics through the real agent dispatch (three NodeAgents
     expect(printed.status).toBe('published');
     const expected = pooled(new Set([optedOut.mrn]));
     expect(printed.result.cells.map((c) => c.count)).toEqual(WARDS.map((w) => expected.get(w)!.count));
-  }, 40_000);
+  }, 120_000);
 });

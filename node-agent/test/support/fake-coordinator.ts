@@ -41,7 +41,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
  * refuses a different one (METRICS_CONFLICT, DUPLICATE_SUBMISSION).
  */
 export class FakeCoordinator {
-  readonly server = new grpc.Server();
+  readonly server: grpc.Server;
   address = '';
   readonly calls: Record<string, number> = {};
   readonly uploads: ReceivedUpload[] = [];
@@ -55,8 +55,13 @@ export class FakeCoordinator {
   readonly #metricsByKey = new Map<string, string>();
   readonly #accepted = new Map<string, { submissionId: string; sha256: string }>();
 
-  static async start(): Promise<FakeCoordinator> {
-    const fake = new FakeCoordinator();
+  /** `serverOptions`: for example interceptors, to answer as a coordinator of another protocol version would. */
+  constructor(serverOptions: grpc.ServerOptions = {}) {
+    this.server = new grpc.Server(serverOptions);
+  }
+
+  static async start(serverOptions: grpc.ServerOptions = {}): Promise<FakeCoordinator> {
+    const fake = new FakeCoordinator(serverOptions);
     fake.server.addService(FederationService, fake.#handlers() as grpc.UntypedServiceImplementation);
     const port = await new Promise<number>((resolve, reject) =>
       fake.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));

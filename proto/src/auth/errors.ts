@@ -35,6 +35,7 @@ export const AUTH_ERRORS = {
   AUTH_KEY_REVOKED: { ...UNAUTHENTICATED, summary: 'The key the credential is bound to is no longer the site key (rotated or re-enrolled).' },
   AUTH_STREAM_EXPIRED: { ...UNAUTHENTICATED, summary: 'A stream outlived its token by more than the allowed grace; open a new one with a fresh token.' },
   AUTH_SITE_SUSPENDED: { ...FORBIDDEN, summary: 'The site is suspended: none of its credentials are honoured.' },
+  AUTH_SITE_REVOKED: { ...FORBIDDEN, summary: 'The site was revoked for good: none of its credentials are honoured, it cannot enrol again or be reinstated.' },
   AUTH_SITE_SCOPE: { ...FORBIDDEN, summary: 'The credential acts only for its own site, and this request concerns another.' },
   AUTH_ROLE_FORBIDDEN: { ...FORBIDDEN, summary: 'The policy does not grant this operation to the caller\'s role.' },
   AUTH_NO_POLICY: { ...FORBIDDEN, summary: 'The operation has no policy entry and is denied by default.' },

@@ -10,7 +10,8 @@ export class ConfigError extends MedfedError<'CONFIG_INVALID'> {}
 export interface EnvBinding {
   readonly variable: string;
   readonly key: string;
-  readonly type: 'int' | 'number' | 'string' | 'bool';
+  /** `list`: comma-separated values, blanks dropped. */
+  readonly type: 'int' | 'number' | 'string' | 'bool' | 'list';
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -26,6 +27,7 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 function convert(binding: EnvBinding, raw: string): unknown {
   switch (binding.type) {
     case 'string': return raw;
+    case 'list': return raw.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
     case 'bool':
       if (!['true', 'false', '1', '0'].includes(raw)) throw new ConfigError('CONFIG_INVALID', `${binding.variable}: "${raw}" is not true/false`);
       return raw === 'true' || raw === '1';

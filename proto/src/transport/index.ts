@@ -1,1 +1,2 @@
 export * from '../gen/medfed/v1/federation.js';
+export * from './protocol-version.js';

@@ -10,6 +10,7 @@ import {
   type AuditEntry, type AuditEventInput, type AuditReport,
 } from '../../src/audit/index.js';
 import { sampleInput } from './support.js';
+import { requireBinary } from '../../../test/support/require-binary.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/audit/', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -45,7 +46,7 @@ describe('audit report', () => {
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: requireBinary(CHROMIUM, 'chromium'),
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   }, 60_000);
@@ -89,10 +90,10 @@ describe('audit report', () => {
     await renderAuditReportPdf(report, createWriteStream(pdf));
     const bytes = await readFile(pdf);
     expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
-    const { stdout } = await run('/usr/bin/pdfinfo', [pdf]);
+    const { stdout } = await run(requireBinary('/usr/bin/pdfinfo', 'poppler-utils'), [pdf]);
     expect(Number(/Pages:\s+(\d+)/.exec(stdout)?.[1])).toBeGreaterThan(1);
     expect(stdout).toMatch(/Tagged:\s+yes/);
-    await run(PDFTOPPM, ['-png', '-r', '60', '-f', '1', '-l', '1', '-singlefile', pdf, `${ARTIFACTS}report-pdf-page1`]);
+    await run(requireBinary(PDFTOPPM, 'poppler-utils'), ['-png', '-r', '60', '-f', '1', '-l', '1', '-singlefile', pdf, `${ARTIFACTS}report-pdf-page1`]);
     await run(PDFTOPPM, ['-gray', '-r', '40', '-f', '1', '-l', '1', '-singlefile', pdf, `${ARTIFACTS}report-pdf-page1`]);
     const pgm = await readFile(`${ARTIFACTS}report-pdf-page1.pgm`);
     // Binary PGM: "P5\n<w> <h>\n255\n" then one byte per pixel.

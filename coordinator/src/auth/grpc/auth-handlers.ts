@@ -28,14 +28,14 @@ export function authHandlers(auth: AuthService, log: Logger): {
 
   return {
     enrollKey: unary('EnrollKey', async (call) => {
-      const target = callProofTarget(auth.settings, call.getHost(), FederationService.enrollKey.path);
+      const target = callProofTarget(auth.settings, FederationService.enrollKey.path);
       const { jkt } = await auth.enrollKey(call.request.siteId, call.request.enrollmentCode, dpopOf(call.metadata), target);
       log.info({ site: call.request.siteId, jkt, agentVersion: call.request.agentVersion.slice(0, 64) }, 'site key enrolled');
       return { siteId: call.request.siteId, keyThumbprint: jkt, issuer: auth.settings.issuer };
     }),
 
     issueToken: unary('IssueToken', async (call) => {
-      const target = callProofTarget(auth.settings, call.getHost(), FederationService.issueToken.path);
+      const target = callProofTarget(auth.settings, FederationService.issueToken.path);
       const issued = await auth.issueNodeToken(call.request.clientAssertion, dpopOf(call.metadata), target);
       return { accessToken: issued.token, tokenType: SCHEME_DPOP, expiresIn: issued.expiresIn };
     }),
@@ -43,7 +43,7 @@ export function authHandlers(auth: AuthService, log: Logger): {
     rotateKey: unary('RotateKey', async (call) => {
       const principal = callPrincipal(call.metadata);
       if (!principal) throw new AuthError('AUTH_CREDENTIAL_MISSING', 'RotateKey needs the current key\'s token and DPoP proof');
-      const target = callProofTarget(auth.settings, call.getHost(), FederationService.rotateKey.path);
+      const target = callProofTarget(auth.settings, FederationService.rotateKey.path);
       const { jkt } = await auth.rotateKey(principal, call.request.newKeyProof, target);
       log.info({ site: principal.site, jkt }, 'site key rotated');
       return { siteId: principal.site ?? '', keyThumbprint: jkt };

@@ -10,16 +10,17 @@ function first(metadata: grpc.Metadata, key: string): string | undefined {
 }
 
 /** Where a DPoP proof for this call must point: POST and https://AUTHORITY/package.Service/Method. */
-export function callProofTarget(settings: AuthSettings, authority: string, path: string): ProofTarget {
-  const authorities = settings.grpcAuthorities.length > 0 ? settings.grpcAuthorities : [authority];
+export function callProofTarget(settings: AuthSettings, path: string): ProofTarget {
+  // Configured authorities, else (development) the address this coordinator bound; never the call's :authority.
+  const authorities = settings.grpcAuthorities.length > 0 ? settings.grpcAuthorities : settings.selfOrigins?.grpc ?? [];
   return { htm: GRPC_HTM, htu: authorities.map((a) => grpcHtu(a, path)) };
 }
 
-export function callCredentials(settings: AuthSettings, metadata: grpc.Metadata, authority: string, path: string): PresentedCredentials {
+export function callCredentials(settings: AuthSettings, metadata: grpc.Metadata, path: string): PresentedCredentials {
   return {
     authorization: first(metadata, GRPC_AUTHORIZATION),
     dpop: first(metadata, GRPC_DPOP),
-    proofTarget: callProofTarget(settings, authority, path),
+    proofTarget: callProofTarget(settings, path),
   };
 }
 

@@ -95,7 +95,7 @@ export function authInterceptor(auth: AuthService, events?: RequestEvents): grpc
         return true;
       }
       try {
-        principal = await auth.authenticate(callCredentials(auth.settings, metadata, call.getHost(), operation));
+        principal = await auth.authenticate(callCredentials(auth.settings, metadata, operation));
       } catch (err) {
         const p = toPublicErrorWithAuth(err);
         record({ effect: 'deny', rule: 'authenticate', code: p.code, reason: p.message });

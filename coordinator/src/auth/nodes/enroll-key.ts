@@ -20,6 +20,7 @@ export async function enrollSiteKey(ctx: AuthContext, siteId: string, code: stri
     // Checked after the code so that an unknown site and a wrong code read the same.
     await redeemEnrollmentCode(tx, siteId, code, verified.jkt, now);
     if (rows[0]?.status === 'suspended') throw new AuthError('AUTH_SITE_SUSPENDED', `site ${siteId} is suspended; an administrator must reinstate it first`);
+    if (rows[0]?.status === 'revoked') throw new AuthError('AUTH_SITE_REVOKED', `site ${siteId} was revoked and cannot enrol again; register the hospital under a new site id`);
     await installSiteKey(tx, siteId, verified.jwk, verified.jkt, 'enrollment');
   });
   ctx.caches.standing.clear(); // the previous key's tokens stop here and now

@@ -26,6 +26,7 @@ export async function issueNodeToken(ctx: AuthContext, assertionToken: unknown, 
   }
   const { rows } = await ctx.db.query<{ status: string }>('SELECT status FROM sites WHERE id = $1', [assertion.siteId]);
   if (rows[0]?.status === 'suspended') throw new AuthError('AUTH_SITE_SUSPENDED', `site ${assertion.siteId} is suspended`);
+  if (rows[0]?.status === 'revoked') throw new AuthError('AUTH_SITE_REVOKED', `site ${assertion.siteId} was revoked`);
   return issueAccessToken(ctx.ring, {
     issuer: ctx.settings.issuer, audience: ctx.settings.audience, sub: assertion.siteId, role: NODE_ROLE, site: assertion.siteId, jkt: key.jkt,
   }, ctx.settings.nodeTokenSeconds, seconds(now));

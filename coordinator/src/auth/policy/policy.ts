@@ -76,6 +76,7 @@ export const POLICY: Policy = {
     { rule: 'sites.suspend', transport: 'rest', operation: 'POST /v1/sites/:id/suspend', target: 'site-param',
       access: [...any('admin'), ...ownSite('site-steward')] },
     { rule: 'sites.reinstate', transport: 'rest', operation: 'POST /v1/sites/:id/reinstate', access: any('admin') },
+    { rule: 'sites.revoke', transport: 'rest', operation: 'POST /v1/sites/:id/revoke', access: any('admin') },
     // ---- jobs ----
     { rule: 'jobs.list', transport: 'rest', operation: 'GET /v1/jobs',
       access: [...any('admin', 'researcher', 'auditor'), ...ownSiteList('site-steward', 'clinician')] },
@@ -116,6 +117,9 @@ export const POLICY: Policy = {
     { rule: 'log.checkpoint', transport: 'rest', operation: 'GET /v1/log/checkpoint', access: any('admin', 'site-steward', 'researcher', 'auditor') },
     { rule: 'log.proof.inclusion', transport: 'rest', operation: 'GET /v1/log/proofs/inclusion', access: any('admin', 'site-steward', 'researcher', 'auditor') },
     { rule: 'log.proof.consistency', transport: 'rest', operation: 'GET /v1/log/proofs/consistency', access: any('admin', 'site-steward', 'researcher', 'auditor') },
+    // ---- trust anchors sites pin (docs/trust.md) and certificate expiry ----
+    { rule: 'trust.anchors', transport: 'rest', operation: 'GET /v1/trust/anchors', access: any('admin', 'site-steward', 'researcher', 'auditor') },
+    { rule: 'trust.expiry', transport: 'rest', operation: 'GET /v1/trust/expiry', access: any('admin', 'auditor') },
     // ---- model releases (docs/releases.md); approvals are checked per site and role by the workflow ----
     { rule: 'releases.request', transport: 'rest', operation: 'POST /v1/jobs/:id/releases', access: any('admin', 'researcher') },
     { rule: 'releases.approve', transport: 'rest', operation: 'POST /v1/releases/:id/approvals', access: any('site-steward', 'auditor') },

@@ -105,4 +105,14 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService): voi
     const { id } = req.params as { id: string };
     return { id, status: await auth.setSiteSuspended(id, false) };
   });
+
+  app.post('/v1/sites/:id/revoke', async (req) => {
+    const { id } = req.params as { id: string };
+    const reason = body(req).reason;
+    if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > 500) {
+      throw new AuthError('AUTH_REQUEST_INVALID', 'reason is required (1 to 500 characters): why the site is revoked, for the audit trail');
+    }
+    const revoked = await auth.revokeSite(id, principalOf(req).sub, reason.trim());
+    return { id, status: revoked.status, revokedAt: revoked.revokedAt.toISOString(), alreadyRevoked: revoked.alreadyRevoked };
+  });
 }

@@ -13,8 +13,9 @@ export function normalizeEnrollmentCode(code: string): string {
 }
 
 export async function createEnrollmentCode(db: Queryable, siteId: string, createdBy: string, hours: number, now = new Date()): Promise<{ code: string; expiresAt: Date }> {
-  const { rows } = await db.query('SELECT 1 FROM sites WHERE id = $1', [siteId]);
-  if (rows.length === 0) throw new AuthError('AUTH_REQUEST_INVALID', `no site ${siteId} is registered; register it first (POST /v1/sites)`);
+  const { rows } = await db.query<{ status: string }>('SELECT status FROM sites WHERE id = $1', [siteId]);
+  if (rows.length === 0) throw new AuthError('AUTH_REQUEST_INVALID', `no site ${siteId} is registered; register it first (medfed sites add ${siteId})`);
+  if (rows[0]!.status === 'revoked') throw new AuthError('AUTH_SITE_REVOKED', `site ${siteId} was revoked and cannot enrol again; register the hospital under a new site id`);
   const code = newCode();
   const expiresAt = new Date(now.getTime() + Math.min(hours, 24) * 3_600_000);
   await db.query(

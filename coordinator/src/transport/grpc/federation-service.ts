@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import { chunksOf, sha256Hex, TaskKind, type FederationServer, type ModelChunk, type ReleaseChunk, type Task, type UpdateChunk } from '@medfed/proto';
+import { chunksOf, PRODUCT_VERSION, sha256Hex, TaskKind, type FederationServer, type ModelChunk, type ReleaseChunk, type Task, type UpdateChunk } from '@medfed/proto';
 import type { Logger } from 'pino';
 import type { FederationEngine, TaskAssignment, UpdateHeader } from '../../federation/engine.js';
 import { FederationError } from '../../federation/errors.js';
 import { participantsOf } from '../../federation/participants.js';
-import { grpcError } from './grpc-error.js';
+import { failServerStream, grpcError } from './grpc-error.js';
 import { receiveUpload } from './upload-stream.js';
 import { downloadEvidence } from '../../publishing/download-evidence.js';
 import { releaseTaskFor, type ReleaseService, type ReleaseSubmission } from '../../releases/index.js';
@@ -64,7 +64,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
         parseJsonField(req.keyAgreementJwkJson, "key_agreement_jwk_json", 1024) as import("jose").JWK | null,
         parseJsonField(req.attestationJwkJson, 'attestation_jwk_json', 1024));
       await engine.publisher?.registerWitnessKey(req.siteId, req.witnessVkey.slice(0, 1024));
-      return { siteId: site.id, coordinatorVersion: '0.1.0', serverTimeMs: Date.now() };
+      return { siteId: site.id, coordinatorVersion: PRODUCT_VERSION, serverTimeMs: Date.now() };
     }),
 
     submitSiteListSignature: unary('SubmitSiteListSignature', async (req) => {
@@ -152,7 +152,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
           }
         }
         call.end();
-      }).catch((err) => call.destroy(grpcError(err)));
+      }).catch((err: unknown) => failServerStream(call, err));
     },
 
     submitUpdate(call: grpc.ServerReadableStream<UpdateChunk, unknown>, cb: grpc.sendUnaryData<any>) {

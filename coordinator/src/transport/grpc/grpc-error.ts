@@ -8,3 +8,13 @@ export function grpcError(err: unknown): grpc.ServiceError {
   metadata.set('medfed-code', p.code);
   return Object.assign(new Error(`${p.code}: ${p.message}`), { code: p.grpc, details: `${p.code}: ${p.message}`, metadata });
 }
+
+/**
+ * Ends a server stream with the refusal as its status. `destroy(err)` would tear the stream down
+ * before grpc-js sends a status, and the client would wait for its deadline; emitting 'error' makes
+ * grpc-js record the status and end the call with it.
+ */
+export function failServerStream(call: grpc.ServerWritableStream<unknown, unknown>, err: unknown): void {
+  if (call.destroyed || call.writableEnded) return;
+  call.emit('error', grpcError(err));
+}

@@ -4,6 +4,8 @@ import { FederationService } from '@medfed/proto';
 import type { Logger } from 'pino';
 import type { FederationEngine } from '../../federation/engine.js';
 import { federationService, type IdentityHandlers, type ReleaseHandlers } from './federation-service.js';
+import { protocolVersionInterceptor } from './protocol-version-interceptor.js';
+import type { SiteVersions } from '../../federation/site-versions.js';
 
 export interface GrpcListening {
   readonly server: grpc.Server;
@@ -17,8 +19,10 @@ export interface GrpcServerOptions {
   readonly host: string;
   readonly port: number;
   readonly credentials?: grpc.ServerCredentials;
-  /** Applied to every call of every service (authentication and authorization). */
+  /** Applied to every call of every service (authentication and authorization), before version negotiation. */
   readonly interceptors?: grpc.ServerInterceptor[];
+  /** Where each site's announced protocol and agent version is recorded (absent: checked, not recorded). */
+  readonly versions?: Pick<SiteVersions, 'record'>;
   readonly identity: IdentityHandlers;
   /** The release workflow's steps (SubmitRelease and release tasks in PollTask). */
   readonly releases?: ReleaseHandlers;
@@ -26,12 +30,19 @@ export interface GrpcServerOptions {
   readonly checkMethods?: (paths: readonly string[]) => void;
 }
 
-/** Serves medfed.v1.Federation and the standard grpc.health.v1.Health on one port. */
+/**
+ * Serves medfed.v1.Federation and the standard grpc.health.v1.Health on one port. Every call but
+ * health checks negotiates the protocol version (protocol-version-interceptor.ts), after `interceptors`.
+ */
 export async function startGrpcServer(engine: FederationEngine, log: Logger, options: GrpcServerOptions): Promise<GrpcListening> {
+  const versions = options.versions;
+  const negotiation = protocolVersionInterceptor({
+    log, ...(versions ? { onServed: (site, announced) => void versions.record(site, announced) } : {}),
+  });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
     'grpc.keepalive_time_ms': 30_000,
-    interceptors: options.interceptors ?? [],
+    interceptors: [...(options.interceptors ?? []), negotiation],
   });
   const methods: string[] = [];
   const addService = server.addService.bind(server);

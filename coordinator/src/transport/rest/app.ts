@@ -5,6 +5,7 @@ import { FederationError } from '../../federation/errors.js';
 import { participantsOf } from '../../federation/participants.js';
 import type { Actor } from '../../federation/audit-recorder.js';
 import type { FederationEngine } from '../../federation/engine.js';
+import type { SiteRow } from '../../federation/rows.js';
 import { describeJob } from '../../federation/job-view.js';
 import { AdmitTrainerSchema, CreateJobSchema, RegisterSiteSchema } from '../../schemas/job.js';
 import { validated } from '../../schemas/validate.js';
@@ -26,6 +27,8 @@ import { registerUi } from './ui.js';
 import { registerRunRoutes } from './runs.js';
 import { registerStatisticsRoutes } from '../../statistics/routes.js';
 import { registerReleaseRoutes } from './routes/release-routes.js';
+import { registerTrustRoutes } from './routes/trust-routes.js';
+import type { CertificateExpiry } from '../../keys/expiry.js';
 import type { ReleaseService } from '../../releases/release-service.js';
 import { installRequestAudit } from './request-audit.js';
 import type { RequestEvents } from '../../audit/request-events.js';
@@ -49,6 +52,8 @@ export interface RestDeps {
   readonly releases?: ReleaseService | undefined;
   /** Readiness (`GET /readyz`): 503 while the database is unreachable; absent: always ready. */
   readonly readiness?: (() => { ready: boolean; reason?: string }) | undefined;
+  /** When the served certificates expire (`GET /v1/trust/expiry`); with `publishing`, also serves `GET /v1/trust/anchors`. */
+  readonly certificateExpiry?: CertificateExpiry | undefined;
 }
 
 export type RestApp = FastifyInstance & { readonly registeredRoutes: () => readonly RegisteredRoute[] };
@@ -62,8 +67,11 @@ function actorOf(req: FastifyRequest): Actor {
   return { actor: p.sub, role: p.role, site: p.site, requestId: String(req.id), rule: req.auditScope?.rule ?? null };
 }
 
-function siteView(s: { id: string; display_name: string; status: string; last_seen_at: Date | null; agent_version: string | null }) {
-  return { id: s.id, displayName: s.display_name, status: s.status, lastSeenAt: s.last_seen_at, agentVersion: s.agent_version };
+function siteView(s: Pick<SiteRow, 'id' | 'display_name' | 'status' | 'last_seen_at' | 'agent_version' | 'protocol_version' | 'version_seen_at'>) {
+  return {
+    id: s.id, displayName: s.display_name, status: s.status, lastSeenAt: s.last_seen_at, agentVersion: s.agent_version,
+    protocolVersion: s.protocol_version, versionSeenAt: s.version_seen_at,
+  };
 }
 
 /** Builds the REST application without listening (tests use `inject`). Every error body is `{code, message}`. */
@@ -124,6 +132,7 @@ export function buildRestApp(deps: RestDeps): RestApp {
   registerUi(app, deps.auth);
   registerRunRoutes(app, deps);
   if (deps.releases) registerReleaseRoutes(app, deps.releases);
+  if (deps.publishing && deps.certificateExpiry) registerTrustRoutes(app, { auth: deps.auth, publisher: deps.publishing.publisher, expiry: deps.certificateExpiry });
   registerStatisticsRoutes(app, deps);
 
   app.register(async (api) => {
@@ -155,7 +164,11 @@ export function buildRestApp(deps: RestDeps): RestApp {
     api.post('/jobs', async (req, reply) => {
       const body = validated(CreateJobSchema, req.body, 'job');
       const by = actorOf(req);
-      const job = await deps.engine.createJob(body.spec, body.owner ?? by.actor, by);
+      // Ownership is who authenticated, never what the body says (kept in the schema only to say so clearly).
+      if (body.owner !== undefined && body.owner !== by.actor) {
+        throw new FederationError('JOB_OWNER_NOT_SETTABLE', `a job is owned by the principal that creates it (${by.actor}); remove "owner" from the request`);
+      }
+      const job = await deps.engine.createJob(body.spec, by.actor, by);
       return reply.status(201).send({ id: job.id, status: job.status, currentRound: job.current_round });
     });
 

@@ -1,11 +1,15 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Role } from '@medfed/proto/auth/index';
 import { AuthError } from '@medfed/proto/auth/index';
+import { ConfigError } from '@medfed/proto';
 import type { AuthDecision } from '../../auth/decision.js';
 import type { AuthService } from '../../auth/auth-service.js';
 import { requestHtus } from '../../auth/rest/request-htu.js';
 import type { FederationEngine } from '../../federation/engine.js';
+import { CONNECTED_WITHIN_SECONDS, connectedSitesByProtocol } from '../../federation/site-versions.js';
 import type { Db } from '../../storage/db.js';
 
 /**
@@ -15,7 +19,10 @@ import type { Db } from '../../storage/db.js';
  * One registry per coordinator (tests run several in one process), found through its engine.
  */
 export class CoordinatorMetrics {
+  /** What any scrape sees: no site or job identifiers. */
   readonly registry = new Registry();
+  /** Series labelled with site ids: only for a scrape with a credential, or where the operator opted in. */
+  readonly identified = new Registry();
   private readonly aggregation: Histogram<'encrypted'>;
   private readonly persist: Histogram;
   private readonly roundsClosed: Counter<'encrypted'>;
@@ -64,11 +71,21 @@ export class CoordinatorMetrics {
     });
     new Gauge({
       name: 'medfed_site_last_seen_timestamp_seconds', help: 'When each site last called in (enrollment, heartbeat), Unix seconds',
-      labelNames: ['site'], registers: [registry],
+      labelNames: ['site'], registers: [this.identified],
       async collect() {
         this.reset();
         const { rows } = await db.query<{ id: string; last_seen_at: Date | null }>('SELECT id, last_seen_at FROM sites');
         for (const r of rows) if (r.last_seen_at) this.set({ site: r.id }, Math.floor(r.last_seen_at.getTime() / 1000));
+      },
+    });
+    // No site label: how far an upgrade has got, not which hospital lags (that is GET /v1/sites).
+    new Gauge({
+      name: 'medfed_agent_protocol_version_sites',
+      help: `Sites whose agent announced this protocol version within the last ${CONNECTED_WITHIN_SECONDS} s`,
+      labelNames: ['protocol'], registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [protocol, n] of await connectedSitesByProtocol(db)) this.set({ protocol }, n);
       },
     });
 
@@ -126,6 +143,34 @@ export async function requireOpsToken(auth: AuthService, req: FastifyRequest): P
   if (!OPS_ROLES.includes(principal.role)) throw new AuthError('AUTH_ROLE_FORBIDDEN', `${req.url.split('?')[0]} is for ${OPS_ROLES.join(' and ')} only`);
 }
 
+/**
+ * Who may see the site-labelled series: a scrape presenting the token in `MEDFED_METRICS_SCRAPE_TOKEN_FILE`
+ * (Prometheus `authorization: { credentials_file }`), an admin or auditor token, or everyone where the
+ * operator opted in with `MEDFED_METRICS_SITE_LABELS=1`. A credential that does not hold is refused.
+ */
+async function mayIdentifySites(auth: AuthService, req: FastifyRequest, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const header = req.headers.authorization;
+  if (header === undefined) return env.MEDFED_METRICS_SITE_LABELS === '1';
+  const expected = await scrapeToken(env);
+  if (expected !== null && header.startsWith('Bearer ') && sameSecret(header.slice(7).trim(), expected)) return true;
+  await requireOpsToken(auth, req);
+  return true;
+}
+
+async function scrapeToken(env: NodeJS.ProcessEnv): Promise<string | null> {
+  const file = env.MEDFED_METRICS_SCRAPE_TOKEN_FILE;
+  if (!file) return null;
+  const token = (await readFile(file, 'utf8')).trim();
+  if (token.length < 32) throw new ConfigError('CONFIG_INVALID', `the metrics scrape token in ${file} must be at least 32 characters`);
+  return token;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = createHash('sha256').update(a).digest();
+  const y = createHash('sha256').update(b).digest();
+  return timingSafeEqual(x, y);
+}
+
 export interface MetricsRouteDeps {
   readonly engine: FederationEngine;
   readonly db: Db;
@@ -146,9 +191,10 @@ export function registerMetricsRoute(app: FastifyInstance, deps: MetricsRouteDep
       response: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
     },
   }, async (req, reply) => {
-    if (required.has('metrics')) await requireOpsToken(deps.auth, req);
+    if (required.has('metrics') && req.headers.authorization === undefined) await requireOpsToken(deps.auth, req);
+    const identify = await mayIdentifySites(deps.auth, req, process.env);
     reply.header('content-type', metrics.registry.contentType);
     reply.header('cache-control', 'no-store');
-    return metrics.registry.metrics();
+    return identify ? Registry.merge([metrics.registry, metrics.identified]).metrics() : metrics.registry.metrics();
   });
 }

@@ -17,6 +17,8 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 })
 const SiteView = Type.Object({
   id: Type.String(), displayName: Type.String(), status: Type.String(),
   lastSeenAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]), agentVersion: Type.Union([Type.String(), Type.Null()]),
+  protocolVersion: Type.Union([Type.String({ description: 'the protocol version (MAJOR.MINOR) its agent last announced' }), Type.Null()]),
+  versionSeenAt: Type.Union([Type.String({ format: 'date-time', description: 'when its agent last announced protocolVersion and agentVersion' }), Type.Null()]),
 });
 const TokenBody = Type.Object({
   api_key: Type.Optional(Type.String({ description: 'people: mfk_<id>_<secret>' })),
@@ -59,6 +61,11 @@ export const DOCUMENTED_ROUTES: Readonly<Record<string, Documented>> = {
   },
   'POST /v1/sites/:id/suspend': { summary: 'Suspend a site: none of its credentials are honoured', params: IdParams, body: Type.Object({}), response: Type.Object({ id: Type.String(), status: Type.String() }) },
   'POST /v1/sites/:id/reinstate': { summary: 'Lift a suspension', params: IdParams, body: Type.Object({}), response: Type.Object({ id: Type.String(), status: Type.String() }) },
+  'POST /v1/sites/:id/revoke': {
+    summary: 'Revoke a site for good: its keys retire, it cannot enrol again or be reinstated; running encrypted jobs drop it',
+    params: IdParams, body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }),
+    response: Type.Object({ id: Type.String(), status: Type.Literal('revoked'), revokedAt: Type.String(), alreadyRevoked: Type.Boolean() }),
+  },
   'GET /v1/sites': { summary: 'Sites (a site-bound role sees its own)', response: Type.Object({ sites: Type.Array(SiteView) }) },
   'GET /v1/sites/:id': { summary: 'One site', params: IdParams, response: SiteView },
   'POST /v1/sites': { summary: 'Register a site', status: 201, body: RegisterSiteSchema, response: Type.Object({ id: Type.String(), displayName: Type.String(), status: Type.String() }) },

@@ -5,6 +5,7 @@ import type { Role } from '@medfed/proto/auth/index';
 import type { FederationEngine } from '../../federation/engine.js';
 import { FederationError } from '../../federation/errors.js';
 import { describeJob } from '../../federation/job-view.js';
+import { OFFLINE_AFTER_MS } from '../../federation/waiting.js';
 import type { Db } from '../../storage/db.js';
 import { principalOf } from '../../auth/rest/request-context.js';
 import type { Principal } from '../../auth/principal.js';
@@ -31,8 +32,8 @@ export const PANEL_ROLES: Readonly<Record<'privacy' | 'models' | 'siteDetails' |
   audit: ['admin', 'auditor'],
 };
 
-/** A site whose last heartbeat is older than this is shown offline (agents beat every 5 s by default). */
-const ONLINE_WITHIN_MS = 30_000;
+/** A site whose last heartbeat is older than this is shown offline (the threshold of waiting.ts). */
+const ONLINE_WITHIN_MS = OFFLINE_AFTER_MS;
 /** At most this many overview snapshots per second per stream, however busy the engine is. */
 const STREAM_MIN_INTERVAL_MS = 250;
 const STREAM_KEEPALIVE_MS = 15_000;
@@ -56,7 +57,6 @@ export async function jobOverview(deps: RunsRouteDeps, jobId: string, viewer: Pr
     const row = siteRows.find((r) => r.id === s.id);
     const status = (row?.last_status ?? {}) as Record<string, unknown>;
     const seen = row?.last_seen_at ? row.last_seen_at.getTime() : null;
-    const attestation = status.attestation as { verdict?: unknown } | undefined;
     return {
       id: s.id, role: s.role,
       online: seen !== null && now - seen < ONLINE_WITHIN_MS,
@@ -67,8 +67,9 @@ export async function jobOverview(deps: RunsRouteDeps, jobId: string, viewer: Pr
       latest: s.latest,
       dataSchemaDigest: str(status.dataSchemaDigest),
       agentVersion: s.agentVersion,
-      /** Until attestation reports reach the site status, the dashboard says so instead of guessing. */
-      attestation: str(attestation?.verdict) ?? 'not available',
+      /** Whether the site's training contributions carried passing attestations (contribution-attestation.ts). */
+      attestation: s.attestation.state,
+      attestedRounds: { attested: s.attestation.attested, contributed: s.attestation.contributed },
       logPath: str(status.logPath),
       failures: s.failures,
     };
@@ -82,7 +83,8 @@ export async function jobOverview(deps: RunsRouteDeps, jobId: string, viewer: Pr
     viewer: { role: viewer.role, site: viewer.site },
     job: {
       id: view.id, name: view.name, owner: view.owner, status: view.status, failure: view.failure, createdAt: view.createdAt,
-      currentRound: view.currentRound, totalRounds: view.totalRounds, roundsDone: view.roundsDone, waiting: view.waiting,
+      currentRound: view.currentRound, totalRounds: view.totalRounds, roundsDone: view.roundsDone,
+      waiting: view.waiting, waitingSummary: view.waitingSummary, attestation: view.attestation,
       rounds: view.rounds.map((r) => ({ round: r.round, kind: r.kind, status: r.status, failure: r.failure, openedAt: r.openedAt,
         closedAt: r.closedAt, deadline: r.deadline, contributors: r.contributions.length })),
     },
@@ -106,7 +108,7 @@ async function modelsOf(db: Db, view: JobView) {
   return view.models.map((m) => {
     const manifest = rows.find((r) => r.model_id === m.id);
     return {
-      id: m.id, round: m.round, sha256: m.sha256, byteSize: m.byteSize, encrypted: m.encrypted, createdAt: m.createdAt,
+      id: m.id, round: m.round, kind: m.kind, sha256: m.sha256, byteSize: m.byteSize, encrypted: m.encrypted, createdAt: m.createdAt,
       signature: manifest ? `signed manifest ${manifest.digest.slice(0, 16)}` : null,
       logInclusion: manifest && manifest.leaf_index !== null ? `log leaf ${Number(manifest.leaf_index)}` : null,
       release: null, approvals: [] as string[],

@@ -82,7 +82,7 @@ describe('privacy budget ledger: concurrent spends never overspend', () => {
     await new PrivacyLedger({ stateDir: dir, dataset: 'cohort-d' }).setBudget({ epsilon: 10, delta: 0 });
     const children = [runChild(dir, 'cohort-d', 50), runChild(dir, 'cohort-d', 50)];
     // Give both processes time to load before they are released together.
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1000));
     for (const c of children) c.go();
     const [a, b] = await Promise.all(children.map((c) => c.done));
     expect(a?.unexpected).toEqual([]);
@@ -92,7 +92,7 @@ describe('privacy budget ledger: concurrent spends never overspend', () => {
     const summary = await new PrivacyLedger({ stateDir: dir, dataset: 'cohort-d' }).read();
     expect(summary.entries).toHaveLength(10);
     expect(summary.spent.epsilon).toBe(10);
-  }, 30_000);
+  }, 120_000);
 
   it('leaves only the ledger file, mode 0600, and no lock or temp files', async () => {
     const dir = await stateDir();
