@@ -14,6 +14,7 @@ import { loginWithOidc, OidcVerifier } from './people/oidc-login.js';
 import { decide, type TargetSites, type Verdict } from './policy/decide.js';
 import { indexPolicy, POLICY, type Policy, type PolicyEntry } from './policy/policy.js';
 import { describePrincipal, type Principal } from './principal.js';
+import { assertStillStanding } from './still-standing.js';
 import type { AuthSettings } from './settings.js';
 import { listApiKeys, revokeApiKey, type ApiKeyView } from './store/api-keys.js';
 import { createEnrollmentCode } from './store/enrollment-codes.js';
@@ -228,5 +229,10 @@ export class AuthService {
 
   listApiKeys(): Promise<ApiKeyView[]> {
     return listApiKeys(this.context.db);
+  }
+
+  /** For open streams: refuses once the principal's session, key or site no longer stands (no cache). */
+  assertStillStanding(principal: Principal): Promise<void> {
+    return assertStillStanding(this.context.db, principal, this.context.now());
   }
 }

@@ -130,7 +130,7 @@ export function buildRestApp(deps: RestDeps): RestApp {
   registerOpenApiRoute(app, deps.auth);
   registerMetricsRoute(app, deps);
   registerUi(app, deps.auth);
-  registerRunRoutes(app, deps);
+  registerRunRoutes(app, { ...deps, stillStanding: (viewer) => deps.auth.assertStillStanding(viewer) });
   if (deps.releases) registerReleaseRoutes(app, deps.releases);
   if (deps.publishing && deps.certificateExpiry) registerTrustRoutes(app, { auth: deps.auth, publisher: deps.publishing.publisher, expiry: deps.certificateExpiry });
   registerStatisticsRoutes(app, deps);

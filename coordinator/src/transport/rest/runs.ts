@@ -21,7 +21,12 @@ export interface RunsRouteDeps {
   readonly engine: FederationEngine;
   readonly db: Db;
   readonly log: Logger;
+  /** Re-checks an open stream's viewer (session, key, site); a refusal ends the stream with `reauth`. */
+  readonly stillStanding?: (viewer: Principal) => Promise<void>;
 }
+
+/** How often an open stream re-checks its viewer: a revocation ends it within this time plus one database read. */
+export const STREAM_RECHECK_MS = 2_000;
 
 /** Which roles see which part of a run; the dashboard shows what the server sends, nothing more. */
 export const PANEL_ROLES: Readonly<Record<'privacy' | 'models' | 'siteDetails' | 'audit', readonly Role[]>> = {
@@ -275,6 +280,26 @@ async function streamOverview(deps: RunsRouteDeps, req: FastifyRequest, reply: F
   const tick = setInterval(onChange, 5_000);
   tick.unref();
   timers.push(tick);
+  // A logout, a revoked key or a suspended site (here or through another replica) ends the stream too.
+  const stillStanding = deps.stillStanding;
+  if (stillStanding) {
+    let checking = false;
+    const recheck = setInterval(() => {
+      if (closed || checking) return;
+      checking = true;
+      stillStanding(viewer).then(
+        () => { checking = false; },
+        (err: unknown) => {
+          checking = false;
+          const code = (err as { code?: unknown }).code;
+          if (typeof code === 'string' && code.startsWith('AUTH_')) finish('reauth', { reason: (err as Error).message, code });
+          else deps.log.warn({ err, job: jobId }, 'could not re-check the viewer of a job stream; will try again');
+        },
+      );
+    }, STREAM_RECHECK_MS);
+    recheck.unref();
+    timers.push(recheck);
+  }
 }
 
 export function registerRunRoutes(app: FastifyInstance, deps: RunsRouteDeps): void {
