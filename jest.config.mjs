@@ -19,6 +19,9 @@ export default {
   testMatch: ['<rootDir>/{proto,gate,coordinator,node-agent,cli,test}/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   reporters: ['default', '<rootDir>/scripts/summary-reporter.mjs'],
-  testTimeout: 60_000,
+  // A ceiling, not a budget: many tests start coordinators, agents, PostgreSQL databases or sandboxes, and
+  // on two cores shared with other work they take twice as long; a test that passes never waits for it.
+  testTimeout: 120_000,
+  // One worker per core: more would only make each slow test slower.
   maxWorkers: 2,
 };

@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadDataset } from '@medfed/node-agent/data/index';
 import { CLINICAL_LABEL, generateClinicalDataset, writeCsv } from '../simulate/index.js';
-import { runLocalFederation, type FinishedRun } from '../federation/local-federation.js';
+import { runLocalFederation, sandboxNotice, type FinishedRun } from '../federation/local-federation.js';
 import { RestClient } from '../federation/rest-client.js';
 import { exportReleasedModelBundle, runModelVerify } from './model.js';
 import { releaseWithDevelopmentIdentities } from './release-demo.js';
@@ -94,7 +94,7 @@ async function exportAndVerify(out: string, run: FinishedRun, rounds: number, si
   await run.coordinator.anchorer.anchorNow();
   await download(run.coordinator.rest, '/v1/audit/export', await auditor.accessToken(), run.ca, auditFile);
   const audit = captured();
-  audit.out.code = await runAuditVerify(auditFile, { logKey }, audit.io);
+  audit.out.code = await runAuditVerify(auditFile, { jwks, logKey }, audit.io);
   const verdict = audit.out.text.trim().split('\n');
   lines.push(`audit export: ${relative(process.cwd(), auditFile)}`);
   lines.push(`  medfed audit verify: ${verdict[verdict.length - 1]}${audit.out.code === 0 ? ` (${verdict.filter((l) => /chain|signature|tlog/.test(l)).map((l) => l.trim().replace(/\s+/g, ' ')).join('; ')})` : ''}`);
@@ -129,7 +129,10 @@ export function register(program: Command): void {
           + `1 evaluator with ${split.testRows.length} held-out patients, ${opts.rounds} rounds of FedAvg, `
           + `${opts.plaintext ? 'PLAINTEXT updates (development)' : 'updates encrypted (BFV) under a key only the sites hold'}\n`
           + `features: ${job.features.join(', ')}; label: ${job.label} (${job.classes.join(' / ')})\n`
-          + 'development site stewards approve automatically (a real site needs medfed agent approve --job J --ethics-ref REF)\n\n');
+          + 'development site stewards approve automatically (a real site needs medfed agent approve --job J --ethics-ref REF)\n');
+        // The sites would fall back to unsandboxed training and say so only in their own logs.
+        const notice = await sandboxNotice();
+        process.stdout.write(`${notice ?? 'training runs sandboxed (bubblewrap, seccomp, resource limits)'}\n\n`);
         const progress = new RoundProgress();
         const started = Date.now();
         const verdicts: string[] = [];

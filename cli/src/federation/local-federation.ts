@@ -9,7 +9,7 @@ import { writeDevCa } from '@medfed/coordinator/keys/index';
 import { AGENT_VERSION } from '@medfed/node-agent';
 import { channelCredentials, enrollAgent } from '@medfed/node-agent/identity/index';
 import { ensureSiteKeys, pinsOf } from '@medfed/node-agent/custody/site-keys';
-import { createTrainerSandbox } from '@medfed/node-agent/sandbox/index';
+import { createTrainerSandbox, sandboxAvailability, type AvailabilityCheck } from '@medfed/node-agent/sandbox/index';
 import type { JobSpec } from '@medfed/proto';
 import { CliError } from '../fail.js';
 import { ExitCode } from '../exit-codes.js';
@@ -54,6 +54,27 @@ export interface LocalFederationResult {
 }
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+
+/**
+ * One line for the console when the sites' agents will train unsandboxed, naming the cause and its
+ * fix; undefined when the sandbox works. Development agents fall back without it and say so only in
+ * their own logs, so whoever starts a local federation probes first (the agents run the same probe).
+ */
+export async function sandboxNotice(): Promise<string | undefined> {
+  const availability = await sandboxAvailability();
+  const failed = availability.checks.find((c) => !c.ok);
+  if (availability.available || failed === undefined) return undefined;
+  return `training is NOT sandboxed: ${sandboxCause(failed)}; production agents refuse to train without it`;
+}
+
+function sandboxCause(check: AvailabilityCheck): string {
+  switch (check.name) {
+    case 'bubblewrap': return 'bubblewrap is not installed (sudo apt-get install bubblewrap)';
+    case 'prlimit': return 'prlimit is not installed (sudo apt-get install util-linux)';
+    case 'node': return check.detail;
+    default: return check.fix === undefined ? check.detail : `${check.detail} (${check.fix})`;
+  }
+}
 
 /**
  * A real federation on one machine: the coordinator in this process (REST + gRPC on loopback, TLS with
@@ -168,7 +189,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
           throw new CliError('AGENT_EXITED', `agent ${id} exited with code ${child.exitCode}; see ${agentLogs[id]}`, ExitCode.FAILURE);
         }
       }
-      const signature = JSON.stringify([view.currentRound, view.rounds.map((r) => r.status), view.figures.length, view.waiting?.summary]);
+      const signature = JSON.stringify([view.currentRound, view.rounds.map((r) => r.status), view.figures.length, view.waitingSummary]);
       if (signature !== lastSignature) {
         opts.onUpdate?.(view);
         lastSignature = signature;

@@ -10,7 +10,7 @@ import { buildSeccompFilter } from './seccomp/filter.js';
 import { hostSeccompArch } from './seccomp/syscalls.js';
 
 export interface AvailabilityCheck {
-  readonly name: 'platform' | 'bubblewrap' | 'prlimit' | 'seccomp' | 'trainer' | 'namespaces';
+  readonly name: 'platform' | 'node' | 'bubblewrap' | 'prlimit' | 'seccomp' | 'trainer' | 'namespaces';
   readonly ok: boolean;
   readonly detail: string;
   /** What to change on the host when the check fails. */
@@ -33,8 +33,30 @@ const USERNS_FIX =
   + 'on Ubuntu 24.04+ also let bwrap create them under AppArmor (kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for /usr/bin/bwrap with "userns,"). '
   + "In Docker or Kubernetes the default seccomp profile blocks unshare/clone with namespace flags: run the agent with the Localhost seccomp profile from docs/sandbox.md (section Kubernetes).";
 
+/**
+ * The oldest Node.js major that runs the sandboxed trainer: it starts under the permission model's
+ * stable flags (--permission, --allow-fs-read, --allow-fs-write), which older releases reject as
+ * "bad option" (Node.js 20 only knows --experimental-permission). 24 is the project's runtime.
+ */
+export const TRAINER_NODE_MAJOR = 24;
+
+const NODE_FIX = `Run medfed through npm or npx (npm start, npx medfed ...) so that the Node.js ${TRAINER_NODE_MAJOR} that npm install provides runs it, or install Node.js ${TRAINER_NODE_MAJOR}.`;
+
+function nodeTooOld(version: string): string {
+  return `Node.js ${version} is too old for the sandboxed trainer: it needs >= ${TRAINER_NODE_MAJOR} (run through npm / npx so the project's Node ${TRAINER_NODE_MAJOR} is used)`;
+}
+
+/** Whether the Node.js running this process (the one the trainer runs on, inside the sandbox too) is recent enough. */
+export function nodeRuntimeCheck(version: string = process.version): AvailabilityCheck {
+  const major = Number(/^v?(\d+)\./.exec(version)?.[1] ?? Number.NaN);
+  if (major >= TRAINER_NODE_MAJOR) return { name: 'node', ok: true, detail: `Node.js ${version}` };
+  return { name: 'node', ok: false, detail: nodeTooOld(version), fix: NODE_FIX };
+}
+
 /** Known failures of the probe and what to do about each, first match wins. */
-const PROBE_DIAGNOSES: readonly { pattern: RegExp; detail: string; fix: string }[] = [
+const PROBE_DIAGNOSES: readonly { pattern: RegExp; check?: 'node'; detail: string; fix: string }[] = [
+  // Before the namespace patterns: an old Node.js fails inside a sandbox that did start.
+  { pattern: /bad option: --(permission|allow-fs-read|allow-fs-write|allow-child-process)\b/, check: 'node', detail: nodeTooOld(process.version), fix: NODE_FIX },
   { pattern: /No permissions to creat\w* new namespace|unprivileged_userns|setting up uid map|Creating new namespace failed|uid map: Permission denied/i, detail: 'user namespaces are blocked on this host', fix: USERNS_FIX },
   { pattern: /Operation not permitted/i, detail: 'a namespace or mount operation was refused (a container seccomp profile or LSM)', fix: USERNS_FIX },
   { pattern: /seccomp/i, detail: 'the seccomp filter could not be installed', fix: 'Use a kernel with seccomp filter support (CONFIG_SECCOMP_FILTER) and bubblewrap 0.3 or later.' },
@@ -76,6 +98,7 @@ function probe(options: AvailabilityOptions): SandboxAvailability {
   const add = (c: AvailabilityCheck) => checks.push(c);
   const linux = process.platform === 'linux';
   add({ name: 'platform', ok: linux, detail: `platform ${process.platform}/${process.arch}`, ...(linux ? {} : { fix: 'The sandbox needs Linux namespaces; run the agent on Linux.' }) });
+  add(nodeRuntimeCheck());
   const bwrap = linux ? located(options.bwrap, 'bwrap') : undefined;
   let version = '';
   let disableUserns = false;
@@ -113,10 +136,14 @@ function probeNamespaces(bwrap: string, prlimit: string, disableUserns: boolean)
     const runAs = resolveRunAs(undefined);
     const r = spawnSync(bwrap, args, { input: seccomp.program, encoding: 'utf8', timeout: 30_000, env: {}, ...(runAs ?? {}) });
     if (r.status === 0 && r.stdout.includes('medfed-sandbox-ok')) return { name: 'namespaces', ok: true, detail: 'bubblewrap started Node.js with every namespace, seccomp and the limits' };
-    const text = `${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim();
-    const diagnosis = PROBE_DIAGNOSES.find((d) => d.pattern.test(text));
-    return { name: 'namespaces', ok: false, detail: `${diagnosis?.detail ?? 'the probe failed'} (exit ${String(r.status)}: ${text.split('\n')[0]?.slice(0, 200) ?? ''})`, fix: diagnosis?.fix ?? USERNS_FIX };
+    return diagnoseProbeFailure(r.status, `${r.stderr ?? ''}${r.error ? r.error.message : ''}`.trim());
   } catch (err) {
     return { name: 'namespaces', ok: false, detail: `the probe could not be prepared: ${(err as Error).message}`, fix: USERNS_FIX };
   }
+}
+
+/** Names the cause of a failed probe from its exit status and output (bubblewrap's or Node.js's). */
+export function diagnoseProbeFailure(status: number | null, output: string): AvailabilityCheck {
+  const diagnosis = PROBE_DIAGNOSES.find((d) => d.pattern.test(output));
+  return { name: diagnosis?.check ?? 'namespaces', ok: false, detail: `${diagnosis?.detail ?? 'the probe failed'} (exit ${String(status)}: ${output.split('\n')[0]?.slice(0, 200) ?? ''})`, fix: diagnosis?.fix ?? USERNS_FIX };
 }

@@ -5,12 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTrainerSandbox, sandboxAvailability, type TrainerSandboxOptions } from '../../src/sandbox/index.js';
 import { trainLocal } from '../../src/training/index.js';
 import { fixture, removeSealed, request } from './support.js';
+import { requireBinary } from '../../../test/support/require-binary.js';
 
 // Real bubblewrap, real processes. Each hostile trainer runs inside the same runner, policy and
 // guard as the real one; only the entry script differs.
 let stageRoot: string;
 let stateDir: string;
-const base = (): Pick<TrainerSandboxOptions, 'env' | 'stageRoot' | 'limits'> => ({ env: 'production', stageRoot, limits: { memoryBytes: 2 * 1024 ** 3, wallMs: 30_000 } });
+const base = (): Pick<TrainerSandboxOptions, 'env' | 'stageRoot' | 'limits'> => ({ env: 'production', stageRoot, limits: { memoryBytes: 2 * 1024 ** 3, wallMs: 60_000 } });
 
 beforeAll(async () => {
   process.env.MEDFED_TRAINING_BACKEND = 'wasm';
@@ -24,9 +25,11 @@ afterAll(async () => {
 
 describe('sandbox availability', () => {
   it('finds bubblewrap, prlimit and a seccomp filter, and starts Node.js in every namespace', async () => {
+    requireBinary('bwrap', 'bubblewrap');
+    requireBinary('prlimit', 'util-linux');
     const availability = await sandboxAvailability();
     expect(availability.checks.map((c) => [c.name, c.ok])).toEqual([
-      ['platform', true], ['bubblewrap', true], ['prlimit', true], ['seccomp', true], ['trainer', true], ['namespaces', true],
+      ['platform', true], ['node', true], ['bubblewrap', true], ['prlimit', true], ['seccomp', true], ['trainer', true], ['namespaces', true],
     ]);
     expect(availability.available).toBe(true);
   });
@@ -79,7 +82,7 @@ describe('the honest trainer', () => {
   });
 
   it('trains with the WebAssembly backend under the smallest memory limit (768 MiB of RLIMIT_DATA)', async () => {
-    const sandbox = await createTrainerSandbox({ ...base(), limits: { memoryBytes: 768 * 1024 * 1024, wallMs: 30_000 } });
+    const sandbox = await createTrainerSandbox({ ...base(), limits: { memoryBytes: 768 * 1024 * 1024, wallMs: 60_000 } });
     const run = await sandbox.train(request({ n: 2000 }));
     expect(run.result.weights.every(Number.isFinite)).toBe(true);
     expect(sandbox.policy.command).toContain(`--data=${768 * 1024 * 1024}:${768 * 1024 * 1024}`);
@@ -106,9 +109,9 @@ describe('hostile trainers are stopped and reported', () => {
   const cases: [string, string, Partial<TrainerSandboxOptions>, RegExp][] = [
     ['opens a socket', 'open-socket.mjs', {}, /SIGSYS/],
     ['forks without bound (permission model)', 'fork-bomb.mjs', {}, /ChildProcess/],
-    ['forks without bound (kernel process limit)', 'fork-bomb.mjs', { allowChildProcesses: true, limits: { processes: 24, memoryBytes: 2 * 1024 ** 3, wallMs: 30_000 } }, /EAGAIN/],
-    ['allocates past its memory limit', 'memory-hog.mjs', { limits: { memoryBytes: 1024 ** 3, wallMs: 30_000 } }, /memory|allocation/i],
-    ['burns CPU past its limit', 'cpu-spin.mjs', { limits: { cpuSeconds: 1, memoryBytes: 2 * 1024 ** 3, wallMs: 30_000 } }, /SIGXCPU/],
+    ['forks without bound (kernel process limit)', 'fork-bomb.mjs', { allowChildProcesses: true, limits: { processes: 24, memoryBytes: 2 * 1024 ** 3, wallMs: 60_000 } }, /EAGAIN/],
+    ['allocates past its memory limit', 'memory-hog.mjs', { limits: { memoryBytes: 1024 ** 3, wallMs: 60_000 } }, /memory|allocation/i],
+    ['burns CPU past its limit', 'cpu-spin.mjs', { limits: { cpuSeconds: 1, memoryBytes: 2 * 1024 ** 3, wallMs: 60_000 } }, /SIGXCPU/],
     ['never answers', 'sleeper.mjs', { limits: { wallMs: 1500, memoryBytes: 2 * 1024 ** 3 } }, /wall-time limit of 1500 ms/],
     ['writes garbage on the channel', 'garbage-stdout.mjs', {}, /protocol: .*not a frame/],
     ['claims more samples than it was given', 'inflated-samples.mjs', {}, /numSamples 2400 differs from the 240 rows/],
