@@ -46,6 +46,14 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
 ];
 for (const register of COMMANDS) register(program);
 
+// `medfed ... | head`: a reader that goes away ends the command quietly, as with any Unix tool.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 try {
   await program.parseAsync(normalizeFormatFlag(process.argv, (path) => {
     let cmd: Command | undefined = program;

@@ -154,6 +154,8 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
         if (code && code !== 0) opts.log.warn({ site: site.id, code, stderr }, 'agent exited');
       });
       agents.set(site.id, child);
+      // However this process ends (a closed pipe, an uncaught error), its agents do not outlive it.
+      process.once('exit', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
     }
     // The trainer build these agents run, measured the way their attestations measure it; in a
     // deployment it joins the allowlist through the supply-chain gate (medfed gate evaluate).
