@@ -26,10 +26,13 @@ import { connect, connectionOptions, coordinatorUrl, type ConnectionFlags } from
  * (coordinator-connection.ts: --coordinator, --token or --key-file, --ca), so an https coordinator
  * works with --ca alone; without --coordinator, --database-url or --local the coordinator is
  * MEDFED_COORDINATOR_URL (or MEDFED_COORDINATOR), and there is no default source.
- * verify: offline checks of a bundle. Exit 0 verified; 7 (VERIFY_FAILED) with the first bad event
- * named; 2 usage; 3 an unreadable --jwks, --log-key, --trust, --signing-key or CA file; 4 an unreadable
- * bundle; 5 coordinator or database unreachable; 6 no usable credential, or the credential was
- * rejected; 8 refused by the coordinator (not an auditor).
+ * verify: offline checks of a bundle. Exit 0 verified against pinned trust (--trust, or both --jwks
+ * and --log-key); 9 (ORIGIN_UNVERIFIED) every check passed but nothing was pinned, so they prove
+ * integrity and not origin; 7 (VERIFY_FAILED) with the first bad event or problem named (among them
+ * AUDIT_BUNDLE_TRUNCATED: entries the pinned log's tail anchors are missing); 2 usage; 3 an unreadable
+ * --jwks, --log-key, --trust, --signing-key or CA file; 4 an unreadable bundle; 5 coordinator or
+ * database unreachable; 6 no usable credential, or the credential was rejected; 8 refused by the
+ * coordinator (not an auditor).
  * purge: `POST /v1/audit/purge` (admin role). Exit 0 purged (or nothing old enough); 2 usage or no
  * --yes; 5 unreachable; 6 no usable or a rejected credential; 8 refused (not an admin, or inside the
  * retention period).
@@ -77,6 +80,9 @@ export interface AuditVerifyCliOptions {
 
 class UsageError extends Error {}
 
+/** `medfed audit verify` only: every check passed, but without pinned keys they prove integrity, not origin. */
+export const AUDIT_VERIFY_ORIGIN_UNVERIFIED = 9;
+
 export function register(program: Command, io: AuditIo = processIo): void {
   const onCommanderExit = (error: CommanderError) => {
     io.exit(error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
@@ -99,7 +105,7 @@ export function register(program: Command, io: AuditIo = processIo): void {
     });
   audit
     .command('verify')
-    .description('verify a bundle offline: chain continuity, hashes, sequence numbers, anchors, file digests, signatures; exit 7 names the first bad event')
+    .description('verify a bundle offline: chain continuity, hashes, sequence numbers, anchors, file digests, signatures, completeness against the pinned log; exit 7 names the first bad event, exit 9 means nothing was pinned (origin unverified)')
     .argument('<bundle>', 'the .tar.gz bundle')
     .option('--jwks <file>', "the coordinator's published JWKS to trust (default: the bundle's own jwks.json, which proves integrity, not origin)")
     .option('--log-key <file>', "the transparency log's pinned verifier key (<origin>+<hex id>+<base64>); default: the key the bundle's checkpoints.json names, which proves consistency, not origin")
@@ -299,7 +305,7 @@ const CHECK_LABELS: Readonly<Record<string, string>> = {
 };
 
 /** Runs `medfed audit verify`; resolves with the exit code. */
-export async function runAuditVerify(file: string, opts: AuditVerifyCliOptions, io: AuditIo = processIo): Promise<ExitCode> {
+export async function runAuditVerify(file: string, opts: AuditVerifyCliOptions, io: AuditIo = processIo): Promise<ExitCode | typeof AUDIT_VERIFY_ORIGIN_UNVERIFIED> {
   try {
     return await verifyBundle(file, opts, io);
   } catch (err) {
@@ -307,7 +313,7 @@ export async function runAuditVerify(file: string, opts: AuditVerifyCliOptions, 
   }
 }
 
-async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: AuditIo): Promise<ExitCode> {
+async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: AuditIo): Promise<ExitCode | typeof AUDIT_VERIFY_ORIGIN_UNVERIFIED> {
   const exists = await stat(file).then((s) => s.isFile(), () => false);
   if (!exists) {
     io.stderr(`medfed audit verify: ${file} is not a readable file\n`);
@@ -346,13 +352,17 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
   }
   // Checkpoints and proofs: the anchors' leaves must be included under a checkpoint signed by the log key.
   const verifyTlog = auditTlogVerifier(logKey ? { checkpointVerifierKey: logKey } : {});
-  const report = await verifyAuditBundle(file, { ...(jwks ? { jwks } : {}), verifyTlog });
+  const report = await verifyAuditBundle(file, { ...(jwks ? { jwks } : {}), ...(logKey ? { pinnedLogKey: logKey } : {}), verifyTlog });
   if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   else io.stdout(formatReport(file, report, logKey, opts.trust));
   if (!report.ok) {
     const first = report.firstBadEvent ?? report.problems[0]!;
     io.stderr(`medfed audit verify: FAILED: ${report.firstBadEvent ? 'first bad event: ' : ''}${describeProblem(first)}\n`);
     return ExitCode.VERIFY_FAILED;
+  }
+  if (report.origin === 'unverified') {
+    io.stderr(`medfed audit verify: origin unverified: the bundle is intact, but without ${jwks ? '--log-key' : logKey ? '--jwks' : '--trust (or --jwks and --log-key)'} nothing shows that the coordinator made it or that it is complete\n`);
+    return AUDIT_VERIFY_ORIGIN_UNVERIFIED;
   }
   return ExitCode.OK;
 }
@@ -365,6 +375,8 @@ function formatReport(file: string, r: BundleVerifyReport, logKey: string | unde
   lines.push(`  truncation   ${r.truncation === 'absent' ? 'none' : CHECK_LABELS[r.truncation]}`);
   lines.push(`  anchors      ${r.anchors} in range${r.firstBadEvent?.code === 'AUDIT_ANCHOR_MISMATCH' ? ' (MISMATCH)' : r.chain ? ', all matched' : ''}`);
   lines.push(`  tlog proofs  ${CHECK_LABELS[r.tlog]}${r.tlog === 'verified' && !logKey ? " (log key from the bundle's checkpoints.json; pass --log-key to pin it)" : ''}`);
+  lines.push(`  log tail     ${r.tail === 'unchecked' ? 'NOT CHECKED (pass --log-key or --trust: completeness needs the pinned log key)' : `${CHECK_LABELS[r.tail]}${r.tail === 'verified' ? ': no entry anchored in the log is missing' : ''}`}`);
+  lines.push(`  origin       ${r.origin === 'verified' ? 'verified (pinned manifest keys and log key)' : 'UNVERIFIED (integrity only: pin --trust, or --jwks and --log-key)'}`);
   for (const p of r.problems) lines.push(`  problem      ${describeProblem(p)}`);
   lines.push(r.ok ? 'OK' : 'FAILED');
   return `${lines.join('\n')}\n`;

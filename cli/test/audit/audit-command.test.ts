@@ -12,7 +12,7 @@ import { appendAuditEvent, exportAuditBundle } from '@medfed/coordinator/audit/i
 import { openDatabase, openPglite, migrate } from '@medfed/coordinator/storage/index';
 import { freshDatabase } from '../../../coordinator/test/support/databases.js';
 import { ExitCode } from '../../src/exit-codes.js';
-import { register, type AuditIo } from '../../src/commands/audit.js';
+import { AUDIT_VERIFY_ORIGIN_UNVERIFIED, register, type AuditIo } from '../../src/commands/audit.js';
 
 function io() {
   const out: string[] = [];
@@ -70,9 +70,9 @@ describe('medfed audit', () => {
   afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
   describe('verify', () => {
-    it('exits 0 for an intact bundle and says what it checked', async () => {
+    it('exits 9 (origin unverified) for an intact bundle without pins and says what it checked', async () => {
       const c = io();
-      expect(await runAudit(['verify', good], c.io)).toBe(ExitCode.OK);
+      expect(await runAudit(['verify', good], c.io)).toBe(AUDIT_VERIFY_ORIGIN_UNVERIFIED);
       const text = c.out.join('');
       expect(text).toMatch(/chain\s+ok: seq 1\.\.21 \(21 entries, 0 hash-only\)/);
       expect(text).toMatch(/signature\s+verified/);
@@ -92,7 +92,7 @@ describe('medfed audit', () => {
     });
 
     it('checks against pinned keys with --jwks', async () => {
-      expect(await runAudit(['verify', good, '--jwks', jwksFile], io().io)).toBe(ExitCode.OK);
+      expect(await runAudit(['verify', good, '--jwks', jwksFile], io().io)).toBe(AUDIT_VERIFY_ORIGIN_UNVERIFIED);
       const other = await throwawaySigner();
       const otherFile = join(dir, 'other-jwks.json');
       await writeFile(otherFile, JSON.stringify(other.jwks));
@@ -144,7 +144,7 @@ describe('medfed audit', () => {
       const url = new URL(req.url!, 'http://x');
       expect(Object.fromEntries(url.searchParams)).toEqual({ job: 'j-1', from: '2025-03-01T00:00:00.000Z' });
       expect((await readFile(out)).equals(await readFile(good))).toBe(true);
-      expect(await runAudit(['verify', out], io().io)).toBe(ExitCode.OK);
+      expect(await runAudit(['verify', out], io().io)).toBe(AUDIT_VERIFY_ORIGIN_UNVERIFIED);
     });
 
     it('takes the token from MEDFED_TOKEN', async () => {
@@ -203,7 +203,7 @@ describe('medfed audit', () => {
         const c = io();
         expect(await runAudit(['export', '--database-url', t.url!, '--signing-key', keyFile, '--site', 'site-a', '--out', out], c.io)).toBe(ExitCode.OK);
         expect(c.out.join('')).toMatch(/10 entries \(seq 1\.\.10, \d+ hash-only\)/);
-        expect(await runAudit(['verify', out, '--jwks', pinned], io().io)).toBe(ExitCode.OK);
+        expect(await runAudit(['verify', out, '--jwks', pinned], io().io)).toBe(AUDIT_VERIFY_ORIGIN_UNVERIFIED);
       } finally {
         await t.drop();
       }
@@ -218,7 +218,7 @@ describe('medfed audit', () => {
       const c = io();
       expect(await runAudit(['export', '--local', dataDir, '--out', out], c.io)).toBe(ExitCode.OK);
       expect(c.err.join('')).toMatch(/throwaway key/);
-      expect(await runAudit(['verify', out], io().io)).toBe(ExitCode.OK);
+      expect(await runAudit(['verify', out], io().io)).toBe(AUDIT_VERIFY_ORIGIN_UNVERIFIED);
     }, 60_000);
 
     it('refuses an unusable signing key with CONFIG', async () => {

@@ -1,6 +1,7 @@
 import type { AnchorRecord, TlogEvidenceVerifier } from '@medfed/proto/audit/index';
 import { fromHex, hashLeaf, noteVerifier, toHex, TlogError, verifyCheckpoint, verifyInclusion } from '@medfed/proto/tlog/index';
 import type { TlogEvidenceProvider } from '../audit/export/build-bundle.js';
+import { readTlogTail } from '../audit/export/tlog-tail.js';
 import type { TransparencyLog } from '../tlog/transparency-log.js';
 
 /** `checkpoints.json` of an audit bundle: the log's verifier key and one checkpoint covering every anchor. */
@@ -26,7 +27,7 @@ export function auditTlogEvidence(tlog: TransparencyLog): TlogEvidenceProvider {
     }
     const checkpoints: AuditCheckpointsJson = { log_key: tlog.verifierKey, checkpoint: checkpoint.note };
     const proofs: AuditProofsJson = { tree_size: checkpoint.size, inclusion };
-    return { checkpoints, proofs };
+    return { checkpoints, proofs, tail: await readTlogTail(tlog.log, anchors, checkpoint.size) };
   };
 }
 

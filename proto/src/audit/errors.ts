@@ -24,6 +24,9 @@ export const AUDIT_ERRORS = {
   AUDIT_SIGNATURE_INVALID: { http: 422, grpc: GrpcStatus.UNAUTHENTICATED, summary: 'A bundle signature does not verify against the JWKS' },
   AUDIT_TRUNCATION_INVALID: { http: 422, grpc: GrpcStatus.DATA_LOSS, summary: 'A truncation anchor is unsigned, badly signed or does not match the chain' },
   AUDIT_TLOG_INVALID: { http: 422, grpc: GrpcStatus.DATA_LOSS, summary: 'The transparency log checkpoints or proofs do not verify' },
+  AUDIT_TLOG_TAIL_MISSING: { http: 422, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'Under a pinned log key the bundle lacks its log tail (an older bundle, or a tail over the cap), so completeness cannot be checked' },
+  AUDIT_TLOG_TAIL_INVALID: { http: 422, grpc: GrpcStatus.DATA_LOSS, summary: "The bundle's log tail is malformed or is not the log's leaves up to the pinned checkpoint" },
+  AUDIT_BUNDLE_TRUNCATED: { http: 422, grpc: GrpcStatus.DATA_LOSS, summary: 'Entries anchored in the transparency log are missing from the end of the bundle' },
 } as const satisfies ErrorTable;
 
 export type AuditErrorCode = keyof typeof AUDIT_ERRORS;

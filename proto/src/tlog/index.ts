@@ -26,3 +26,4 @@ export { formatCheckpoint, parseCheckpoint, signCheckpoint, verifyCheckpoint, ty
 export { cosignatureMessage } from './cosignature-message.js';
 export { verifyCosignatures, type Cosignature, type CosignaturePolicy } from './cosignature.js';
 export { Witness, type WitnessOptions, type WitnessState, type WitnessView } from './witness.js';
+export { frontierNodes, rootFromFrontier, frontierMatchesRoot } from './frontier.js';

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import {
-  AUDIT_BUNDLE_FILES, AUDIT_BUNDLE_FORMAT, AuditReportBuilder, canonicalJson, GENESIS_PREV_HASH, packTarGz,
+  AUDIT_BUNDLE_FILES, AUDIT_BUNDLE_FORMAT, AuditReportBuilder, canonicalJson, GENESIS_PREV_HASH, lastAnchorInTail, packTarGz,
   renderAuditReportHtml, renderAuditReportPdf,
-  type AnchorRecord, type AuditEntry, type AuditEventInput, type BundleManifest, type JwsSigner,
+  type AnchorRecord, type AuditEntry, type AuditEventInput, type BundleManifest, type JwsSigner, type TlogTailJson,
 } from '@medfed/proto/audit/index';
 import type { JSONWebKeySet } from 'jose';
 import type { Db } from '../../storage/db.js';
@@ -29,8 +29,11 @@ export interface ExportRequester {
   readonly rule: string;
 }
 
-/** Checkpoints and proofs that cover the anchors in range (from the transparency log); opaque JSON here. */
-export type TlogEvidenceProvider = (anchors: readonly AnchorRecord[]) => Promise<{ readonly checkpoints: unknown; readonly proofs: unknown } | null>;
+/**
+ * Checkpoints and proofs that cover the anchors in range (from the transparency log), and the log's
+ * tail after the last of them under the same checkpoint (null when over the cap); opaque JSON here.
+ */
+export type TlogEvidenceProvider = (anchors: readonly AnchorRecord[]) => Promise<{ readonly checkpoints: unknown; readonly proofs: unknown; readonly tail?: unknown } | null>;
 
 export interface AuditExportOptions {
   readonly filter: ExportFilterInput;
@@ -113,10 +116,27 @@ export async function exportAuditBundle(db: Db, options: AuditExportOptions): Pr
   }
 }
 
+/**
+ * The range, its anchors and the log evidence, taken together. Even a range without anchors gets a
+ * checkpoint and the tail: they show that nothing after it was anchored. Without a `to` bound the
+ * range must reach every entry the tail anchors; an anchor that landed between reading the range
+ * and signing the checkpoint means reading again, or the genuine bundle would look truncated.
+ */
+async function rangeWithEvidence(db: Db, filter: NormalizedFilter, provider: TlogEvidenceProvider | undefined) {
+  for (let attempt = 1; ; attempt++) {
+    const range = await exportRange(db, filter);
+    const anchors = await anchorsInRange(db, range);
+    const evidence = provider ? await provider(anchors) : null;
+    const tail = evidence?.tail as TlogTailJson | null | undefined;
+    const anchoredBeyond = filter.to === null && tail ? (lastAnchorInTail(tail)?.seq ?? 0) > (range?.lastSeq ?? 0) : false;
+    if (!anchoredBeyond || attempt === 5) return { range, anchors, evidence };
+  }
+}
+
 async function buildInto(db: Db, dir: string, filter: NormalizedFilter, options: AuditExportOptions, now: () => Date): Promise<BundleManifest> {
   const written: Written = new Map();
   const head = await currentHead(db);
-  const range = await exportRange(db, filter);
+  const { range, anchors, evidence } = await rangeWithEvidence(db, filter, options.tlogEvidence);
   const report = new AuditReportBuilder({ filter, listLimit: options.listLimit ?? 500 });
   const events = await writeEvents(db, dir, range, filter, report, options.pageSize ?? 2000);
   written.set('events.ndjson', events.ndjson);
@@ -126,12 +146,11 @@ async function buildInto(db: Db, dir: string, filter: NormalizedFilter, options:
   const { firstPrevHash, lastHash, entries, hashOnly } = events;
 
   // Anchors in range, and the transparency-log evidence for them.
-  const anchors = await anchorsInRange(db, range);
   await writeSmall(dir, written, 'anchors.ndjson', anchors.map((a) => `${canonicalJson(a)}\n`).join(''));
-  const evidence = options.tlogEvidence && anchors.length > 0 ? await options.tlogEvidence(anchors) : null;
   if (evidence) {
     await writeSmall(dir, written, 'checkpoints.json', `${JSON.stringify(evidence.checkpoints, null, 2)}\n`);
     await writeSmall(dir, written, 'proofs.json', `${JSON.stringify(evidence.proofs, null, 2)}\n`);
+    if (evidence.tail) await writeSmall(dir, written, 'tlog-tail.json', `${JSON.stringify(evidence.tail)}\n`);
   }
 
   // A range that starts right after purged entries starts at a signed truncation anchor.

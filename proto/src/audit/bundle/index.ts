@@ -7,3 +7,4 @@ export { verifyAuditBundle, type BundleVerifyOptions, type BundleVerifyReport } 
 export { readAuditBundle, type ReadBundle, type BundleFile } from './read-bundle.js';
 export type { CheckState } from './check-bundle.js';
 export { signerFromPrivateJwk, throwawaySigner, type LocalSigner } from './local-signer.js';
+export { TLOG_TAIL_MAX_LEAVES, lastAnchorInTail, type TlogTailJson } from './tlog-tail.js';

@@ -27,6 +27,7 @@ export const AUDIT_BUNDLE_FILES = [
   { name: 'anchors.ndjson', required: true, reading: 'buffer', maxBytes: 64 * MiB, inManifest: true },
   { name: 'checkpoints.json', required: false, reading: 'buffer', maxBytes: 64 * MiB, inManifest: true },
   { name: 'proofs.json', required: false, reading: 'buffer', maxBytes: 256 * MiB, inManifest: true },
+  { name: 'tlog-tail.json', required: false, reading: 'buffer', maxBytes: 256 * MiB, inManifest: true },
   { name: 'events.ndjson', required: true, reading: 'events', maxBytes: Number.MAX_SAFE_INTEGER, inManifest: true },
   { name: 'events.csv', required: true, reading: 'digest-only', maxBytes: Number.MAX_SAFE_INTEGER, inManifest: true },
   { name: 'report.html', required: true, reading: 'digest-only', maxBytes: Number.MAX_SAFE_INTEGER, inManifest: true },

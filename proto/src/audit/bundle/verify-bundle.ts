@@ -7,6 +7,7 @@ import { checkFileDigests, checkManifestSignature, checkTlog, checkTruncation, t
 import { parseJwks } from './jws.js';
 import type { BundleManifest } from './manifest.js';
 import { readAuditBundle } from './read-bundle.js';
+import { checkTlogTail } from './tlog-tail.js';
 
 export interface BundleVerifyOptions {
   /**
@@ -16,6 +17,11 @@ export interface BundleVerifyOptions {
   readonly jwks?: JSONWebKeySet;
   /** The transparency-log verifier; without it, checkpoints and proofs are reported as unchecked. */
   readonly verifyTlog?: TlogEvidenceVerifier;
+  /**
+   * The transparency log's pinned verifier key. With it the bundle must carry the log's tail after
+   * its last anchor (tlog-tail.json), and no entry anchored in that tail may be missing from it.
+   */
+  readonly pinnedLogKey?: string;
 }
 
 export interface BundleVerifyReport {
@@ -31,6 +37,13 @@ export interface BundleVerifyReport {
   readonly truncation: CheckState;
   readonly anchors: number;
   readonly tlog: CheckState;
+  /** Completeness against the log's tail: checked only under a pinned log key. */
+  readonly tail: CheckState;
+  /**
+   * verified: both the manifest keys and the log key were pinned, so the checks prove who made the
+   * bundle and that it ends where the log says; unverified: they prove integrity only.
+   */
+  readonly origin: 'verified' | 'unverified';
 }
 
 /**
@@ -56,12 +69,16 @@ export async function verifyAuditBundle(source: string | Readable, options: Bund
   const signature = await checkManifestSignature(read.files, jwks);
   const truncation = await checkTruncation(m, read.files, jwks);
   const tlog = await checkTlog(read.anchors, read.files, options.verifyTlog);
-  problems.push(...signature.problems, ...truncation.problems, ...tlog.problems);
+  const tail = options.pinnedLogKey
+    ? checkTlogTail(read.files, options.pinnedLogKey, { manifest: m, anchors: read.anchors, manifestPinned: options.jwks !== undefined && signature.state === 'verified' })
+    : { state: 'unchecked' as const, problems: [] };
+  problems.push(...signature.problems, ...truncation.problems, ...tlog.problems, ...tail.problems);
 
   const firstBadEvent = problems.find((p) => p.seq !== null) ?? null;
   const ordered = firstBadEvent ? [firstBadEvent, ...problems.filter((p) => p !== firstBadEvent)] : problems;
   return {
     ok: ordered.length === 0, problems: ordered, firstBadEvent, manifest: m, chain: read.chain?.summary ?? null,
     signature: signature.state, keySource: options.jwks ? 'pinned' : 'bundle', truncation: truncation.state, anchors: read.anchors.length, tlog: tlog.state,
+    tail: tail.state, origin: options.jwks && options.pinnedLogKey ? 'verified' : 'unverified',
   };
 }
