@@ -15,11 +15,15 @@ export function roundLine(f: Figure, totalRounds: number, measure: 'held-out' | 
   return `round ${String(f.round).padStart(2)}/${totalRounds}  ${label} loss ${f.loss.toFixed(4)}  accuracy ${pct(f.accuracy)}`;
 }
 
+/** Waits that only a person (a steward, a site's IT) can end: shown at once. */
+const NEEDS_A_PERSON = new Set(['approval', 'site-list-approval', 'offline', 'data-refused']);
+
 /**
  * The live per-round view: one line per finished round, always the same measure (with an evaluator
  * site, the held-out evaluation, which arrives a round after the sites' own: a round is printed
  * once it is there). What the run waits for: on a terminal, a status line underneath; elsewhere a
- * `waiting:` line each time it changes.
+ * `waiting:` line when it needs a person (an approval, an offline or refusing site) or when the same
+ * wait has lasted `stallMs`; routine waits between rounds stay quiet.
  */
 export class RoundProgress {
   private readonly out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -27,11 +31,17 @@ export class RoundProgress {
   private printed = new Set<number>();
   private statusShown = false;
   private lastWaiting = '';
+  private waitingSince = 0;
+  private printedWaiting = '';
   private readonly started = Date.now();
+  private readonly stallMs: number;
+  private readonly now: () => number;
 
-  constructor(out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number } = process.stdout) {
+  constructor(out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number } = process.stdout, options: { stallMs?: number; now?: () => number } = {}) {
     this.out = out;
     this.tty = Boolean(out.isTTY);
+    this.stallMs = options.stallMs ?? 10_000;
+    this.now = options.now ?? Date.now;
   }
 
   update(view: JobViewBody): void {
@@ -44,8 +54,16 @@ export class RoundProgress {
     }
     const waiting = view.status === 'running' ? view.waitingSummary : '';
     if (!this.tty) {
-      if (waiting && waiting !== this.lastWaiting) this.out.write(`  waiting: ${waiting}\n`);
-      this.lastWaiting = waiting;
+      if (waiting !== this.lastWaiting) {
+        this.lastWaiting = waiting;
+        this.waitingSince = this.now();
+      }
+      const needsPerson = view.waiting.some((w) => NEEDS_A_PERSON.has(w.reason));
+      const stalled = this.now() - this.waitingSince >= this.stallMs;
+      if (waiting && waiting !== this.printedWaiting && (needsPerson || stalled)) {
+        this.out.write(`  waiting: ${waiting}\n`);
+        this.printedWaiting = waiting;
+      }
       return;
     }
     if (view.status === 'running') {

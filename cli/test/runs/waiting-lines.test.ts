@@ -70,18 +70,32 @@ describe('round lines of the demo and local runs', () => {
     expect(roundLine(figure(3, 'sites'), 30, 'training-sites')).toBe('round  3/30  sample-weighted training-site loss 0.5123  accuracy 78.4%');
   });
 
-  it('keeps one measure: with an evaluator site, a round is printed once its held-out figure is there; waiting lines only on change', () => {
+  it('keeps one measure: with an evaluator site, a round is printed once its held-out figure is there', () => {
     const out = sink();
     const progress = new RoundProgress(Object.assign(out, { isTTY: false }) as unknown as NodeJS.WriteStream);
     const sites = [{ id: 'site-a', role: 'trainer', samples: 10, latest: null, failures: [] }, { id: 'site-d', role: 'evaluator', samples: 40, latest: null, failures: [] }];
     progress.update(view({ sites, figures: [figure(1, 'evaluator'), figure(2, 'sites')], waitingSummary: 'awaiting evaluations from site-d (round 3)' }));
-    progress.update(view({ sites, figures: [figure(1, 'evaluator'), figure(2, 'sites')], waitingSummary: 'awaiting evaluations from site-d (round 3)' }));
     progress.update(view({ sites, figures: [figure(1, 'evaluator'), figure(2, 'evaluator')], waitingSummary: 'aggregating round 3' }));
     expect(out.lines).toEqual([
       'round  1/30  held-out loss 0.5123  accuracy 78.4%',
-      '  waiting: awaiting evaluations from site-d (round 3)',
       'round  2/30  held-out loss 0.5123  accuracy 78.4%',
-      '  waiting: aggregating round 3',
     ]);
+  });
+
+  it('prints a wait that needs a person at once, a routine wait only once it has lasted stallMs, each once', () => {
+    const out = sink();
+    let clock = 0;
+    const progress = new RoundProgress(Object.assign(out, { isTTY: false }) as unknown as NodeJS.WriteStream, { stallMs: 10_000, now: () => clock });
+    const training = { site: 'site-a', reason: 'training', since: null, detail: null };
+    const approval = { site: 'site-b', reason: 'approval', since: null, detail: 'JOB_NOT_APPROVED' };
+    progress.update(view({ waiting: [training], waitingSummary: 'awaiting updates from site-a (round 3)' }));
+    clock = 9_000;
+    progress.update(view({ waiting: [training], waitingSummary: 'awaiting updates from site-a (round 3)' }));
+    clock = 10_000;
+    progress.update(view({ waiting: [training], waitingSummary: 'awaiting updates from site-a (round 3)' }));
+    progress.update(view({ waiting: [training], waitingSummary: 'awaiting updates from site-a (round 3)' }));
+    clock = 11_000;
+    progress.update(view({ waiting: [approval], waitingSummary: 'awaiting approval at site-b' }));
+    expect(out.lines).toEqual(['  waiting: awaiting updates from site-a (round 3)', '  waiting: awaiting approval at site-b']);
   });
 });
