@@ -1,5 +1,5 @@
 export { CUSTODY_ERRORS, CustodyError, type CustodyErrorCode } from './errors.js';
-export { pinFingerprint, base32, type SitePin } from './fingerprint.js';
+export { pinFingerprint, type SitePin } from './fingerprint.js';
 export {
   PINNED_SITES_FILE, SITE_ID, THUMBPRINT, checkPin, listPins, loadPinnedSites, pinChanges, pinRoster, pinSite, pinnedSitesPath,
   type PinChange, type PinOutcome, type PinSource, type PinSiteOptions, type PinnedEntry, type RosterPins,

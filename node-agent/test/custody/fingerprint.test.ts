@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { base32, pinFingerprint } from '../../src/custody/fingerprint.js';
+import { base32 } from '@medfed/proto/trust/index';
+import { pinFingerprint } from '../../src/custody/fingerprint.js';
 
 const pin = { siteId: 'site-a', stewardKeyThumbprint: 'S'.repeat(43), keyAgreementKeyThumbprint: 'K'.repeat(43) };
 

@@ -21,8 +21,15 @@ export function canonicalTrustManifest(manifest: TrustBundleManifest): Uint8Arra
  * file's SHA-256, so the fingerprint covers every byte of every file.
  */
 export function trustFingerprint(manifest: TrustBundleManifest): string {
-  const digest = createHash('sha256').update(canonicalTrustManifest(manifest)).digest().subarray(0, FINGERPRINT_BYTES);
-  return groups(base32(digest));
+  return spokenFingerprint(canonicalTrustManifest(manifest));
+}
+
+/**
+ * The form every medfed fingerprint people compare aloud takes (trust bundles, site pins): SHA-256
+ * of the canonical bytes, its first 160 bits in base32, 8 groups of 4 characters joined by hyphens.
+ */
+export function spokenFingerprint(canonical: Uint8Array | string): string {
+  return groups(base32(createHash('sha256').update(canonical).digest().subarray(0, FINGERPRINT_BYTES)));
 }
 
 function groups(chars: string): string {

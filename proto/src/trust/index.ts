@@ -4,7 +4,7 @@ export {
   type CoordinatorIdentity, type TrustBundleManifest, type TrustFileEntry, type TrustFileRole,
 } from './bundle-format.js';
 export { base32, BASE32_ALPHABET } from './base32.js';
-export { canonicalTrustManifest, trustFingerprint, parseFingerprint, FINGERPRINT_SEPARATOR } from './fingerprint.js';
+export { canonicalTrustManifest, trustFingerprint, spokenFingerprint, parseFingerprint, FINGERPRINT_SEPARATOR } from './fingerprint.js';
 export { validateTrustFile } from './validate-files.js';
 export { readTrustBundle, type TrustBundle, type ReadTrustBundleOptions } from './read-trust-bundle.js';
 export { writeTrustBundle, type TrustBundleContents } from './write-trust-bundle.js';
