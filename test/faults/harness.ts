@@ -258,9 +258,21 @@ export class Federation {
         dataDir, configFile: join(this.dir, `${name}.json`), process: null, adminKeyFile: null,
       });
     }
+    // Each agent reaches a single coordinator through its own proxy (the faults cut those links). The
+    // proxies listen before the coordinators start, so their addresses are among the authorities DPoP
+    // proofs may name, as a deployment behind a proxy configures them.
+    const siteProxies = new Map<string, TcpProxy>();
+    if (count === 1) {
+      for (const site of this.sites) siteProxies.set(site.id, await TcpProxy.start({ target: { host: '127.0.0.1', port: this.replicas[0]!.grpcPort } }));
+    }
+    const auth = {
+      restOrigins: this.replicas.map((r) => r.rest),
+      grpcAuthorities: [...this.replicas.map((r) => r.grpc), ...[...siteProxies.values()].map((p) => p.address)],
+    };
     for (const r of this.replicas) {
       const config = {
         env: 'development',
+        auth,
         rest: { host: '127.0.0.1', port: r.restPort },
         grpc: { host: '127.0.0.1', port: r.grpcPort },
         databaseUrl,
@@ -298,7 +310,7 @@ export class Federation {
       await rest.registerSite(site.id);
       const dir = join(this.dir, 'sites', site.id);
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const proxy = count === 1 ? await TcpProxy.start({ target: { host: '127.0.0.1', port: leader.grpcPort } }) : null;
+      const proxy = siteProxies.get(site.id) ?? null;
       this.agents.set(site.id, {
         site, dir, stateDir: join(dir, 'state'), logFile: join(dir, 'agent.log'), configFile: join(dir, 'agent.json'), proxy, process: null,
       });
