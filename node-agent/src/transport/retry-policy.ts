@@ -25,6 +25,7 @@ export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
 
 const REENROLL = 're-enroll this site with a new code from an administrator (medfed agent enroll), then start the agent again';
 const SUSPENDED = "the coordinator's administrator suspended this site; ask them to reinstate it, then start the agent again";
+const REVOKED = "the coordinator's administrator revoked this site for good; it cannot enrol again under this id (ask them why; a returning hospital is registered under a new site id)";
 
 /** The codes the agent stops on, each with what a person must do (it says nothing else could help). */
 export const FATAL_CODES: ReadonlyMap<string, string> = new Map([
@@ -35,6 +36,8 @@ export const FATAL_CODES: ReadonlyMap<string, string> = new Map([
   ['AUTH_KEY_REVOKED', `this agent's key was revoked or replaced at the coordinator; ${REENROLL}`],
   ['AUTH_SITE_SUSPENDED', SUSPENDED],
   ['SITE_SUSPENDED', SUSPENDED],
+  ['AUTH_SITE_REVOKED', REVOKED],
+  ['SITE_REVOKED', REVOKED],
   ['UNKNOWN_SITE', 'the coordinator has no site with this id; check siteId, or ask its administrator to register the site'],
   ['PROTOCOL_VERSION_UNSUPPORTED', 'install the medfed release the message names (docs/operations.md, "Versions across sites"), then start the agent again'],
 ]);

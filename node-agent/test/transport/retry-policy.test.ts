@@ -131,6 +131,11 @@ describe('the code lists', () => {
     expect(stop.code).toBe('AUTH_KEY_REVOKED');
     expect(stop.message).toBe('the key is no longer the site key. second line. The agent stopped: this agent\'s key was revoked or replaced at the coordinator; '
       + 're-enroll this site with a new code from an administrator (medfed agent enroll), then start the agent again.');
+    // A revoked site never comes back under its id: the agent stops instead of retrying for ever.
+    for (const code of ['AUTH_SITE_REVOKED', 'SITE_REVOKED']) {
+      expect(dispositionOf({ code })).toBe('fatal');
+      expect(stopErrorFor(new CoordinatorError(code, 'site site-c was revoked', 7)).message).toMatch(/revoked this site for good/);
+    }
   });
 
   it('moves to the hinted leader only when it is a listed replica, else round-robin', () => {
