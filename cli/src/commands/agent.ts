@@ -46,6 +46,8 @@ export function register(program: Command): void {
         process.once('SIGINT', () => void shutdown());
         process.once('SIGTERM', () => void shutdown());
         await node.prepare();
+        // With a log file, the terminal (or journal) would otherwise stay silent: say once where to look.
+        if (config.logFile) process.stderr.write(`medfed agent: site ${config.siteId} running (${config.env}); its log: ${config.logFile}\n`);
         // Returns only when stopped; transient failures are retried inside. It rejects (an
         // AgentStopError: the code, the cause and what to do, in one line) only for what a person must fix.
         await node.run();
