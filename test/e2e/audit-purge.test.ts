@@ -86,8 +86,11 @@ describe('medfed audit purge against a running coordinator', () => {
     expect(exported[0]!.rule).toBe(`policy:v${c.auth.policy.version}/audit.export`);
     const jwksFile = join(work, 'jwks.json');
     await writeFile(jwksFile, JSON.stringify(jwks));
+    const logKeyFile = join(work, 'checkpoint.vkey');
+    await writeFile(logKeyFile, `${c.publisher.checkpointKey}\n`);
     const verified = io();
-    expect(await runAuditVerify(bundle, { jwks: jwksFile }, verified.io)).toBe(0);
+    // Both pinned (the manifest keys and the log key): otherwise verify exits 9, origin unverified.
+    expect(await runAuditVerify(bundle, { jwks: jwksFile, logKey: logKeyFile }, verified.io)).toBe(0);
     expect(verified.out.stdout).toMatch(/truncation {3}verified/);
 
     // The same bundle with one event edited fails.
@@ -101,6 +104,6 @@ describe('medfed audit purge against a running coordinator', () => {
     const tampered = join(work, 'tampered.tar.gz');
     await packTarGz(dir, [...files.keys()], tampered);
     const bad = io();
-    expect(await runAuditVerify(tampered, { jwks: jwksFile }, bad.io)).toBe(7);
+    expect(await runAuditVerify(tampered, { jwks: jwksFile, logKey: logKeyFile }, bad.io)).toBe(7);
   });
 });

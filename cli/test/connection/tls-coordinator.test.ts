@@ -146,7 +146,9 @@ describe('medfed against a TLS coordinator (CLI as a process)', () => {
     expect(exported.stdout).toContain(`wrote ${out}`);
     // The admin key is no auditor: 8 (REFUSED), as the command documents.
     const [verified, asAdmin] = await Promise.all([medfed(['audit', 'verify', out]), medfed(['audit', 'export', ...conn, '--out', join(work, 'admin.tar.gz')])]);
-    expect(verified.code).toBe(0);
+    // Intact, but nothing pinned: 9, origin unverified (pinned verification: test/e2e/trust-bundle.test.ts).
+    expect(verified.code).toBe(9);
+    expect(verified.stdout + verified.stderr).toContain('origin unverified');
     expect(asAdmin.code).toBe(8);
     expect(asAdmin.stderr).toContain('the coordinator answered 403');
   }, 240_000);
