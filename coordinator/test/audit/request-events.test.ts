@@ -21,7 +21,7 @@ describe('one audit event per request', () => {
     t = await freshDatabase('pglite');
     writer = new AuditWriter(t.db);
     events = new RequestEvents(t.db, writer);
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => { await t.drop(); });
 
   const of = async (id: string): Promise<Row[]> => (await t.db.query<{ event: string }>('SELECT event FROM audit_events ORDER BY seq')).rows
