@@ -22,7 +22,7 @@ describe('privacy spends reported by the sites', () => {
     await appendAuditEvent(t.db, eventOf('site-b', 'job-1', 1, spend({ epsilon: 0.25, epsilonTotal: 1.25, epsilonBudget: 2, epsilonRemaining: 0.75, dataset: 'wards' })));
     await appendAuditEvent(t.db, eventOf('site-a', 'job-1', 2, spend({ epsilon: 0.3, epsilonTotal: 0.7, epsilonRemaining: 2.3 })));
     await appendAuditEvent(t.db, eventOf('site-b', 'job-2', 1, spend({ epsilon: 0.5, epsilonTotal: 1.75, epsilonBudget: 2, epsilonRemaining: 0.25, dataset: 'wards' })));
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => { await t.drop(); });
 
   it('totals each job per site for the dashboard, with the ledger as of the latest charge', async () => {
