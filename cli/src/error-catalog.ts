@@ -7,6 +7,7 @@ import { BUNDLE_ERRORS } from '@medfed/proto/bundle/index';
 import { MANIFEST_ERRORS } from '@medfed/proto/manifest/index';
 import { TLOG_ERRORS } from '@medfed/proto/tlog/index';
 import { TRUST_BUNDLE_ERRORS } from '@medfed/proto/trust/index';
+import { GOVERNANCE_ERRORS } from '@medfed/proto/governance/index';
 import { ATTESTATION_POLICY_ERRORS, AUDIT_STORE_ERRORS, ERROR_TABLE } from '@medfed/coordinator';
 import { DATA_ERRORS, PRIVACY_ERRORS, SANDBOX_ERRORS, TRAINING_ERRORS } from '@medfed/node-agent';
 import { MASKING_ERRORS } from '@medfed/node-agent/masking/index';
@@ -16,7 +17,7 @@ import { QUERY_API_ERRORS } from '@medfed/node-agent/query-api/index';
 import { GATE_ERRORS } from '@medfed/gate';
 import { SIMULATE_ERRORS } from './simulate/errors.js';
 import { TRUST_ERRORS } from '@medfed/node-agent/verification/index';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, ORIGIN_UNVERIFIED_EXIT } from './exit-codes.js';
 import { PREFLIGHT_CHECKS } from './commands/preflight.js';
 import { CONNECTION_ERRORS, REFUSAL_EXITS } from './coordinator-connection.js';
 
@@ -30,6 +31,7 @@ export const ERROR_CATALOG: ReadonlyArray<{ area: string; table: ErrorTable }> =
   { area: 'Model bundles', table: BUNDLE_ERRORS },
   { area: 'Model verification at the site (trust anchors)', table: TRUST_ERRORS },
   { area: 'Consortium trust bundle', table: TRUST_BUNDLE_ERRORS },
+  { area: "Hospitals' signed approvals (releases, audit purges, rule changes)", table: GOVERNANCE_ERRORS },
   { area: 'Attestation format', table: ATTESTATION_ERRORS },
   { area: 'Attestation policy (coordinator)', table: ATTESTATION_POLICY_ERRORS },
   { area: 'Audit format and verification', table: AUDIT_ERRORS },
@@ -77,6 +79,8 @@ export function renderErrorsDoc(): string {
     ...Object.entries(ExitCode).map(([name, code]) => `| ${code} | ${name} | ${EXIT_CODE_MEANING[name as keyof typeof ExitCode]} |`),
     '',
     '`medfed gate evaluate` has its own published codes: 0 allow, 1 warn, 2 stop (and every failure, usage errors included).',
+    '',
+    `\`medfed audit verify\` and \`medfed model verify\` exit ${ORIGIN_UNVERIFIED_EXIT} (origin unverified) when every check passed but no trust anchor was pinned (\`--trust DIR\`, or \`--jwks\` and \`--log-key\`): the bundle is intact, yet nothing shows who made it. They fail closed: only a pinned verification exits 0.`,
     '',
     '`medfed agent preflight` exits with the code of the first failing check:',
     '',

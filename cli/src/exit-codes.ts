@@ -16,3 +16,9 @@ export const ExitCode = {
   INTERRUPTED: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * `medfed audit verify` and `medfed model verify`: every check passed, but nothing was pinned, so
+ * they prove integrity, not origin (fail closed: not 0).
+ */
+export const ORIGIN_UNVERIFIED_EXIT = 9;

@@ -12,7 +12,7 @@ import { exportAuditBundle, normalizeExportFilter } from '@medfed/coordinator/au
 import { openDatabase } from '@medfed/coordinator/storage/index';
 import { auditTlogVerifier } from '@medfed/coordinator/publishing/index';
 import { trustBundleAnchors } from '@medfed/node-agent/verification/trust-bundle';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode, ORIGIN_UNVERIFIED_EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
 import { CoordinatorRefusal, type RestClient } from '../federation/rest-client.js';
 import { connect, connectionOptions, coordinatorUrl, type ConnectionFlags } from '../coordinator-connection.js';
@@ -80,8 +80,8 @@ export interface AuditVerifyCliOptions {
 
 class UsageError extends Error {}
 
-/** `medfed audit verify` only: every check passed, but without pinned keys they prove integrity, not origin. */
-export const AUDIT_VERIFY_ORIGIN_UNVERIFIED = 9;
+/** Kept for callers of the audit command: see ORIGIN_UNVERIFIED_EXIT. */
+export const AUDIT_VERIFY_ORIGIN_UNVERIFIED = ORIGIN_UNVERIFIED_EXIT;
 
 export function register(program: Command, io: AuditIo = processIo): void {
   const onCommanderExit = (error: CommanderError) => {

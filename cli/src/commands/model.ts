@@ -9,7 +9,7 @@ import { MODEL_ARTIFACT_KINDS, parseJwks, type ManifestJwks } from '@medfed/prot
 import { toBase64 } from '@medfed/proto/tlog/index';
 import type { TrustBundle } from '@medfed/proto/trust/index';
 import { trustBundleAnchors } from '@medfed/node-agent/verification/trust-bundle';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode, ORIGIN_UNVERIFIED_EXIT } from '../exit-codes.js';
 import { RestClient, type RestCredential } from '../federation/rest-client.js';
 import { connectionOptions, resolveConnection, type ConnectionFlags } from '../coordinator-connection.js';
 
@@ -86,7 +86,7 @@ export function register(program: Command, io: ModelIo = processIo): void {
     });
   model
     .command('verify')
-    .description('verify an offline model bundle: manifest signature, model digest, log inclusion, checkpoint signature, cosignatures, consistency')
+    .description('verify an offline model bundle: manifest signature, model digest, log inclusion, checkpoint signature, cosignatures, consistency; exit 9 means no trust anchors were pinned (origin unverified)')
     .argument('<dir>', 'bundle directory')
     .option('--job <id>', 'the job the model must belong to (with --round)')
     .option('--round <n>', 'the round the model must belong to; an older round is refused as a replay (with --job)')
@@ -279,9 +279,15 @@ export async function runModelVerify(dir: string, opts: ModelVerifyCliOptions, i
       // A released model must be what its name says: plaintext float32 weights, every value finite.
       checkPlaintext(await readFile(join(dir, BUNDLE_FILES.model)), verified.blob.size);
     }
-    io.stdout(opts.json ? `${JSON.stringify({ ...toJson(verified, opts), ...(trust ? { trustBundle: trustOf(trust) } : {}) })}\n` : describe(verified, opts, trust));
-    if (!opts.json && (verified.anchors.manifestKeys === 'bundle' || verified.anchors.logKey === 'bundle')) {
-      io.stderr('medfed model verify: warning: trust anchors were taken from the bundle itself; pin them with --jwks and --log-key, or --trust DIR (the coordinator\'s trust bundle)\n');
+    // Fail closed: keys taken from the bundle prove only that the bundle is self-consistent, not who made it.
+    const unpinned = verified.anchors.manifestKeys === 'bundle' || verified.anchors.logKey === 'bundle';
+    io.stdout(opts.json
+      ? `${JSON.stringify({ ...toJson(verified, opts), origin: unpinned ? 'unverified' : 'pinned', ...(trust ? { trustBundle: trustOf(trust) } : {}) })}\n`
+      : describe(verified, opts, trust));
+    if (unpinned) {
+      io.stderr('medfed model verify: origin unverified: the bundle is intact, but its trust anchors were taken from the bundle itself, so nothing shows '
+        + 'that the coordinator made it; pin them with --trust DIR (the coordinator\'s trust bundle), or --jwks and --log-key (exit 9)\n');
+      return ORIGIN_UNVERIFIED_EXIT;
     }
     return ExitCode.OK;
   } catch (err) {

@@ -94,11 +94,12 @@ describe('medfed model verify', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, code: 'CHECKPOINT_SIGNATURE_INVALID' });
   });
 
-  it('warns when trust anchors come from the bundle and job and round were not given', async () => {
+  it('fails closed (exit 9, origin unverified) when trust anchors come from the bundle and job and round were not given', async () => {
     const r = await medfed(['model', 'verify', bundle]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(9);
+    expect(r.stderr).toContain('origin unverified');
     expect(r.stdout).toContain('NOT checked');
-    expect(r.stderr).toContain('pin them with --jwks and --log-key');
+    expect(r.stderr).toContain('pin them with --trust DIR');
   });
 
   it.each([

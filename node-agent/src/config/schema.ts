@@ -45,6 +45,11 @@ export const AgentConfigSchema = Type.Object({
      */
     maxDroppedShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   }, { additionalProperties: false }),
+  /**
+   * The consortium's name, as its stewards' signed approvals name it (docs/governance.md). Default:
+   * the consortium of the roster this site imported, else of the pinned trust bundle, else `default`.
+   */
+  consortium: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })),
   /** Private state of this agent (keys, ledger, logs); created with mode 0700. */
   stateDir: Type.String({ minLength: 1, default: './medfed-agent' }),
   /** Where operators find this agent's log; reported to the coordinator for its failure panel. */
