@@ -60,7 +60,7 @@ export const CONNECTION_ERRORS = [
 
 /** A refusal by the coordinator keeps its code; its HTTP status picks the exit code. */
 export const REFUSAL_EXITS = 'a refusal by the coordinator keeps its code (`{code, message}`): HTTP 401 and 403 exit 6 (AUTH), any other 1 (FAILURE); '
-  + '`medfed audit` exits 8 (REFUSED) on 403 and 409, `medfed jobs create` 2 (USAGE) on a specification the coordinator refuses';
+  + '`medfed audit` and `medfed governance` exit 8 (REFUSED) on 403 and 409, `medfed jobs create` 2 (USAGE) on a specification the coordinator refuses';
 
 type ConnectionErrorCode = (typeof CONNECTION_ERRORS)[number]['code'];
 

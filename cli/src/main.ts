@@ -17,9 +17,12 @@ import { register as registerStats } from './commands/stats.js';
 import { register as registerAgentInit } from './commands/agent-init.js';
 import { register as registerPreflight } from './commands/preflight.js';
 import { register as registerAgentApprove } from './commands/agent-approve.js';
+import { register as registerAgentApproveRelease } from './commands/agent-approve-release.js';
 import { register as registerAgentUsers } from './commands/agent-users.js';
 import { register as registerAgentIdentity } from './commands/agent-identity.js';
 import { register as registerAgentRoster } from './commands/agent-roster.js';
+import { register as registerAgentSignPurge } from './commands/agent-sign-purge.js';
+import { register as registerGovernance } from './commands/governance.js';
 import { register as registerTrust } from './commands/trust.js';
 import { register as registerAdmin } from './commands/admin.js';
 import { register as registerDevCa } from './commands/dev-ca.js';
@@ -38,9 +41,11 @@ const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerDemo, registerSimulate, registerCoordinator, registerAgent, registerModel, registerAudit,
   registerGate, registerPrivacy, registerMask, registerStats, registerAdmin, registerDevCa, registerKeys, registerSites, registerJobs,
   registerRuns, registerAgentInit, registerPreflight, // the last two add to `agent`: after registerAgent
-  registerAgentApprove, registerAgentUsers, // these add to `agent` too
+  registerAgentApprove, registerAgentApproveRelease, registerAgentUsers, // these add to `agent` too
   registerAgentIdentity, // adds identity, pin-site, pins, approve-site-list to `agent`
   registerAgentRoster, // adds roster to `agent`
+  registerAgentSignPurge, // adds sign-purge and sign-rule to `agent`, sign-purge to `audit`
+  registerGovernance,
   registerTrust, // adds `trust`, and `trust` to `agent`
   registerModelRelease, // adds `release` to `model`: after registerModel
 ];

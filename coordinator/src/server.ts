@@ -15,6 +15,7 @@ import { authInterceptor } from './auth/grpc/interceptor.js';
 import { AuditWriter } from './audit/writer.js';
 import { RequestEvents } from './audit/request-events.js';
 import { AuditAnchorer } from './audit/anchorer.js';
+import { applyRosterFile } from './governance/roster-file.js';
 import { startPublishing } from './publishing/start-publishing.js';
 import type { ModelPublisher } from './publishing/publisher.js';
 import type { AuditRecorder } from './federation/audit-recorder.js';
@@ -163,6 +164,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger = 
     // One event per request: the action's own event carries the request id and the deciding rule.
     const requestEvents = new RequestEvents(db, audit);
     const recorder: AuditRecorder = requestEvents.recorder();
+    // The consortium's rule from the configuration: a file that does not verify stops the start here.
+    if (config.governance.rosterFile !== undefined) await applyRosterFile(db, resolve(config.governance.rosterFile), log);
     // Payloads in PostgreSQL when the coordinator runs on it (replicas share them), files otherwise.
     const blobs = openBlobStore({ db, dataDir, store: config.blobs.store, dir: config.blobs.dir });
     if (blobs instanceof FileBlobStore) {

@@ -24,6 +24,7 @@ import { maskingFilesOf } from './statistics/site-inputs.js';
 import { parseTaskSpec, type TaskContext } from './tasks/task-context.js';
 import { runKeyTask, type KeyTask } from './tasks/key-task.js';
 import { runReleaseTask } from './tasks/release-task.js';
+import { consortiumOf } from './governance/consortium.js';
 import { signReleaseStatement } from '@medfed/proto/release/index';
 import { fetchAttestedJobKey } from './tasks/key-release.js';
 import { ensureSiteKeys, pinsOf, type SiteKeys } from './custody/site-keys.js';
@@ -514,8 +515,12 @@ export class NodeAgent {
     const code = codeOf(err) ?? 'TASK_FAILED';
     const message = (err as Error)?.message ?? String(err);
     if (kind === 'release') {
-      // Not reported as a round failure: the job's rounds are over; the release stays pending and is retried.
+      // Not a round failure: the release stays pending and is retried (or handed on at its deadline).
+      // The heartbeat tells the coordinator why this site did not do the step (e.g. APPROVAL_QUORUM_NOT_MET).
       this.log.error({ job: task.jobId, round: task.round, code }, `release step refused or failed: ${message}`);
+      this.state = { state: 'failed', jobId: task.jobId, round: task.round, detail: `${code}: ${message}` };
+      await this.sendHeartbeat();
+      this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
       await this.pause(2000);
       return;
     }
@@ -534,10 +539,13 @@ export class NodeAgent {
     const siteId = this.config.siteId;
     const { spec } = parseTaskSpec(task);
     const key = this.attestationKey!;
+    // The approvals are verified with this site's pins, read afresh (a roster imported since start counts).
+    const approvalTrust = { consortium: await consortiumOf(this.config), stewardKeys: await this.pinnedSites() };
     const outcome = await runReleaseTask({
       client, siteId, task, spec, log: this.log, stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!,
       fetchWrappedKey: (jobId, epoch) => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, jobId, epoch ?? 0),
       signStatement: (claims) => signReleaseStatement(claims, key),
+      approvalTrust,
     });
     this.log.info({ job: task.jobId, round: task.round, outcome }, 'release step done');
   }

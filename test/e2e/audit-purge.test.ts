@@ -7,6 +7,7 @@ import { verifyStoredChain } from '@medfed/coordinator/audit/index';
 import { runAuditExport, runAuditPurge, runAuditVerify } from '../../cli/src/commands/audit.js';
 import { personToken, rest } from '../../coordinator/test/auth/support.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
+import { consortiumSites, purgeApproval, signedRoster, type ConsortiumSite } from '../support/consortium.js';
 
 function io() {
   const out = { stdout: '', stderr: '' };
@@ -24,13 +25,20 @@ describe('medfed audit purge against a running coordinator', () => {
   let t: TestCoordinator;
   let work: string;
   let auditor: string;
+  let stewards: ConsortiumSite[];
 
   beforeAll(async () => {
     t = await startTestCoordinator('pglite');
     work = await mkdtemp(join(tmpdir(), 'medfed-purge-'));
     auditor = (await personToken(t.coordinator, 'auditor')).token;
     for (const s of ['site-a', 'site-b']) await rest(t.coordinator, 'POST', '/v1/sites', { headers: { authorization: `Bearer ${t.coordinator.adminToken}` }, body: { id: s } });
-  });
+    // Inside retention a purge needs the stewards' signed approvals (docs/governance.md): install their roster.
+    stewards = Object.values(await consortiumSites(work, 'purge-net', ['site-a', 'site-b']));
+    const installed = await rest(t.coordinator, 'POST', '/v1/governance/roster', {
+      headers: { authorization: `Bearer ${t.coordinator.adminToken}` }, body: { roster: await signedRoster('purge-net', stewards) },
+    });
+    expect(installed.status).toBe(200);
+  }, 180_000);
   afterAll(async () => {
     await t.stop();
     await rm(work, { recursive: true, force: true });
@@ -61,14 +69,22 @@ describe('medfed audit purge against a running coordinator', () => {
     const before = await events(t);
     const older = before.filter((e, i) => i < before.length - 1).length;
 
+    const approvals: string[] = [];
+    for (const s of stewards) {
+      approvals.push(join(work, `${s.id}.jws`));
+      await writeFile(approvals.at(-1)!, purgeApproval(s, 'purge-net', cut.toISOString()));
+    }
     const run = io();
-    expect(await runAuditPurge({ coordinator: c.rest, token: c.adminToken, before: cut.toISOString(), yes: true, force: true }, run.io)).toBe(0);
+    expect(await runAuditPurge({ coordinator: c.rest, token: c.adminToken, before: cut.toISOString(), yes: true, force: true, approval: approvals }, run.io)).toBe(0);
     expect(run.out.stdout).toMatch(/^purged \d+ entries through seq \d+/);
 
     const after = await events(t);
     const purges = after.filter((e) => e.action === 'audit.purge');
     expect(purges).toHaveLength(1);
-    expect(purges[0]).toMatchObject({ actor: expect.stringMatching(/^key:/), role: 'admin', outcome: 'success', rule: `policy:v${c.auth.policy.version}/audit.purge`, details: { reason: 'RETENTION_OVERRIDE' } });
+    expect(purges[0]).toMatchObject({
+      actor: expect.stringMatching(/^key:/), role: 'admin', outcome: 'success', rule: `policy:v${c.auth.policy.version}/audit.purge`,
+      details: { reason: 'RETENTION_OVERRIDE', signers: ['steward:site-a', 'steward:site-b'] },
+    });
     // One event for the purge request: no separate access decision with the same request id.
     expect(after.filter((e) => e.request_id === purges[0]!.request_id)).toHaveLength(1);
     expect(after.length).toBeLessThan(before.length);

@@ -16,10 +16,12 @@ import { runKeyTask, type KeyTask } from '@medfed/node-agent/tasks/key-task';
 import { reconstructGlobal } from '@medfed/node-agent/tasks/encrypted-model';
 import { taskEncryption } from '@medfed/node-agent/tasks/encryption-context';
 import { runReleaseTask, type ReleaseContext } from '@medfed/node-agent/tasks/release-task';
+import { DEFAULT_CONSORTIUM } from '@medfed/node-agent/governance/consortium';
 import { exportReleasedModelBundle, runModelVerify } from '../../cli/src/commands/model.js';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
 import { runCli } from '../support/cli.js';
 import { codeOf } from '../support/error-code.js';
+import { generateApprovalKey, signedReleaseApproval, stewardKeyOf, type ReleaseShown } from '../support/steward-approval.js';
 
 const SITES = ['site-a', 'site-b', 'site-c'];
 const FEATURES = 4;
@@ -42,6 +44,8 @@ describe('model release: quorum, decryption by one site, countersignature by a s
   const keys = new Map<string, SiteKeys>();
   const attestationKeys = new Map<string, AttestationPrivateJwk>();
   const tokens: Record<string, string> = {};
+  /** The steward keys every site pinned (the key ceremony's pins): what the sites verify approvals with. */
+  let pinned: Map<string, PinnedSite>;
 
   async function api(who: string, method: string, path: string, body?: unknown): Promise<Answer> {
     const res = await fetch(`${t.coordinator.rest}${path}`, {
@@ -67,7 +71,13 @@ describe('model release: quorum, decryption by one site, countersignature by a s
         return { epoch: k.epoch, paramSet: k.paramSet, keyId: k.keyId, jwe: k.wrappedKey };
       },
       signStatement: (claims) => signReleaseStatement(claims, attestationKeys.get(site)!),
+      approvalTrust: { consortium: DEFAULT_CONSORTIUM, stewardKeys: pinned },
     };
+  }
+
+  /** A site's steward approves with a signature of its site's steward key, as medfed agent approve-release does. */
+  function approveAsSteward(site: string, release: ReleaseShown): Promise<Answer> {
+    return api(`steward-${site}`, 'POST', `/v1/releases/${release.id}/approvals`, { approval: signedReleaseApproval(release, site, stewardKeyOf(keys.get(site)!)) });
   }
 
   async function poll(site: string): Promise<Task | undefined> {
@@ -98,6 +108,9 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     tokens.researcher2 = await personToken('another-researcher', 'researcher');
     tokens.auditor = await personToken('compliance', 'auditor');
     for (const id of [...SITES, 'site-x']) tokens[`steward-${id}`] = await personToken(`steward-${id}`, 'site-steward', id);
+    // The coordinator's manifest keys and log key, pinned by whoever verifies a released model (else verify exits 9).
+    await writeFile(join(stateRoot, 'manifest-jwks.json'), JSON.stringify(t.coordinator.publisher.jwks()));
+    await writeFile(join(stateRoot, 'checkpoint.vkey'), `${t.coordinator.publisher.checkpointKey}\n`);
 
     spec = {
       name: 'release', features: ['a', 'b', 'c', 'd'], label: 'y', classes: ['n', 'y'], model: { hidden: [3], activation: 'relu' },
@@ -106,7 +119,7 @@ describe('model release: quorum, decryption by one site, countersignature by a s
       encryption: { enabled: true, paramSet: 'bfv-n4096-q60-t48-2x23', clipNorm: 1, fracBits: 0 },
     };
     jobId = (await t.coordinator.engine.createJob(spec, 'tester')).id;
-    const pinned = new Map<string, PinnedSite>(SITES.map((id) => {
+    pinned = new Map<string, PinnedSite>(SITES.map((id) => {
       const p = pinsOf(id, keys.get(id)!);
       return [id, { stewardKeyThumbprint: p.stewardKeyThumbprint, keyAgreementKeyThumbprint: p.keyAgreementKeyThumbprint }];
     }));
@@ -157,16 +170,18 @@ describe('model release: quorum, decryption by one site, countersignature by a s
   });
 
   let releaseId: string;
+  let release: ReleaseShown;
   let decrypting: string;
   let reproducing: string;
 
-  it('hands out no decryption task before the quorum; a steward of a site outside the job is refused; approvals are idempotent', async () => {
+  it('hands out no decryption task before the quorum; a steward approval without its site\'s signature, or with another key or for another round, is refused; a steward of a site outside the job is refused; approvals are idempotent', async () => {
     expect((await api('steward-site-a', 'POST', `/v1/jobs/${jobId}/releases`, { round: 2, reason: 'publish' })).status).toBe(403);
     expect((await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round: 7, reason: 'no such round' })).body.code).toBe('RELEASE_REQUEST_INVALID');
     const requested = await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round: 2, reason: 'publish the final model' });
     expect(requested.status).toBe(201);
     expect(requested.body).toMatchObject({ state: 'requested', job: jobId, round: 2, quorum: { sites: SITES, siteApprovals: 2, compliance: 1 } });
     releaseId = requested.body.id;
+    release = requested.body as unknown as ReleaseShown;
     decrypting = requested.body.decryptingSite;
     reproducing = requested.body.countersigningSite;
     expect(SITES).toContain(decrypting);
@@ -174,9 +189,23 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     expect(decrypting).not.toBe(reproducing);
     expect((await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round: 2, reason: 'again' })).body.code).toBe('RELEASE_EXISTS');
 
-    expect((await api(`steward-${decrypting}`, 'POST', `/v1/releases/${releaseId}/approvals`, {})).body.state).toBe('requested');
+    // A steward's API key alone does not approve: the approval is its site's signature, checked here
+    // against the steward key the site used for the job's site list.
+    const unsigned = await api(`steward-${decrypting}`, 'POST', `/v1/releases/${releaseId}/approvals`, {});
+    expect([unsigned.status, unsigned.body.code]).toEqual([400, 'RELEASE_APPROVAL_SIGNATURE_REQUIRED']);
+    const otherKey = await api(`steward-${decrypting}`, 'POST', `/v1/releases/${releaseId}/approvals`, { approval: signedReleaseApproval(release, decrypting, generateApprovalKey()) });
+    expect([otherKey.status, otherKey.body.code]).toEqual([403, 'STEWARD_APPROVAL_SIGNATURE_INVALID']);
+    const otherRound = await api(`steward-${decrypting}`, 'POST', `/v1/releases/${releaseId}/approvals`,
+      { approval: signedReleaseApproval(release, decrypting, stewardKeyOf(keys.get(decrypting)!), { round: 1 }) });
+    expect([otherRound.status, otherRound.body.code]).toEqual([409, 'STEWARD_APPROVAL_MISMATCH']);
+    const signed = signedReleaseApproval(release, decrypting, stewardKeyOf(keys.get(decrypting)!));
+    const first = await api(`steward-${decrypting}`, 'POST', `/v1/releases/${releaseId}/approvals`, { approval: signed });
+    expect(first.body.state).toBe('requested');
+    expect(first.body.approvals).toEqual([expect.objectContaining({
+      capacity: `site:${decrypting}`, signature: signed, signedBy: keys.get(decrypting)!.steward.thumbprint, keyChecked: true,
+    })]);
     expect((await api('auditor', 'POST', `/v1/releases/${releaseId}/approvals`, {})).body.state).toBe('requested');
-    const again = await api(`steward-${decrypting}`, 'POST', `/v1/releases/${releaseId}/approvals`, {});
+    const again = await api(`steward-${decrypting}`, 'POST', `/v1/releases/${releaseId}/approvals`, { approval: signed });
     expect(again.status).toBe(200);
     expect(again.body.approvals).toHaveLength(2);
     const outsider = await api('steward-site-x', 'POST', `/v1/releases/${releaseId}/approvals`, {});
@@ -193,13 +222,15 @@ describe('model release: quorum, decryption by one site, countersignature by a s
 
   it('releases after the quorum: one site decrypts, a second reproduces and countersigns; the registry lists it; the bundle verifies offline and equals what each site reconstructs', async () => {
     const third = SITES.find((s) => s !== decrypting && s !== reproducing)!;
-    expect((await api(`steward-${reproducing}`, 'POST', `/v1/releases/${releaseId}/approvals`, {})).body).toMatchObject({ state: 'approved', quorumReached: true });
+    expect((await approveAsSteward(reproducing, release)).body).toMatchObject({ state: 'approved', quorumReached: true });
 
     // The reproducing site has nothing to do until the first site uploaded.
     expect((await poll(reproducing))?.kind).not.toBe(TaskKind.TASK_KIND_RELEASE);
     const decryptTask = await poll(decrypting);
     expect(decryptTask?.kind).toBe(TaskKind.TASK_KIND_RELEASE);
     expect(JSON.parse(decryptTask!.releaseJson)).toMatchObject({ release: releaseId, step: 'decrypt', round: 2 });
+    // The task carries both stewards' signatures; the site verifies them against its pins before it decrypts.
+    expect((JSON.parse(decryptTask!.releaseJson) as { approvals: string[] }).approvals).toHaveLength(2);
     expect(await runReleaseTask(context(decrypting, decryptTask!))).toBe('decrypted');
 
     const reproduceTask = await poll(reproducing);
@@ -242,7 +273,8 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     expect([ls.code, (JSON.parse(ls.stdout) as { releases: { id: string }[] }).releases.map((r) => r.id)]).toEqual([0, [releaseId]]);
     expect(show.stdout).toContain(`decrypts: ${decrypting}; reproduces and countersigns: ${reproducing}`);
     expect(cliExport.code).toBe(0);
-    const verified = await runCli(['model', 'verify', cliBundle, '--job', jobId, '--round', '2']);
+    const pins = { jwks: join(stateRoot, 'manifest-jwks.json'), logKey: join(stateRoot, 'checkpoint.vkey') };
+    const verified = await runCli(['model', 'verify', cliBundle, '--job', jobId, '--round', '2', '--jwks', pins.jwks, '--log-key', pins.logKey]);
     expect([verified.code, verified.stdout]).toEqual([0, expect.stringContaining('released-model for job')]);
     expect(verified.stdout).toContain(`plaintext float32 model, ${P} parameters`);
 
@@ -251,7 +283,7 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     const exported = await exportReleasedModelBundle({ coordinator: t.coordinator.rest, credential: { token: tokens.researcher! }, release: releaseId, out });
     expect(exported.sha256).toBe(entry.sha256);
     const io = { text: '', code: -1 };
-    const code = await runModelVerify(out, { job: jobId, round: '2', witnessKey: [], json: true },
+    const code = await runModelVerify(out, { job: jobId, round: '2', witnessKey: [], json: true, ...pins },
       { stdout: (s) => { io.text += s; }, stderr: (s) => { io.text += s; }, exit: () => {} });
     expect([code, JSON.parse(io.text).kind]).toEqual([0, 'released-model']);
     const model = await readFile(join(out, 'model.bin'));
@@ -273,11 +305,14 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     const tampered = Buffer.from(model);
     tampered[5] = tampered[5]! ^ 0x01;
     await writeFile(join(out, 'model.bin'), tampered);
-    expect(await runModelVerify(out, { job: jobId, round: '2', witnessKey: [] }, { stdout: () => {}, stderr: () => {}, exit: () => {} })).toBe(7);
+    expect(await runModelVerify(out, { job: jobId, round: '2', witnessKey: [], ...pins }, { stdout: () => {}, stderr: () => {}, exit: () => {} })).toBe(7);
 
     const events = await releaseEvents(releaseId);
     expect(events.map((e) => [e.action, e.outcome, e.details.site ?? e.details.reason ?? null])).toEqual([
       ['release.request', 'success', null],
+      ['release.approve', 'denied', decrypting],
+      ['release.approve', 'denied', decrypting],
+      ['release.approve', 'denied', decrypting],
       ['release.approve', 'success', decrypting],
       ['release.approve', 'success', null],
       ['release.approve', 'denied', 'site-x'],
@@ -290,9 +325,10 @@ describe('model release: quorum, decryption by one site, countersignature by a s
       ['model.release', 'success', null],
     ]);
     expect(events[0]!.details.sites).toEqual([decrypting, reproducing]);
-    expect(events[3]!.details.reason).toBe('RELEASE_APPROVER_NOT_IN_JOB');
-    expect(events[7]!.details.reason).toBe('RELEASE_STATEMENT_SIGNATURE_INVALID');
-    expect(events[6]!.details.sha256).toBe(entry.sha256);
+    expect(events.slice(1, 4).map((e) => e.details.reason)).toEqual(['RELEASE_APPROVAL_SIGNATURE_REQUIRED', 'STEWARD_APPROVAL_SIGNATURE_INVALID', 'STEWARD_APPROVAL_MISMATCH']);
+    expect(events[6]!.details.reason).toBe('RELEASE_APPROVER_NOT_IN_JOB');
+    expect(events[10]!.details.reason).toBe('RELEASE_STATEMENT_SIGNATURE_INVALID');
+    expect(events[9]!.details.sha256).toBe(entry.sha256);
     expect(events.at(-1)!.details).toMatchObject({ job: jobId, round: 2, model: entry.modelId, sha256: entry.sha256 });
   }, 120_000);
 
@@ -301,7 +337,8 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     const id = requested.body.id as string;
     const first = requested.body.decryptingSite as string;
     const second = requested.body.countersigningSite as string;
-    for (const who of ['steward-site-a', 'steward-site-b', 'auditor']) expect((await api(who, 'POST', `/v1/releases/${id}/approvals`, {})).status).toBe(200);
+    for (const site of ['site-a', 'site-b']) expect((await approveAsSteward(site, requested.body as unknown as ReleaseShown)).status).toBe(200);
+    expect((await api('auditor', 'POST', `/v1/releases/${id}/approvals`, {})).status).toBe(200);
     const decryptTask = await poll(first);
     expect(JSON.parse(decryptTask!.releaseJson)).toMatchObject({ release: id, step: 'decrypt', round: 1 });
     expect(await runReleaseTask(context(first, decryptTask!))).toBe('decrypted');
@@ -337,7 +374,8 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     const requested = await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round, reason });
     expect(requested.status).toBe(201);
     const id = requested.body.id as string;
-    for (const who of ['steward-site-a', 'steward-site-b', 'auditor']) expect((await api(who, 'POST', `/v1/releases/${id}/approvals`, {})).status).toBe(200);
+    for (const site of ['site-a', 'site-b']) expect((await approveAsSteward(site, requested.body as unknown as ReleaseShown)).status).toBe(200);
+    expect((await api('auditor', 'POST', `/v1/releases/${id}/approvals`, {})).status).toBe(200);
     const first = requested.body.decryptingSite as string;
     const second = requested.body.countersigningSite as string;
     return { id, first, second, third: SITES.find((s) => s !== first && s !== second)! };
@@ -476,7 +514,12 @@ describe('model release: quorum, decryption by one site, countersignature by a s
     }
     const requested = await api('researcher', 'POST', `/v1/jobs/${plain}/releases`, { round: 1, reason: 'development model' });
     expect(requested.body).toMatchObject({ state: 'requested', decryptingSite: null, countersigningSite: null });
-    for (const who of ['steward-site-b', 'steward-site-c']) expect((await api(who, 'POST', `/v1/releases/${requested.body.id}/approvals`, {})).body.state).toBe('requested');
+    for (const site of ['site-b', 'site-c']) {
+      const answer = await approveAsSteward(site, requested.body as unknown as ReleaseShown);
+      expect(answer.body.state).toBe('requested');
+      // A plaintext job has no key ceremony: the coordinator knows no steward key to check the signature against.
+      expect(answer.body.approvals.find((a: { site: string }) => a.site === site)).toMatchObject({ signedBy: keys.get(site)!.steward.thumbprint, keyChecked: false });
+    }
     // The compliance approval through the CLI: the last approval releases the model at once.
     const approved = await runCli(['model', 'release', 'approve', requested.body.id, '--coordinator', t.coordinator.rest, '--token', tokens.auditor!]);
     expect([approved.code, approved.stdout]).toEqual([0, expect.stringContaining(`${requested.body.id}  RELEASED`)]);

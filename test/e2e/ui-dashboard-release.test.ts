@@ -9,6 +9,7 @@ import { createSoftwareAttester, generateAttestationKey, publicAttestationJwk, t
 import { writeDevCa } from '@medfed/coordinator/keys/index';
 import { CoordinatorClient } from '@medfed/node-agent/transport/client';
 import { startTestCoordinator, type TestCoordinator } from '../support/coordinator.js';
+import { generateApprovalKey, signedReleaseApproval, type ReleaseShown } from '../support/steward-approval.js';
 
 /**
  * The dashboard in headless Chromium for what the CLI also says: a finished run whose model was
@@ -136,10 +137,15 @@ describe('the dashboard shows a released, attested run and a waiting one as the 
     }
     expect((await t.coordinator.engine.job(jobId)).status).toBe('completed');
 
-    // The release workflow: requested by a researcher, approved by two site stewards and compliance.
+    // The release workflow: requested by a researcher, approved by two site stewards (each signing with
+    // its site's steward key) and compliance.
     const requested = await api('researcher', 'POST', `/v1/jobs/${jobId}/releases`, { round: 2, reason: 'publish the final model' });
     expect(requested.status).toBe(201);
-    for (const who of ['steward-site-a', 'steward-site-b', 'auditor']) expect((await api(who, 'POST', `/v1/releases/${requested.body.id}/approvals`, {})).status).toBe(200);
+    for (const site of ['site-a', 'site-b']) {
+      const approval = signedReleaseApproval(requested.body as unknown as ReleaseShown, site, generateApprovalKey());
+      expect((await api(`steward-${site}`, 'POST', `/v1/releases/${requested.body.id}/approvals`, { approval })).status).toBe(200);
+    }
+    expect((await api('auditor', 'POST', `/v1/releases/${requested.body.id}/approvals`, {})).status).toBe(200);
     const release = (await api('researcher', 'GET', `/v1/releases/${requested.body.id}`)).body;
     expect(release.state).toBe('released');
 

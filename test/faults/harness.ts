@@ -562,7 +562,8 @@ export class Federation {
     let releaseId: string | null = null;
     let releaseFailure = '';
     if (job.status === 'completed') {
-      const run = { coordinator: { rest: replica.rest }, rest, jobId: this.jobId, view: job, ca: this.#ca } as unknown as FinishedRun;
+      const siteStateDirs = Object.fromEntries([...this.agents.values()].map((a) => [a.site.id, a.stateDir]));
+      const run = { coordinator: { rest: replica.rest }, rest, jobId: this.jobId, view: job, ca: this.#ca, siteStateDirs } as unknown as FinishedRun;
       try {
         releaseId = (await releaseWithDevelopmentIdentities(run, ROUNDS, this.trainers, 180_000)).release.id;
       } catch (err) {

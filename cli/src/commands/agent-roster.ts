@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   addRosterAuditor, addRosterSite, importRoster, loadSiteIdentity, newRoster, pinFingerprint, readRoster, rosterSignatures, rosterSiteFromIdentity,
-  signRoster, writeRoster, type Roster, type RosterSite,
+  setRosterRules, signRoster, writeRoster, type Roster, type RosterSite,
 } from '@medfed/node-agent/custody/index';
 import { CliError } from '../fail.js';
 import { ExitCode } from '../exit-codes.js';
@@ -44,6 +44,7 @@ async function describeRoster(roster: Roster): Promise<string> {
     `roster of ${roster.consortium}, version ${roster.version}`,
     ...roster.sites.map((s) => `  ${s.siteId}  fingerprint ${pinFingerprint(s)}  ${signed.includes(s.siteId) ? 'signed' : 'NOT SIGNED'}`),
     ...(roster.auditors ?? []).map((a) => `  auditor ${a.auditorId}  key ${a.keyThumbprint}`),
+    ...(roster.rules?.auditRetentionDays !== undefined ? [`  rule: keep audit entries at least ${roster.rules.auditRetentionDays} days`] : []),
     unsigned.length === 0 ? 'every listed steward signed it: each site can import it (medfed agent roster import FILE)' : `waiting for the signatures of: ${unsigned.join(', ')}`,
   ].join('\n');
 }
@@ -129,6 +130,26 @@ export function register(program: Command): void {
         if (result.outcome !== 'unchanged') await writeRoster(file, result.roster);
         const what = 'site' in entry ? `site ${entry.site.siteId} (fingerprint ${pinFingerprint(entry.site)}: confirm it with its steward)` : `auditor ${entry.auditor.auditorId}`;
         process.stdout.write(`${result.outcome === 'unchanged' ? `${what} is on the roster already` : `${result.outcome} ${what}`}\n`);
+        if (result.droppedSignatures > 0) process.stdout.write(`dropped ${result.droppedSignatures} signature(s): every steward signs the final roster\n`);
+        process.exit(ExitCode.OK);
+      } catch (err) {
+        reportCustodyAndExit(err);
+      }
+    });
+
+  roster.command('rules')
+    .description("set the consortium's rules the coordinator follows (docs/governance.md); drops the signatures collected so far")
+    .argument('<file>', 'the roster file')
+    .option('--audit-retention-days <n>', 'keep audit entries at least this many days (lengthens, never shortens, the coordinator\'s retention)')
+    .option('--clear', 'remove the rules')
+    .action(async (file: string, opts: { auditRetentionDays?: string; clear?: boolean }) => {
+      try {
+        if ((opts.auditRetentionDays === undefined) === (opts.clear !== true)) throw usage('USAGE_ROSTER_RULES', 'give --audit-retention-days N or --clear');
+        const days = Number(opts.auditRetentionDays);
+        if (opts.auditRetentionDays !== undefined && !/^[0-9]+$/.test(opts.auditRetentionDays)) throw usage('USAGE_ROSTER_RULES', '--audit-retention-days must be a whole number of days');
+        const result = await setRosterRules(await readRoster(file), opts.clear ? {} : { auditRetentionDays: days });
+        if (result.outcome !== 'unchanged') await writeRoster(file, result.roster);
+        process.stdout.write(`${result.outcome === 'unchanged' ? 'the rules are unchanged' : `rules ${opts.clear ? 'removed' : `set: keep audit entries at least ${days} days`}`}\n`);
         if (result.droppedSignatures > 0) process.stdout.write(`dropped ${result.droppedSignatures} signature(s): every steward signs the final roster\n`);
         process.exit(ExitCode.OK);
       } catch (err) {

@@ -16,6 +16,7 @@ import { ExitCode, ORIGIN_UNVERIFIED_EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
 import { CoordinatorRefusal, type RestClient } from '../federation/rest-client.js';
 import { connect, connectionOptions, coordinatorUrl, type ConnectionFlags } from '../coordinator-connection.js';
+import { collect, readApprovalFiles } from './approval-files.js';
 
 /**
  * `medfed audit export`, `medfed audit verify` and `medfed audit purge`.
@@ -33,9 +34,11 @@ import { connect, connectionOptions, coordinatorUrl, type ConnectionFlags } from
  * --jwks, --log-key, --trust, --signing-key or CA file; 4 an unreadable bundle; 5 coordinator or
  * database unreachable; 6 no usable credential, or the credential was rejected; 8 refused by the
  * coordinator (not an auditor).
- * purge: `POST /v1/audit/purge` (admin role). Exit 0 purged (or nothing old enough); 2 usage or no
- * --yes; 5 unreachable; 6 no usable or a rejected credential; 8 refused (not an admin, or inside the
- * retention period).
+ * purge: `POST /v1/audit/purge` (admin role); inside the retention period only with --force and
+ * the signed approvals of a majority of the consortium roster's stewards or auditors (--approval,
+ * docs/governance.md). Exit 0 purged (or nothing old enough); 2 usage, an unreadable --approval or
+ * no --yes; 5 unreachable; 6 no usable or a rejected credential; 8 refused (not an admin, inside
+ * the retention period without --force, or without the approvals: APPROVAL_QUORUM_NOT_MET).
  */
 
 export interface AuditIo {
@@ -69,6 +72,8 @@ export interface AuditPurgeCliOptions extends Readonly<ConnectionFlags> {
   readonly before?: string;
   readonly yes?: boolean;
   readonly force?: boolean;
+  /** Files each holding a signed approval of this purge (medfed agent sign-purge, medfed audit sign-purge). */
+  readonly approval?: readonly string[];
 }
 
 export interface AuditVerifyCliOptions {
@@ -119,7 +124,8 @@ export function register(program: Command, io: AuditIo = processIo): void {
     .description('remove audit entries older than --before (admin role); leaves a signed truncation anchor from which the rest of the chain verifies')
     .option('--before <time>', 'purge entries older than this instant (ISO 8601); must be outside the retention period (audit.retentionDays)')
     .option('--yes', 'confirm: the entries are removed for good')
-    .option('--force', 'cut inside the retention period (recorded as RETENTION_OVERRIDE and listed as an anomaly)')
+    .option('--force', 'cut inside the retention period: needs --approval from a majority of the roster\'s stewards or auditors (recorded as RETENTION_OVERRIDE and listed as an anomaly)')
+    .option('--approval <file>', 'a signed approval of this purge (medfed agent sign-purge, medfed audit sign-purge); repeat for each signer', collect, [])
     .exitOverride(onCommanderExit)
     .action(async (opts: AuditPurgeCliOptions) => {
       io.exit(await runAuditPurge(opts, io));
@@ -287,13 +293,17 @@ async function purge(opts: AuditPurgeCliOptions, io: AuditIo): Promise<ExitCode>
       'a signed truncation anchor stays so the rest of the chain verifies. Export the range first (medfed audit export --to ...), then rerun with --yes.\n');
     return ExitCode.USAGE;
   }
+  const approvals = await readApprovalFiles(opts.approval);
   const rest = await client(base, opts, io);
-  const body = await rest.call<{ purged?: number; throughSeq?: number; hash?: string }>('POST', '/v1/audit/purge', { before, ...(opts.force ? { force: true } : {}) });
+  const body = await rest.call<{ purged?: number; throughSeq?: number; hash?: string; signers?: string[] }>('POST', '/v1/audit/purge', {
+    before, ...(opts.force ? { force: true } : {}), ...(approvals.length > 0 ? { approvals: approvals.map((a) => a.jws) } : {}),
+  });
   if (!body.purged) {
     io.stdout(`nothing to purge before ${before}\n`);
   } else {
     io.stdout(`purged ${String(body.purged)} entries through seq ${String(body.throughSeq)}; the chain now starts at the signed truncation anchor for seq ${String(body.throughSeq)} (${String(body.hash)})\n`);
   }
+  if (body.signers && body.signers.length > 0) io.stdout(`approved inside the retention period by ${body.signers.join(', ')}\n`);
   return ExitCode.OK;
 }
 

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Command, CommanderError } from 'commander';
 import { ExitCode } from '../exit-codes.js';
 import type { RestClient } from '../federation/rest-client.js';
@@ -6,7 +7,8 @@ import { connect, connectionOptions, type ConnectionFlags } from '../coordinator
 
 /**
  * `medfed model release request|approve|cancel|ls|show`: the release workflow from the operator's side
- * (docs/releases.md). A researcher requests, site stewards and the compliance role approve, the
+ * (docs/releases.md). A researcher requests, site stewards (each signing with its site's steward key:
+ * medfed agent approve-release) and the compliance role approve, the
  * sites decrypt and countersign on their own, and `medfed model export --release ID` writes the
  * bundle. Exit 0 done, 2 usage, 3 an unreadable CA file, 5 coordinator unreachable,
  * 6 no usable credential or credential refused (coordinator-connection.ts), 8 refused by the workflow (not a steward of a job site, release not pending,
@@ -22,7 +24,16 @@ const processIo: ModelIo = {
 };
 
 const REFUSED = new Set(['RELEASE_APPROVER_NOT_IN_JOB', 'RELEASE_SELF_APPROVAL', 'RELEASE_NOT_PENDING', 'RELEASE_EXISTS', 'AUTH_ROLE_FORBIDDEN',
-  'RELEASE_CANCEL_FORBIDDEN', 'RELEASE_NOT_CANCELLABLE']);
+  'RELEASE_CANCEL_FORBIDDEN', 'RELEASE_NOT_CANCELLABLE', 'RELEASE_APPROVAL_SIGNATURE_REQUIRED', 'RELEASE_APPROVAL_SIGNATURE_UNEXPECTED',
+  'STEWARD_APPROVAL_INVALID', 'STEWARD_APPROVAL_SIGNATURE_INVALID', 'STEWARD_APPROVAL_MISMATCH', 'STEWARD_APPROVAL_EXPIRED']);
+
+/** Exit 8 for a refusal by the workflow, else the error's own exit code, else 1. */
+export function releaseExitCode(err: unknown): number {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && REFUSED.has(code)) return ExitCode.REFUSED;
+  const exit = (err as { exitCode?: unknown }).exitCode;
+  return typeof exit === 'number' ? exit : ExitCode.FAILURE;
+}
 
 function withConnection(cmd: Command): Command {
   return connectionOptions(cmd).option('--json', 'print the answer as JSON');
@@ -30,11 +41,15 @@ function withConnection(cmd: Command): Command {
 
 /** One line per release, then its approvals and sites. */
 export function describeRelease(r: ReleaseSummary): string {
+  const signedBy = (a: ReleaseSummary['approvals'][number]) => {
+    const key = (a as { signedBy?: string | null }).signedBy;
+    return key ? ` (signed with key ${key})` : '';
+  };
   const lines = [
     `${r.id}  ${r.state.toUpperCase()}  job ${r.job} round ${r.round}`,
     `  reason      ${r.reason} (requested by ${r.requestedBy})`,
     `  quorum      ${r.sitesApproved.length}/${r.quorum.siteApprovals} site stewards of ${r.quorum.sites.join(', ')}; ${r.complianceApprovals}/${r.quorum.compliance} compliance`,
-    `  approvals   ${r.approvals.map((a) => `${a.capacity} by ${a.approver}`).join('; ') || 'none yet'}`,
+    `  approvals   ${r.approvals.map((a) => `${a.capacity} by ${a.approver}${signedBy(a)}`).join('; ') || 'none yet'}`,
   ];
   if (r.decryptingSite) lines.push(`  sites       decrypts: ${r.decryptingSite}; reproduces and countersigns: ${r.countersigningSite}`);
   if (r.sha256) lines.push(`  plaintext   ${r.byteSize} bytes, SHA-256 ${r.sha256}`);
@@ -53,9 +68,7 @@ async function run(io: ModelIo, opts: ConnectionOptions, fn: (rest: RestClient) 
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     io.stderr(`medfed model release: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}\n`);
-    const exit = (err as { exitCode?: unknown }).exitCode;
-    if (typeof code === 'string' && REFUSED.has(code)) return ExitCode.REFUSED;
-    return typeof exit === 'number' ? exit : ExitCode.FAILURE;
+    return releaseExitCode(err);
   }
 }
 
@@ -80,14 +93,24 @@ export function register(program: Command, io: ModelIo = processIo): void {
         return io.exit(ExitCode.USAGE);
       }
       io.exit(await run(io, opts, (rest) => rest.call('POST', `/v1/jobs/${encodeURIComponent(opts.job)}/releases`, { round: Number(opts.round), reason: opts.reason }),
-        (r: ReleaseSummary) => `${describeRelease(r)}next: site stewards and the compliance role approve it with medfed model release approve ${r.id}\n`));
+        (r: ReleaseSummary) => `${describeRelease(r)}next: site stewards approve it with medfed agent approve-release --config AGENT.yaml --release ${r.id}, the compliance role with medfed model release approve ${r.id}\n`));
     });
 
   usage(withConnection(release.command('approve'))
-    .description('approve a release: as a site steward for your own site, or as the compliance role (auditor)')
-    .argument('<id>', 'the release'))
-    .action(async (id: string, opts: ConnectionOptions) => {
-      io.exit(await run(io, opts, (rest) => rest.call('POST', `/v1/releases/${encodeURIComponent(id)}/approvals`, {}), describeRelease));
+    .description("approve a release: as the compliance role (auditor), or send a site steward's signed approval (--approval FILE from medfed agent approve-release --out)")
+    .argument('<id>', 'the release')
+    .option('--approval <file>', "a site steward's signed approval of this release, as medfed agent approve-release --out wrote it"))
+    .action(async (id: string, opts: ConnectionOptions & { approval?: string }) => {
+      let approval: string | undefined;
+      if (opts.approval !== undefined) {
+        try {
+          approval = (await readFile(opts.approval, 'utf8')).trim();
+        } catch (err) {
+          io.stderr(`medfed model release approve: cannot read ${opts.approval}: ${(err as { code?: string }).code ?? (err as Error).message}\n`);
+          return io.exit(ExitCode.USAGE);
+        }
+      }
+      io.exit(await run(io, opts, (rest) => rest.call('POST', `/v1/releases/${encodeURIComponent(id)}/approvals`, approval === undefined ? {} : { approval }), describeRelease));
     });
 
   usage(withConnection(release.command('cancel'))

@@ -45,6 +45,8 @@ export interface FinishedRun {
   readonly jobId: string;
   readonly view: JobView;
   readonly ca: Buffer;
+  /** Each site's agent state directory (its custody keys, the steward key among them). */
+  readonly siteStateDirs: Readonly<Record<string, string>>;
 }
 
 export interface LocalFederationResult {
@@ -203,7 +205,8 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
     if (view.status !== 'completed') {
       throw new CliError('RUN_FAILED', `job ${jobId} ${view.status}: ${view.failure ?? 'no reason recorded'} (agent logs: ${Object.values(agentLogs).join(', ')})`, ExitCode.FAILURE);
     }
-    await opts.afterRun?.({ coordinator, rest, jobId, view, ca });
+    const siteStateDirs = Object.fromEntries(opts.sites.map((site) => [site.id, join(workDir, 'sites', site.id, 'state')]));
+    await opts.afterRun?.({ coordinator, rest, jobId, view, ca, siteStateDirs });
     return {
       view,
       coordinator: { rest: coordinator.rest, grpc: coordinator.grpc, dataDir, adminTokenFile: coordinator.adminTokenFile, caFile: tls.caCert, log: coordinatorLog },

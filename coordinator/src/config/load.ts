@@ -20,6 +20,7 @@ export const COORDINATOR_ENV: readonly EnvBinding[] = [
   { variable: 'MEDFED_GRPC_AUTHORITIES', key: 'auth.grpcAuthorities', type: 'list' },
   { variable: 'MEDFED_ADVERTISE_GRPC', key: 'ha.advertise.grpc', type: 'string' },
   { variable: 'MEDFED_ADVERTISE_REST', key: 'ha.advertise.rest', type: 'string' },
+  { variable: 'MEDFED_GOVERNANCE_ROSTER_FILE', key: 'governance.rosterFile', type: 'string' },
 ];
 
 export function loadCoordinatorConfig(options: {

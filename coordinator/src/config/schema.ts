@@ -58,10 +58,20 @@ export const CoordinatorConfigSchema = Type.Object({
   /** The audit trail (docs/compliance.md). */
   audit: Type.Object({
     /**
-     * Keep audit entries this many days; `POST /v1/audit/purge` refuses to cut newer unless forced.
-     * Never less than six years (HIPAA 164.316(b)(2)(i)), leap days included.
+     * Keep audit entries this many days; `POST /v1/audit/purge` refuses to cut newer unless forced
+     * with the stewards' signed approvals. Never less than six years (HIPAA 164.316(b)(2)(i)), leap
+     * days included; the consortium roster's `rules.auditRetentionDays` may lengthen it.
      */
     retentionDays: Type.Integer({ minimum: 2192, maximum: 36_525, default: 2192 }),
+  }, { additionalProperties: false, default: {} }),
+  /** The consortium's rule: who decides purges inside retention and rule changes (docs/governance.md). */
+  governance: Type.Object({
+    /**
+     * A consortium roster file every listed steward signed, read at start: installed when none is yet,
+     * and the coordinator refuses to start when it does not verify (or would change the installed rule
+     * without the stewards' approvals).
+     */
+    rosterFile: Type.Optional(Type.String({ minLength: 1 })),
   }, { additionalProperties: false, default: {} }),
   /** Identity and access (docs/auth.md). Lifetimes are capped by the verifiers whatever is configured. */
   auth: Type.Object({

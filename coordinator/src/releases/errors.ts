@@ -7,6 +7,8 @@ export const RELEASE_ERRORS = {
   RELEASE_EXISTS: { http: 409, grpc: GrpcStatus.ALREADY_EXISTS, summary: 'This round of the job already has a release in progress or released.' },
   RELEASE_NOT_PENDING: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The release no longer takes approvals (quorum reached, released, refused or failed).' },
   RELEASE_APPROVER_NOT_IN_JOB: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: "Only a steward of a site that takes part in the job approves for that site." },
+  RELEASE_APPROVAL_SIGNATURE_REQUIRED: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: "A site steward's approval carries no signature: it must send `approval`, a JWS signed with its site's steward key (medfed agent approve-release)." },
+  RELEASE_APPROVAL_SIGNATURE_UNEXPECTED: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: "A compliance approval carries no steward signature (`approval` is for a site steward's approval only)." },
   RELEASE_SELF_APPROVAL: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'The requester of a release cannot give its compliance approval.' },
   RELEASE_STEP_UNEXPECTED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The release does not wait for this step from this site.' },
   RELEASE_STATEMENT_INVALID: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: "The site's release statement is malformed or names another release, job, round, input or digest." },

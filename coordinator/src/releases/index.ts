@@ -5,3 +5,5 @@ export { RELEASE_STATES, ENDED_STATES, canTransition, isTerminal, type ReleaseSt
 export { defaultQuorum, tally, capacityOf, type Quorum } from './quorum.js';
 export { chooseSites, nextSite } from './choose-sites.js';
 export type { ReleaseView } from './release-view.js';
+export { checkSiteApproval, knownStewardKey, type ApprovedRelease, type CheckedSiteApproval } from './site-approval.js';
+export type { ApprovalView } from './release-view.js';

@@ -22,6 +22,10 @@ export type Capacity = `site:${string}` | 'compliance';
 export interface Approval {
   readonly capacity: Capacity | string;
   readonly approver: string;
+  /** A site steward's signed approval (null: recorded without one, before signatures were required). */
+  readonly approval?: string | null;
+  /** When the signed approval stops counting. */
+  readonly approval_expires_at?: Date | null;
 }
 
 export interface Tally {
@@ -30,19 +34,28 @@ export interface Tally {
   readonly reached: boolean;
 }
 
-/** Counts distinct approving sites of the quorum and distinct compliance approvers. */
-export function tally(quorum: Quorum, approvals: readonly Approval[]): Tally {
+/**
+ * Counts distinct approving sites of the quorum and distinct compliance approvers. A site's approval
+ * recorded without a signature does not count, nor, given `now`, one whose signature has expired by
+ * then (the agents would refuse both).
+ */
+export function tally(quorum: Quorum, approvals: readonly Approval[], now?: Date): Tally {
   const sites = new Set<string>();
   const compliance = new Set<string>();
   for (const a of approvals) {
     if (a.capacity === 'compliance') compliance.add(a.approver);
-    else if (a.capacity.startsWith('site:') && quorum.sites.includes(a.capacity.slice(5))) sites.add(a.capacity.slice(5));
+    else if (a.capacity.startsWith('site:') && quorum.sites.includes(a.capacity.slice(5)) && stillSigned(a, now)) sites.add(a.capacity.slice(5));
   }
   const sitesApproved = [...sites].sort();
   return {
     sitesApproved, complianceApprovals: compliance.size,
     reached: sitesApproved.length >= quorum.siteApprovals && compliance.size >= quorum.compliance,
   };
+}
+
+function stillSigned(a: Approval, now: Date | undefined): boolean {
+  if (a.approval === null) return false;
+  return now === undefined || !(a.approval_expires_at instanceof Date) || a.approval_expires_at.getTime() > now.getTime();
 }
 
 export interface Approver {

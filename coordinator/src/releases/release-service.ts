@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeVector, MedfedError, parameterCount, sha256Hex, SHA256_HEX, type JobSpec } from '@medfed/proto';
 import { verifyReleaseStatement, type ReleaseStatementClaims } from '@medfed/proto/release/index';
 import type { AttestationPublicJwk } from '@medfed/proto/attestation/index';
+import { GovernanceError } from '@medfed/proto/governance/index';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Actor, AuditRecorder } from '../federation/audit-recorder.js';
 import type { FederationEngine } from '../federation/engine.js';
@@ -15,6 +16,7 @@ import { capacityOf, defaultQuorum, tally } from './quorum.js';
 import { approvalsOf, overdueReleases, releaseRow, startStepClock, updateRelease, type MissedStep, type ReleaseRow } from './release-store.js';
 import { assertTransition, canTransition, ENDED_STATES, type ReleaseState } from './state-machine.js';
 import { releaseView, type ReleaseView } from './release-view.js';
+import { checkSiteApproval, knownStewardKey, type CheckedSiteApproval } from './site-approval.js';
 
 export interface ReleaseServiceOptions {
   readonly db: Db;
@@ -104,15 +106,31 @@ export class ReleaseService {
   }
 
   /**
-   * Records an approval in the approver's capacity (its site's steward, or compliance); a repeated
-   * approval changes nothing. Reaching the quorum approves the release; a plaintext job's release
-   * is then signed at once (there is nothing to decrypt).
+   * Records an approval in the approver's capacity (its site's steward, or compliance). A steward's
+   * approval is its signature (`approval`, docs/releases.md), checked here as far as the coordinator
+   * can (checkSiteApproval) and stored for the agents, which verify it against their own pins before
+   * they decrypt. The same approval again changes nothing; a new signature by the same person
+   * replaces the earlier one while the release waits. Reaching the quorum approves the release; a
+   * plaintext job's release is then signed at once (there is nothing to decrypt).
    */
-  async approve(id: string, by: Actor): Promise<ReleaseView> {
+  async approve(id: string, by: Actor, body: { readonly approval?: unknown } = {}): Promise<ReleaseView> {
     const row = await releaseRow(this.#db, id);
     let capacity: string;
+    let signed: CheckedSiteApproval | null = null;
     try {
       capacity = capacityOf(by, { id, requestedBy: row.requested_by, quorum: row.quorum }, this.#env === 'development');
+      if (capacity === 'compliance' && body.approval !== undefined) {
+        throw new ReleaseError('RELEASE_APPROVAL_SIGNATURE_UNEXPECTED', `a compliance approval of release ${id} carries no steward signature; send no approval`);
+      }
+      if (capacity !== 'compliance') {
+        const site = capacity.slice(5);
+        if (body.approval === undefined) {
+          throw new ReleaseError('RELEASE_APPROVAL_SIGNATURE_REQUIRED',
+            `a steward approves release ${id} for ${site} with a signature of ${site}'s steward key: run medfed agent approve-release --config AGENT.yaml --release ${id} at the site`);
+        }
+        signed = checkSiteApproval(body.approval, { id, jobId: row.job_id, round: row.round, inputSha256: row.input_sha256 }, site,
+          await knownStewardKey(this.#db, row.job_id, site));
+      }
     } catch (err) {
       await this.#refusal(by, 'release.approve', row, err, by.site ? { site: by.site } : {});
       throw err;
@@ -121,16 +139,26 @@ export class ReleaseService {
     try {
       await this.#db.transaction(async (tx) => {
         const locked = await releaseRow(tx, id, true);
-        const { rows: same } = await tx.query('SELECT 1 FROM release_approvals WHERE release_id = $1 AND capacity = $2 AND approver = $3', [id, capacity, by.actor]);
-        if (same.length > 0) return; // idempotent: the same person approving again
+        const { rows: same } = await tx.query<{ approval: string | null }>(
+          'SELECT approval FROM release_approvals WHERE release_id = $1 AND capacity = $2 AND approver = $3', [id, capacity, by.actor]);
+        const jws = (body.approval as string | undefined) ?? null;
+        if (same[0] && (same[0].approval === jws || capacity === 'compliance')) return; // idempotent: the same approval again
         if (locked.state !== 'requested') throw new ReleaseError('RELEASE_NOT_PENDING', `release ${id} is ${locked.state}; it takes no more approvals`);
-        await tx.query(`INSERT INTO release_approvals (release_id, capacity, approver, role, site_id) VALUES ($1, $2, $3, $4, $5)`,
-          [id, capacity, by.actor, by.role, capacity.startsWith('site:') ? capacity.slice(5) : null]);
+        const signature = [jws, signed?.keyThumbprint ?? null, signed ? new Date(signed.claims.expiresAt * 1000) : null, signed?.keyChecked ?? false];
+        if (same[0]) {
+          // A fresh signature by the same person (e.g. the earlier one is about to expire) replaces it.
+          await tx.query(`UPDATE release_approvals SET approval = $4, approval_key = $5, approval_expires_at = $6, approval_key_checked = $7, approved_at = now()
+                           WHERE release_id = $1 AND capacity = $2 AND approver = $3`, [id, capacity, by.actor, ...signature]);
+        } else {
+          await tx.query(`INSERT INTO release_approvals (release_id, capacity, approver, role, site_id, approval, approval_key, approval_expires_at, approval_key_checked)
+                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [id, capacity, by.actor, by.role, capacity.startsWith('site:') ? capacity.slice(5) : null, ...signature]);
+        }
         await this.#record(tx, by, 'release.approve', locked.job_id, id, 'success', `release:${capacity === 'compliance' ? 'compliance' : 'site-steward'}`, {
           job: locked.job_id, round: locked.round, ...(capacity.startsWith('site:') ? { site: capacity.slice(5) } : {}),
         });
         const approvals = (await approvalsOf(tx, [id])).get(id) ?? [];
-        if (tally(locked.quorum, approvals).reached) {
+        if (tally(locked.quorum, approvals, new Date()).reached) {
           assertTransition(id, locked.state, 'approved');
           await updateRelease(tx, id, 'approved');
           if (locked.decrypting_site !== null) await startStepClock(tx, id, this.#stepTimeoutSeconds);
@@ -141,7 +169,7 @@ export class ReleaseService {
         }
       });
     } catch (err) {
-      if (err instanceof ReleaseError) await this.#refusal(by, 'release.approve', row, err, by.site ? { site: by.site } : {});
+      if (err instanceof ReleaseError || err instanceof GovernanceError) await this.#refusal(by, 'release.approve', row, err, by.site ? { site: by.site } : {});
       throw err;
     }
     if (approvedNow && row.decrypting_site === null) {

@@ -45,6 +45,11 @@ export interface ApprovalRow {
   role: string;
   site_id: string | null;
   approved_at: Date;
+  /** A site steward's signed approval (compact JWS); null for compliance and for approvals recorded before signatures. */
+  approval: string | null;
+  approval_key: string | null;
+  approval_expires_at: Date | null;
+  approval_key_checked: boolean;
 }
 
 export async function releaseRow(q: Queryable, id: string, forUpdate = false): Promise<ReleaseRow> {

@@ -12,6 +12,11 @@ export interface ReleaseTaskBody {
   readonly inputModelId: string;
   readonly inputSha256: string;
   /**
+   * Every site steward's signed approval recorded for the release (compact JWS). The site verifies a
+   * majority of the job's sites among them against its own pins before it decrypts or countersigns.
+   */
+  readonly approvals: readonly string[];
+  /**
    * Never sent by this coordinator: the reproducing site is not told the first site's digest, so it
    * cannot countersign without doing the decryption; the coordinator compares the two digests.
    */
@@ -38,9 +43,12 @@ export async function releaseTaskFor(q: Queryable, siteId: string): Promise<Task
   if (!settings) return null; // cannot happen for a job whose round sums exist; nothing to hand out then
   const { rows: chain } = await q.query<ModelRow>(
     `SELECT * FROM models WHERE job_id = $1 AND round <= $2 AND kind IN ('weights', 'update-sum') ORDER BY round`, [row.job_id, row.round]);
-  const body: ReleaseTaskBody = row.state === 'approved'
-    ? { release: row.id, step: 'decrypt', round: row.round, inputModelId: row.input_model_id, inputSha256: row.input_sha256 }
-    : { release: row.id, step: 'reproduce', round: row.round, inputModelId: row.input_model_id, inputSha256: row.input_sha256 };
+  const { rows: signed } = await q.query<{ approval: string }>(
+    `SELECT approval FROM release_approvals WHERE release_id = $1 AND capacity LIKE 'site:%' AND approval IS NOT NULL ORDER BY approved_at, capacity, approver`, [row.id]);
+  const body: ReleaseTaskBody = {
+    release: row.id, step: row.state === 'approved' ? 'decrypt' : 'reproduce', round: row.round, inputModelId: row.input_model_id, inputSha256: row.input_sha256,
+    approvals: signed.map((a) => a.approval),
+  };
   return Task.fromPartial({
     jobId: row.job_id,
     round: row.round,

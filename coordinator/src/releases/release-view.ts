@@ -3,6 +3,22 @@ import { tally } from './quorum.js';
 import type { ApprovalRow, MissedStep, ReleaseRow } from './release-store.js';
 import type { ReleaseState } from './state-machine.js';
 
+/** One recorded approval; a site steward's carries its signature (docs/releases.md). */
+export interface ApprovalView {
+  readonly capacity: string;
+  readonly approver: string;
+  readonly role: string;
+  readonly site: string | null;
+  readonly at: Date;
+  /** The steward's signed approval (compact JWS, typ medfed-steward-approval+jws), or null. */
+  readonly signature: string | null;
+  /** RFC 7638 thumbprint of the key that signed it. */
+  readonly signedBy: string | null;
+  readonly expiresAt: Date | null;
+  /** True when the coordinator checked that key against the one the site used for the job's site list. */
+  readonly keyChecked: boolean;
+}
+
 /** A release as the REST API and the registry show it. */
 export interface ReleaseView {
   readonly id: string;
@@ -12,7 +28,7 @@ export interface ReleaseView {
   readonly reason: string;
   readonly requestedBy: string;
   readonly quorum: Quorum;
-  readonly approvals: readonly { capacity: string; approver: string; role: string; site: string | null; at: Date }[];
+  readonly approvals: readonly ApprovalView[];
   readonly sitesApproved: readonly string[];
   readonly complianceApprovals: number;
   readonly quorumReached: boolean;
@@ -41,10 +57,14 @@ export interface ReleaseView {
 }
 
 export function releaseView(r: ReleaseRow, approvals: readonly ApprovalRow[], manifest: { digest: string; leaf_index: string | number | null } | null): ReleaseView {
-  const t = tally(r.quorum, approvals);
+  // Expiry matters while the release waits for approvals; afterwards the tally shows what approved it.
+  const t = tally(r.quorum, approvals, r.state === 'requested' ? new Date() : undefined);
   return {
     id: r.id, job: r.job_id, round: r.round, state: r.state, reason: r.reason, requestedBy: r.requested_by, quorum: r.quorum,
-    approvals: approvals.map((a) => ({ capacity: a.capacity, approver: a.approver, role: a.role, site: a.site_id, at: a.approved_at })),
+    approvals: approvals.map((a) => ({
+      capacity: a.capacity, approver: a.approver, role: a.role, site: a.site_id, at: a.approved_at,
+      signature: a.approval ?? null, signedBy: a.approval_key ?? null, expiresAt: a.approval_expires_at ?? null, keyChecked: a.approval_key_checked ?? false,
+    })),
     sitesApproved: t.sitesApproved, complianceApprovals: t.complianceApprovals, quorumReached: t.reached,
     inputModelId: r.input_model_id, inputSha256: r.input_sha256,
     decryptingSite: r.decrypting_site, countersigningSite: r.reproducing_site,

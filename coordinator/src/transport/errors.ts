@@ -1,5 +1,6 @@
 import { HE_ERRORS, MedfedError, type ErrorSpec } from '@medfed/proto';
 import { AUTH_ERRORS } from '@medfed/proto/auth/index';
+import { GOVERNANCE_ERRORS } from '@medfed/proto/governance/index';
 import { ATTESTATION_POLICY_ERRORS } from '../attestation/errors.js';
 import { PUBLISHING_ERRORS } from '../publishing/errors.js';
 import { FEDERATION_ERRORS } from '../federation/errors.js';
@@ -16,6 +17,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorSpec>> = {
   ...FEDERATION_ERRORS,
   ...HE_ERRORS,
   ...AUTH_ERRORS,
+  ...GOVERNANCE_ERRORS,
   ...ATTESTATION_POLICY_ERRORS,
   ...PUBLISHING_ERRORS,
   ...RELEASE_ERRORS,

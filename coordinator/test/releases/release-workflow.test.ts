@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
 import { generateAttestationKey, publicAttestationJwk } from '@medfed/proto/attestation/index';
+import { ed25519Thumbprint, signStewardApproval, type Ed25519PublicJwk, type StewardApprovalClaims } from '@medfed/proto/governance/index';
 import { signReleaseStatement, verifyReleaseStatement, type ReleaseStatementClaims } from '@medfed/proto/release/index';
 import {
-  canTransition, capacityOf, chooseSites, defaultQuorum, ENDED_STATES, isTerminal, nextSite, RELEASE_STATES, tally, type ReleaseState,
+  canTransition, capacityOf, checkSiteApproval, chooseSites, defaultQuorum, ENDED_STATES, isTerminal, nextSite, RELEASE_STATES, tally, type ReleaseState,
 } from '../../src/releases/index.js';
 
 function codeOf(fn: () => unknown): string {
@@ -56,6 +58,70 @@ describe('release quorum', () => {
     expect(codeOf(() => capacityOf({ actor: 'key:r', role: 'auditor' }, release, false))).toBe('RELEASE_SELF_APPROVAL');
     expect(capacityOf({ actor: 'key:r', role: 'auditor' }, release, true)).toBe('compliance');
     expect(codeOf(() => capacityOf({ actor: 'key:a', role: 'researcher' }, release, true))).toBe('RELEASE_APPROVER_NOT_IN_JOB');
+  });
+});
+
+describe('release quorum with signed site approvals', () => {
+  const q = defaultQuorum(['a', 'b', 'c']);
+  const compliance = { capacity: 'compliance', approver: 'key:9' };
+  const now = new Date('2030-01-01T00:00:00Z');
+  const later = new Date(now.getTime() + 3_600_000);
+
+  it('counts no site approval recorded without a signature', () => {
+    expect(tally(q, [{ capacity: 'site:a', approver: 'key:1', approval: null }, { capacity: 'site:b', approver: 'key:2', approval: 'jws' }, compliance]))
+      .toEqual({ sitesApproved: ['b'], complianceApprovals: 1, reached: false });
+  });
+
+  it('counts a signed approval until it expires, and ignores expiry when no time is given (what approved an ended release)', () => {
+    const approvals = [
+      { capacity: 'site:a', approver: 'key:1', approval: 'jws-a', approval_expires_at: later },
+      { capacity: 'site:b', approver: 'key:2', approval: 'jws-b', approval_expires_at: now },
+      compliance,
+    ];
+    expect(tally(q, approvals, now).sitesApproved).toEqual(['a']);
+    expect(tally(q, approvals, now).reached).toBe(false);
+    expect(tally(q, approvals).reached).toBe(true);
+  });
+});
+
+describe("the coordinator's early check of a steward's signed approval", () => {
+  const release = { id: 'rel-1', jobId: 'job-1', round: 2, inputSha256: 'ab'.repeat(32) };
+  const keyOf = () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    return { privateKey, publicJwk: publicKey.export({ format: 'jwk' }) as Ed25519PublicJwk };
+  };
+  const steward = keyOf();
+  const thumbprint = ed25519Thumbprint(steward.publicJwk);
+  const now = new Date();
+  const claims = (over: Partial<StewardApprovalClaims> = {}): StewardApprovalClaims => ({
+    consortium: 'cardio', job: 'job-1', release: 'rel-1', round: 2, step: 'release', inputSha256: 'ab'.repeat(32),
+    expiresAt: Math.floor(now.getTime() / 1000) + 3600, signerRole: 'steward', signer: 'site-a', ...over,
+  });
+  const check = (jws: unknown, known: string | undefined, site = 'site-a') => codeOf(() => checkSiteApproval(jws, release, site, known, now));
+
+  it('accepts the approval of this release signed as the caller\'s site, and says whether it checked the key', () => {
+    const jws = signStewardApproval(claims(), steward);
+    expect(checkSiteApproval(jws, release, 'site-a', thumbprint, now)).toMatchObject({ keyThumbprint: thumbprint, keyChecked: true, claims: claims() });
+    expect(checkSiteApproval(jws, release, 'site-a', undefined, now)).toMatchObject({ keyThumbprint: thumbprint, keyChecked: false });
+  });
+
+  it('refuses another key than the one it knows for the site, and an altered approval even when it knows none', () => {
+    expect(check(signStewardApproval(claims(), keyOf()), thumbprint)).toBe('STEWARD_APPROVAL_SIGNATURE_INVALID');
+    const [h, , sig] = signStewardApproval(claims(), steward).split('.');
+    const altered = `${h}.${Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(claims({ round: 3 })).sort()))).toString('base64url')}.${sig}`;
+    expect(check(altered, undefined)).toBe('STEWARD_APPROVAL_SIGNATURE_INVALID');
+  });
+
+  it('refuses an approval of another release, round, input or step, one signed as another site, an expired one and one that is no JWS', () => {
+    expect(check(signStewardApproval(claims({ release: 'rel-2' }), steward), thumbprint)).toBe('STEWARD_APPROVAL_MISMATCH');
+    expect(check(signStewardApproval(claims({ round: 1 }), steward), thumbprint)).toBe('STEWARD_APPROVAL_MISMATCH');
+    expect(check(signStewardApproval(claims({ inputSha256: 'cd'.repeat(32) }), steward), thumbprint)).toBe('STEWARD_APPROVAL_MISMATCH');
+    expect(check(signStewardApproval(claims({ step: 'audit-purge' }), steward), thumbprint)).toBe('STEWARD_APPROVAL_MISMATCH');
+    expect(check(signStewardApproval(claims({ signer: 'site-b' }), steward), thumbprint)).toBe('STEWARD_APPROVAL_MISMATCH');
+    expect(check(signStewardApproval(claims({ signerRole: 'auditor' }), steward), thumbprint)).toBe('STEWARD_APPROVAL_MISMATCH');
+    expect(check(signStewardApproval(claims({ expiresAt: Math.floor(now.getTime() / 1000) - 1 }), steward), thumbprint)).toBe('STEWARD_APPROVAL_EXPIRED');
+    expect(check('not-a-jws', thumbprint)).toBe('STEWARD_APPROVAL_INVALID');
+    expect(check(42, undefined)).toBe('STEWARD_APPROVAL_INVALID');
   });
 });
 

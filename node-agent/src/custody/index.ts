@@ -7,8 +7,8 @@ export {
 export { ensureSiteKeys, pinsOf, type SiteKey, type SiteKeys } from './site-keys.js';
 export { identityOf, loadSiteIdentity, type SiteIdentity } from './site-identity.js';
 export {
-  ROSTER_TYP, addRosterAuditor, addRosterSite, newRoster, parseRoster, readRoster, requireSelf, rosterBytes, rosterSignatures,
-  rosterSiteFromIdentity, signRoster, verifyRoster, writeRoster, type AddOutcome, type Roster, type RosterAuditor, type RosterSite,
+  ROSTER_TYP, addRosterAuditor, addRosterSite, newRoster, parseRoster, readRoster, requireSelf, rosterBytes, rosterDigest, rosterSignatures,
+  rosterSiteFromIdentity, setRosterRules, signRoster, verifyRoster, writeRoster, type AddOutcome, type Roster, type RosterAuditor, type RosterRules, type RosterSite,
 } from './roster.js';
 export { importRoster, importedRosterPath, type RosterImport } from './roster-import.js';
 export {

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CustodyError } from './errors.js';
+import { GovernanceError } from '@medfed/proto/governance/index';
 import { pinRoster, type PinOutcome } from './pinned-sites.js';
 import { parseRoster, readRoster, requireSelf, verifyRoster, writeRoster, type Roster, type RosterSite } from './roster.js';
 
@@ -38,7 +38,7 @@ export async function importRoster(file: string, site: { stateDir: string; pinne
   const kept = importedRosterPath(site.stateDir, roster.consortium);
   const previous = await importedVersion(kept);
   if (previous !== undefined && previous > roster.version) {
-    throw new CustodyError('ROSTER_OUTDATED', `this site imported version ${previous} of the ${roster.consortium} roster; version ${roster.version} is older`);
+    throw new GovernanceError('ROSTER_OUTDATED', `this site imported version ${previous} of the ${roster.consortium} roster; version ${roster.version} is older`);
   }
   const pins = await pinRoster(site.pinnedSitesPath, { consortium: roster.consortium, version: roster.version, sites: roster.sites }, { self: site.self });
   await mkdir(join(kept, '..'), { recursive: true, mode: 0o700 });

@@ -66,7 +66,8 @@ async function load(path: string, kind: KeyFile['kind'], alg: 'ECDH-ES' | 'EdDSA
   const { d: _d, ...publicJwk } = file.jwk;
   return {
     publicJwk,
-    privateKey: (await importJWK(file.jwk, alg === 'EdDSA' ? 'EdDSA' : 'ECDH-ES+A256KW')) as KeyObject,
+    // Extractable, so that node:crypto can sign with it through KeyObject.from (a steward's signed approval).
+    privateKey: (await importJWK(file.jwk, alg === 'EdDSA' ? 'EdDSA' : 'ECDH-ES+A256KW', { extractable: true })) as KeyObject,
     thumbprint: await calculateJwkThumbprint(publicJwk, 'sha256'),
     development: file.development ?? false,
   };

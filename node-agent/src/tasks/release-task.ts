@@ -1,6 +1,7 @@
 import { encodeVector, MedfedError, parameterCount, sha256Hex, type JobSpec } from '@medfed/proto';
 import type { ReleaseStatementClaims, ReleaseStep } from '@medfed/proto/release/index';
 import type { Logger } from 'pino';
+import { requireReleaseApprovals, type ReleaseApprovalTrust } from '../governance/release-approvals.js';
 import { CoordinatorError } from '../transport/client.js';
 import { reconstructGlobal, type ModelContext } from './encrypted-model.js';
 import { taskEncryption } from './encryption-context.js';
@@ -12,6 +13,8 @@ export interface ReleaseTaskBody {
   readonly round: number;
   readonly inputModelId: string;
   readonly inputSha256: string;
+  /** The site stewards' signed approvals the coordinator recorded (compact JWS); verified here, never trusted. */
+  readonly approvals: readonly string[];
   /** Reproduce step: the digest the decrypting site announced. */
   readonly expectedSha256?: string;
 }
@@ -21,11 +24,15 @@ export interface ReleaseContext extends ModelContext {
   readonly log: Logger;
   /** Signs a release statement with this node's attestation key. */
   signStatement(claims: ReleaseStatementClaims): string;
+  /** The consortium and the steward keys this site pinned: what the release's approvals are verified with. */
+  readonly approvalTrust: ReleaseApprovalTrust;
 }
 
 export type ReleaseOutcome = 'decrypted' | 'released' | 'refused';
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** More approvals than any consortium has sites is not a release task but noise. */
+const MAX_APPROVALS = 256;
 
 export function parseReleaseTask(json: string): ReleaseTaskBody {
   let body: Partial<ReleaseTaskBody>;
@@ -37,13 +44,18 @@ export function parseReleaseTask(json: string): ReleaseTaskBody {
   const ok = body && typeof body.release === 'string' && body.release.length > 0 && body.release.length <= 128
     && (body.step === 'decrypt' || body.step === 'reproduce') && Number.isInteger(body.round) && body.round! >= 1
     && typeof body.inputModelId === 'string' && typeof body.inputSha256 === 'string' && HEX64.test(body.inputSha256)
-    && (body.expectedSha256 === undefined || (typeof body.expectedSha256 === 'string' && HEX64.test(body.expectedSha256)));
-  if (!ok) throw new MedfedError('TASK_INVALID', 'the release task is incomplete (release, step, round, input model and digest)');
-  return body as ReleaseTaskBody;
+    && (body.expectedSha256 === undefined || (typeof body.expectedSha256 === 'string' && HEX64.test(body.expectedSha256)))
+    && (body.approvals === undefined || (Array.isArray(body.approvals) && body.approvals.length <= MAX_APPROVALS && body.approvals.every((a) => typeof a === 'string')));
+  if (!ok) throw new MedfedError('TASK_INVALID', 'the release task is incomplete (release, step, round, input model and digest, approvals)');
+  // A task without approvals (an older coordinator) is a release nobody signed: the check below refuses it.
+  return { ...body, approvals: body.approvals ?? [] } as ReleaseTaskBody;
 }
 
 /**
- * This site's step of a model release. Both steps rebuild the plaintext global model the way a round
+ * This site's step of a model release. First, before anything is fetched or decrypted, this site
+ * verifies that a majority of the job's stewards signed this exact release with the keys it pinned
+ * (governance/release-approvals.ts): APPROVAL_QUORUM_NOT_MET otherwise, whatever state the
+ * coordinator shows. Both steps then rebuild the plaintext global model the way a round
  * does (initial model plus each decrypted round average, every download verified against its signed
  * manifest), up to the released round. Decrypt: upload the float32 bytes with a signed statement of
  * their digest. Reproduce: sign the digest this site computed, without being told the first site's
@@ -52,6 +64,10 @@ export function parseReleaseTask(json: string): ReleaseTaskBody {
  */
 export async function runReleaseTask(ctx: ReleaseContext): Promise<ReleaseOutcome> {
   const body = parseReleaseTask(ctx.task.releaseJson);
+  const quorum = requireReleaseApprovals({ job: ctx.task.jobId, release: body.release, round: body.round, inputSha256: body.inputSha256, approvals: body.approvals },
+    ctx.spec, ctx.approvalTrust);
+  ctx.log.info({ job: ctx.task.jobId, round: body.round, release: body.release, stewards: quorum.signed.steward },
+    `release approved by the stewards' signatures, verified with this site's pins: ${quorum.summary}`);
   const enc = taskEncryption(ctx.task);
   if (!enc) throw new MedfedError('TASK_INVALID', 'a release task must carry the job\'s encryption settings and model chain');
   const last = enc.chain.at(-1);

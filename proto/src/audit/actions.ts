@@ -55,7 +55,9 @@ export const AUDIT_ACTIONS = {
   'privacy.spend': { category: 'privacy', summary: "Privacy budget was spent (a site's ledger charged a job round)", details: ['job', 'round', 'dataset', 'epsilon', 'delta', 'epsilon_total', 'epsilon_budget', 'epsilon_remaining', 'mechanism', 'reason'] },
   'config.change': { category: 'configuration', summary: 'A configuration setting changed', details: ['setting', 'old_sha256', 'new_sha256', 'reason'] },
   'audit.export': { category: 'audit', summary: 'The audit trail was exported', details: ['from', 'to', 'job', 'site', 'format', 'reason'] },
-  'audit.purge': { category: 'audit', summary: 'Audit entries past retention were purged, leaving a signed truncation anchor', details: ['through_seq', 'count', 'before', 'reason'] },
+  'audit.purge': { category: 'audit', summary: 'Audit entries were purged, leaving a signed truncation anchor (inside the retention period only with the signed approvals the consortium roster requires), or the purge was refused', details: ['through_seq', 'count', 'before', 'reason', 'consortium', 'version', 'sha256', 'signers'] },
+  'governance.roster.install': { category: 'configuration', summary: "The first consortium roster (who decides, and the rules) was installed on the coordinator, signed by every listed site's steward, or its installation was refused", details: ['consortium', 'version', 'sha256', 'signers', 'reason'], anomaly: true },
+  'governance.roster.replace': { category: 'configuration', summary: "A new roster version replaced the installed one with the signed approvals of a majority of the installed roster's stewards, or the replacement was refused", details: ['consortium', 'version', 'sha256', 'old_sha256', 'signers', 'reason'], anomaly: true },
 } as const satisfies Readonly<Record<string, AuditActionSpec>>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

@@ -73,6 +73,12 @@ export const AUDIT_DETAIL_FIELDS = {
   dataset: { kind: 'id' },
   /** An ethics approval or data-use agreement reference (an identifier: no free text). */
   ethics_ref: { kind: 'id' },
+  /** The consortium a signed decision or roster belongs to (docs/governance.md). */
+  consortium: { kind: 'id' },
+  /** A consortium roster's version. */
+  version: { kind: 'count' },
+  /** Who signed a decision, as `steward:<site>` or `auditor:<id>`. */
+  signers: { kind: 'ids', max: 256 },
 } as const satisfies Readonly<Record<string, DetailKind>>;
 
 export type AuditDetailKey = keyof typeof AUDIT_DETAIL_FIELDS;

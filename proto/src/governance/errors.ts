@@ -2,7 +2,8 @@ import { GrpcStatus, MedfedError, type ErrorTable } from '../errors/medfed-error
 
 /**
  * Refusals of the hospitals' signed decisions (docs/governance.md): a steward's or a roster
- * auditor's approval of a release, an audit purge or a rule change, and the quorum they must reach.
+ * auditor's approval of a release, an audit purge or a rule change, the quorum they must reach,
+ * and the steward-signed consortium roster that says who decides.
  */
 export const GOVERNANCE_ERRORS = {
   STEWARD_APPROVAL_INVALID: {
@@ -24,6 +25,38 @@ export const GOVERNANCE_ERRORS = {
   APPROVAL_QUORUM_NOT_MET: {
     http: 403, grpc: GrpcStatus.PERMISSION_DENIED,
     summary: 'Fewer valid signed approvals than the rule requires (the message names who signed, who is missing and why any were not counted); nothing was done',
+  },
+  ROSTER_INVALID: {
+    http: 400, grpc: GrpcStatus.INVALID_ARGUMENT,
+    summary: "The consortium roster is malformed, or a site's embedded steward key does not have the thumbprint the roster lists.",
+  },
+  ROSTER_UNSIGNED: {
+    http: 403, grpc: GrpcStatus.PERMISSION_DENIED,
+    summary: "A site on the consortium roster has not signed it (the message names the sites); every listed site's steward signs before any site imports it or the coordinator installs it.",
+  },
+  ROSTER_SIGNATURE_INVALID: {
+    http: 403, grpc: GrpcStatus.PERMISSION_DENIED,
+    summary: 'A roster signature does not verify with the steward key the roster lists for its site, names a site not on the roster, or signs another roster.',
+  },
+  ROSTER_SITE_MISSING: {
+    http: 403, grpc: GrpcStatus.FAILED_PRECONDITION,
+    summary: 'This site is not on the consortium roster with its own steward and key-agreement keys, so it neither signs nor imports it.',
+  },
+  ROSTER_OUTDATED: {
+    http: 409, grpc: GrpcStatus.FAILED_PRECONDITION,
+    summary: 'The roster has a lower version than the one of the same consortium this site imported already, or (coordinator) a version no higher than the roster installed there.',
+  },
+  GOVERNANCE_ROSTER_MISSING: {
+    http: 404, grpc: GrpcStatus.NOT_FOUND,
+    summary: 'No consortium roster is installed on the coordinator (POST /v1/governance/roster, or governance.rosterFile).',
+  },
+  GOVERNANCE_ROSTER_INVALID: {
+    http: 409, grpc: GrpcStatus.FAILED_PRECONDITION,
+    summary: "The roster the coordinator holds no longer verifies (a stored row whose signatures, digest, version or replacement approvals do not check out), or governance.rosterFile cannot be read; nothing it governs is done until it verifies again.",
+  },
+  GOVERNANCE_ROSTER_CONFLICT: {
+    http: 409, grpc: GrpcStatus.FAILED_PRECONDITION,
+    summary: 'The roster is for another consortium than the one installed, or has the installed version with other content; at start, governance.rosterFile differs from the installed roster in a way only an approved replacement may (medfed governance roster install FILE --approval ...).',
   },
 } as const satisfies ErrorTable;
 

@@ -6,3 +6,13 @@ export {
   type ApprovalStep, type SignerRole, type StewardApprovalClaims, type Ed25519PublicJwk, type PinnedKeyLookup,
   type ExpectedApproval, type QuorumRule, type QuorumResult,
 } from './steward-approval.js';
+export {
+  ROSTER_TYP, ROSTER_CONSORTIUM, ROSTER_AUDITOR_ID, ROSTER_MAX_RETENTION_DAYS, checkRosterSitePin, rosterEd25519Public, rosterStewardKey,
+  checkRosterAuditorKey, parseRoster, rosterBytes, rosterDigest, rosterSignerOf, rosterSignatures, verifyRoster, readRoster,
+  type Roster, type RosterSite, type RosterSitePin, type RosterAuditor, type RosterRules,
+} from './roster.js';
+export { rosterDecision, type RosterDecision } from './roster-rule.js';
+export {
+  AUDIT_PURGE_REQUEST_TYPE, purgeCutoff, auditPurgeRequest, auditPurgeInputSha256, expectedAuditPurge, auditPurgeClaims,
+  type AuditPurgeRequest,
+} from './purge-request.js';

@@ -32,6 +32,16 @@ export interface PurgeOptions {
    * compliance report lists every purge as an anomaly.
    */
   readonly force?: boolean;
+  /**
+   * For a forced cut inside retention: the signed approvals that allowed it (the caller verified
+   * them against the consortium roster, coordinator/src/governance), named in the audit.purge event.
+   */
+  readonly approval?: {
+    readonly consortium: string;
+    readonly version: number;
+    readonly digest: string;
+    readonly signers: readonly string[];
+  } | null;
   readonly now?: Date;
 }
 
@@ -93,7 +103,12 @@ export async function purgeAuditEntries(db: Db, options: PurgeOptions): Promise<
     const event = {
       time: purgedAt, actor: options.actor, role: options.actorRole ?? AUDIT_RETENTION_ROLE, action: 'audit.purge', resource: 'audit',
       outcome: 'success' as const, rule: options.rule ?? 'retention:hipaa-164.316', request_id: options.requestId ?? null,
-      details: { through_seq: throughSeq, count: purged, before: options.before.toISOString(), ...(forced ? { reason: 'RETENTION_OVERRIDE' } : {}) },
+      details: {
+        through_seq: throughSeq, count: purged, before: options.before.toISOString(), ...(forced ? { reason: 'RETENTION_OVERRIDE' } : {}),
+        ...(options.approval ? {
+          consortium: options.approval.consortium, version: options.approval.version, sha256: options.approval.digest, signers: [...options.approval.signers],
+        } : {}),
+      },
     };
     const entry = await appendInTransaction(tx, event);
     noteRequestEvent(event, { seq: entry.seq, hash: entry.hash });

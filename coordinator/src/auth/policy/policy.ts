@@ -53,7 +53,7 @@ export const REST_NOT_FOUND = '* (no route)';
  * with every change; decisions record it. docs/auth.md prints this table.
  */
 export const POLICY: Policy = {
-  version: 3,
+  version: 4,
   entries: [
     // ---- open: health, the key set, and the token endpoint (which checks its own credentials) ----
     { rule: 'health.read', transport: 'rest', operation: 'GET /healthz', access: 'public' },
@@ -132,7 +132,12 @@ export const POLICY: Policy = {
     { rule: 'audit.export', transport: 'rest', operation: 'GET /v1/audit/export', access: any('auditor') },
     // Admin, not auditor: whoever reviews the trail must not be able to remove any of it (separation of
     // duties). The purge leaves a signed anchor and its own event, which the auditor then reviews.
+    // Inside retention it also needs the stewards' signed approvals, checked by the route (docs/governance.md).
     { rule: 'audit.purge', transport: 'rest', operation: 'POST /v1/audit/purge', access: any('admin') },
+    // ---- the consortium's rule (docs/governance.md): the roster is installed by the admin, but only as
+    // every listed steward signed it, and replaced only with a majority of the installed stewards' approvals ----
+    { rule: 'governance.roster.install', transport: 'rest', operation: 'POST /v1/governance/roster', access: any('admin') },
+    { rule: 'governance.roster.read', transport: 'rest', operation: 'GET /v1/governance/roster', access: any('admin', 'auditor') },
     // ---- administration ----
     { rule: 'admin.api-keys.create', transport: 'rest', operation: 'POST /v1/admin/api-keys', access: any('admin') },
     { rule: 'admin.api-keys.list', transport: 'rest', operation: 'GET /v1/admin/api-keys', access: any('admin', 'auditor') },

@@ -21,6 +21,7 @@ import { registerLogRoutes } from './routes/log-routes.js';
 import { registerArtifactRoutes } from './routes/artifact-routes.js';
 import { registerAuditExportRoute } from './routes/audit-export-route.js';
 import { registerAuditPurgeRoute } from './routes/audit-purge-route.js';
+import { registerGovernanceRoutes } from './routes/governance-routes.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
 import { registerMetricsRoute } from './metrics.js';
 import { registerUi } from './ui.js';
@@ -46,7 +47,7 @@ export interface RestDeps {
   readonly publishing?: Omit<PublishingRouteDeps, 'engine' | 'db'> | undefined;
   /** One audit event per request (docs/audit-format.md); absent: decisions are recorded as they are made. */
   readonly requestEvents?: RequestEvents | undefined;
-  /** `audit.retentionDays`: the purge refuses to cut newer than this unless forced. */
+  /** `audit.retentionDays`: the purge refuses to cut newer than this (or the roster's rule) without the stewards' signed approvals. */
   readonly auditRetentionDays?: number | undefined;
   /** The release workflow and the registry of released models (absent: those routes are not served). */
   readonly releases?: ReleaseService | undefined;
@@ -127,6 +128,7 @@ export function buildRestApp(deps: RestDeps): RestApp {
   if (deps.publishing) registerArtifactRoutes(app, { ...deps, ...deps.publishing });
   if (deps.publishing) registerAuditExportRoute(app, { ...deps, ...deps.publishing });
   if (deps.publishing) registerAuditPurgeRoute(app, { ...deps, ...deps.publishing, retentionDays: deps.auditRetentionDays });
+  registerGovernanceRoutes(app, { db: deps.db, retentionDays: deps.auditRetentionDays });
   registerOpenApiRoute(app, deps.auth);
   registerMetricsRoute(app, deps);
   registerUi(app, deps.auth);

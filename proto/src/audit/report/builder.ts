@@ -3,6 +3,12 @@ import { canonicalJson } from '../jcs.js';
 import { eventJob, type AuditFilter } from '../scope.js';
 import type { AccessRow, AnomalyRow, AuditEventRow, AuditReport, PrivacyRow } from './model.js';
 
+/** `, signed by steward:site-a, steward:site-b` when the event names who signed. */
+function approvedBy(e: AuditEntry): string {
+  const signers = e.details['signers'];
+  return Array.isArray(signers) && signers.length > 0 ? `, signed by ${signers.join(', ')}` : '';
+}
+
 /** Single-event anomalies, as data. Each matching event is listed for review. */
 const ANOMALY_RULES: readonly { readonly kind: string; readonly test: (e: AuditEntry) => boolean; readonly describe: (e: AuditEntry) => string }[] = [
   { kind: 'Sandbox breach', test: (e) => e.action === 'sandbox.breach', describe: (e) => `${e.actor} at ${e.site ?? 'no site'}: ${String(e.details['reason'] ?? 'breach reported')}` },
@@ -11,7 +17,11 @@ const ANOMALY_RULES: readonly { readonly kind: string; readonly test: (e: AuditE
       || (e.action === 'submission.receive' && e.details['verdict'] === 'fail'), describe: (e) => `${e.actor}: ${String(e.details['reason'] ?? 'verdict fail')}` },
   { kind: 'Privacy budget exceeded', test: (e) => e.action === 'privacy.spend' && typeof e.details['epsilon_remaining'] === 'number' && e.details['epsilon_remaining'] < 0, describe: (e) => `${eventJob(e) ?? e.resource}: epsilon remaining ${String(e.details['epsilon_remaining'])}` },
   { kind: 'Action failed', test: (e) => e.outcome === 'failure' && e.action !== 'attestation.verdict' && e.details['verdict'] !== 'fail', describe: (e) => `${e.action} on ${e.resource} by ${e.actor}` },
-  { kind: 'Audit entries purged', test: (e) => e.action === 'audit.purge', describe: (e) => `through seq ${String(e.details['through_seq'] ?? '?')} by ${e.actor}` },
+  { kind: 'Audit entries purged', test: (e) => e.action === 'audit.purge' && e.outcome === 'success', describe: (e) => `through seq ${String(e.details['through_seq'] ?? '?')} by ${e.actor}${approvedBy(e)}` },
+  { kind: 'Audit purge refused', test: (e) => e.action === 'audit.purge' && e.outcome !== 'success', describe: (e) => `before ${String(e.details['before'] ?? '?')} by ${e.actor}: ${String(e.details['reason'] ?? 'refused')}` },
+  // The consortium's rule (docs/governance.md): who decides purges and rule changes.
+  { kind: 'Consortium rule changed', test: (e) => e.action.startsWith('governance.roster.') && e.outcome === 'success',
+    describe: (e) => `roster ${String(e.details['consortium'] ?? '?')} v${String(e.details['version'] ?? '?')} (${String(e.details['sha256'] ?? '?')}) by ${e.actor}${approvedBy(e)}` },
 ];
 
 /**

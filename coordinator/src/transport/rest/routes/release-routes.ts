@@ -16,6 +16,12 @@ const RequestBody = Type.Object({
 const CancelBody = Type.Object({
   reason: Type.String({ minLength: 1, maxLength: 500, description: 'why the release is cancelled (recorded with it)' }),
 }, { additionalProperties: false });
+const ApproveBody = Type.Object({
+  approval: Type.Optional(Type.String({
+    maxLength: 8192,
+    description: "a site steward's signed approval: a compact JWS (typ medfed-steward-approval+jws) made with its site's steward key by medfed agent approve-release; absent for the compliance role",
+  })),
+}, { additionalProperties: false });
 const ListQuery = Type.Object({
   state: Type.Optional(Type.Union([...RELEASE_STATES, 'all'].map((s) => Type.Literal(s)), { description: 'default: released (the registry)' })),
   job: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -47,7 +53,7 @@ function visible(req: FastifyRequest, r: ReleaseView): boolean {
 
 /**
  * The release workflow over REST (docs/releases.md): a researcher or an admin requests the release
- * of a round's model, site stewards and the compliance role approve it, its requester or an admin
+ * of a round's model, site stewards (each with its site's signature) and the compliance role approve it, its requester or an admin
  * may cancel it while it is pending, and everyone with access reads the registry of released models. The sites' steps (decrypt, countersign) go over gRPC.
  */
 export function registerReleaseRoutes(app: FastifyInstance, releases: ReleaseService): void {
@@ -61,10 +67,10 @@ export function registerReleaseRoutes(app: FastifyInstance, releases: ReleaseSer
     });
 
     api.post('/releases/:id/approvals', {
-      schema: { summary: 'Approve a release: a site steward for its own site, or the compliance role (auditor)', params: IdParams, body: Type.Object({}, { additionalProperties: false }), response: { 200: Release } },
+      schema: { summary: "Approve a release: a site steward for its own site, with its site's signed approval, or the compliance role (auditor)", params: IdParams, body: ApproveBody, response: { 200: Release } },
     }, async (req) => {
       const { id } = req.params as { id: string };
-      return releases.approve(id, actorOf(req));
+      return releases.approve(id, actorOf(req), (req.body ?? {}) as { approval?: string });
     });
 
     api.post('/releases/:id/cancel', {
