@@ -53,6 +53,11 @@ export function purgeApproval(site: ConsortiumSite, consortium: string, before: 
   return signStewardApproval(auditPurgeClaims({ consortium, before }, { role: 'steward', id: site.id }, inAnHour()), stewardKey(site));
 }
 
+/** A roster auditor's approval of the same purge, signed with `key` (an Ed25519 private key and its public JWK), valid for an hour. */
+export function auditorPurgeApproval(auditorId: string, key: { readonly privateKey: unknown; readonly publicJwk: Ed25519PublicJwk }, consortium: string, before: string): string {
+  return signStewardApproval(auditPurgeClaims({ consortium, before }, { role: 'auditor', id: auditorId }, inAnHour()), key as never);
+}
+
 /** A steward's approval of replacing the installed roster by `roster`, valid for an hour. */
 export function ruleApproval(site: ConsortiumSite, roster: Roster): string {
   const claims: StewardApprovalClaims = {
