@@ -7,7 +7,7 @@ import { rosterDigest, type Roster } from '@medfed/proto/governance/index';
 import { loadCoordinatorConfig, startCoordinator } from '@medfed/coordinator';
 import { verifyStoredChain } from '@medfed/coordinator/audit/index';
 import { loadSiteIdentity } from '@medfed/node-agent/custody/site-identity';
-import { runAuditPurge } from '../../cli/src/commands/audit.js';
+import { runAuditExport, runAuditPurge, runAuditVerify } from '../../cli/src/commands/audit.js';
 import { runRosterInstall, runRosterShow } from '../../cli/src/commands/governance.js';
 import { personToken, rest } from '../../coordinator/test/auth/support.js';
 import { freshDatabase } from '../../coordinator/test/support/databases.js';
@@ -105,7 +105,7 @@ describe('audit purges inside retention need the stewards\' signed approvals (Po
     expect(await lastEvent('governance.roster.replace')).toMatchObject({ outcome: 'denied', details: { reason: 'ROSTER_UNSIGNED', version: 2 } });
   });
 
-  it('refuses one steward\'s approval and a forged one, then purges with a majority signed by the stewards\' own keys (the CLI), naming them', async () => {
+  it('refuses one steward\'s approval and a forged one, then purges with a majority signed by the stewards\' own keys (the CLI), naming them; its export verifies against the pinned roster (--roster)', async () => {
     await rest(t.coordinator, 'GET', '/v1/sites', { headers: admin() });
     const before = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 5));
@@ -144,6 +144,21 @@ describe('audit purges inside retention need the stewards\' signed approvals (Po
     });
     const jwks = t.coordinator.publisher.jwks();
     expect(await verifyStoredChain(db(), { jwks: { keys: jwks.keys.map((k) => ({ ...k })) } })).toMatchObject({ ok: true });
+
+    // The event carries the two approvals it counted, so a verifier who pinned the roster re-checks them offline.
+    const purged = await lastEvent('audit.purge');
+    expect(purged.details.approvals).toEqual(await Promise.all(files.map(async (f) => (await readFile(f, 'utf8')).trim())));
+    const bundle = join(root, 'after-purge.tar.gz');
+    expect(await runAuditExport({ coordinator: t.coordinator.rest, token: auditor, out: bundle }, io().io)).toBe(0);
+    const jwksFile = join(root, 'jwks.json');
+    const logKeyFile = join(root, 'checkpoint.vkey');
+    await writeFile(jwksFile, JSON.stringify(jwks));
+    await writeFile(logKeyFile, `${t.coordinator.publisher.checkpointKey}\n`);
+    const verified = io();
+    const code = await runAuditVerify(bundle, { jwks: jwksFile, logKey: logKeyFile, roster: [join(root, 'roster-v1.json')] }, verified.io);
+    expect({ code, stderr: verified.out.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(verified.out.stdout).toContain('purges       1 inside retention checked against the pinned roster, approved: ');
+    expect(verified.out.stdout).toContain('by steward:site-a, steward:site-c (roster rare-net v1)');
   });
 
   it('refuses every purge while the stored roster row was edited in the database, because it no longer verifies', async () => {

@@ -43,8 +43,10 @@ import { generateApprovalKey, signedReleaseApproval, stewardKeyOf, type ReleaseS
  * database). It holds nothing of a hospital's: no steward key, no agent state directory. With that
  * it tries to release a model, approve a job for a site and purge audit entries inside retention;
  * each attempt below is refused, by the agents or for want of signatures only the stewards' keys make.
- * Not among them: emptying the roster table and installing a roster of the operator's own keys, which
- * the coordinator cannot tell from a first install; that is only made visible (docs/governance.md, Limits).
+ * One is not refused by the coordinator: emptying the roster table and installing a roster of the
+ * operator's own keys, which it cannot tell from a first install, then purging inside retention with
+ * approvals those keys signed. A verifier who pinned the stewards' roster refuses the exported trail
+ * (`medfed audit verify --roster`, AUDIT_PURGE_NOT_APPROVED; docs/governance.md, Limits).
  *
  * One consortium for the whole file: three sites whose stewards signed a roster that every site's
  * agent imported; the same steward keys sign releases and purges. Real coordinator on PostgreSQL,
@@ -492,8 +494,57 @@ describe('the coordinator\'s operator, with every role it can mint, its database
       }
     });
 
+    it('purged nothing so far; accepts a roster table emptied by SQL, a roster of the operator\'s keys and a purge inside retention those keys approved (the coordinator cannot tell), but a verifier who pinned the stewards\' roster refuses the export: AUDIT_PURGE_NOT_APPROVED', async () => {
+      // The refused attempts above removed nothing.
+      expect(await count('SELECT count(*) AS n FROM audit_events WHERE seq <= $1', [head])).toBe(kept);
+      expect(await count('SELECT count(*) AS n FROM audit_truncations')).toBe(0);
+
+      const stewards = join(root, 'pinned-roster.json');
+      await writeFile(stewards, JSON.stringify(roster));
+      const saved = (await op.db.query<{ rows: unknown }>('SELECT coalesce(jsonb_agg(to_jsonb(g) ORDER BY version), \'[]\'::jsonb) AS rows FROM governance_rosters g')).rows[0]!.rows;
+      const own = await signedRoster(CONSORTIUM, SITES.map((id) => impostors[id]!));
+      try {
+        await op.db.query('DELETE FROM governance_rosters');
+        const installed = await api('bootstrap', 'POST', '/v1/governance/roster', { roster: own });
+        expect([installed.status, installed.body.outcome, installed.body.digest]).toEqual([200, 'installed', rosterDigest(own)]);
+        // The cut lies after the install, so its event is purged with the rest: what remains is the purge naming the operator's roster.
+        await new Promise((r) => setTimeout(r, 5));
+        const cut = new Date().toISOString();
+        const purged = await api('admin', 'POST', '/v1/audit/purge', { before: cut, force: true, approvals: SITES.map((id) => purgeApproval(impostors[id]!, CONSORTIUM, cut)) });
+        expect([purged.status, purged.body.signers]).toEqual([200, SITES.map((id) => `steward:${id}`)]);
+        expect(await lastPurgeEvent()).toMatchObject({ outcome: 'success', details: { reason: 'RETENTION_OVERRIDE', version: 1, sha256: rosterDigest(own), approvals: expect.any(Array) } });
+        expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'governance.roster.install'")).toBe(0);
+      } finally {
+        // The stewards' roster back in place, as the rest of the file and the coordinator expect it.
+        await op.db.query('DELETE FROM governance_rosters');
+        await op.db.query('INSERT INTO governance_rosters SELECT * FROM jsonb_populate_recordset(NULL::governance_rosters, $1::jsonb)', [JSON.stringify(saved)]);
+      }
+      expect((await api('auditor', 'GET', '/v1/governance/roster')).body).toMatchObject({ version: 1, digest: rosterDigest(roster) });
+
+      const bundle = join(root, 'operator-export.tar.gz');
+      const exported = await runCli(['audit', 'export', '--coordinator', t.coordinator.rest, '--token', op.tokens.auditor!, '--out', bundle]);
+      expect([exported.code, exported.stderr]).toEqual([0, '']);
+      const jwks = join(root, 'pinned-jwks.json');
+      const logKey = join(root, 'pinned-log.vkey');
+      await writeFile(jwks, JSON.stringify(t.coordinator.publisher.jwks()));
+      await writeFile(logKey, `${t.coordinator.publisher.checkpointKey}\n`);
+      // Against the coordinator's pinned keys alone the trail verifies: the operator's purge is signed and anchored like any other.
+      const intact = await runCli(['audit', 'verify', bundle, '--jwks', jwks, '--log-key', logKey]);
+      expect([intact.code, intact.stderr]).toEqual([0, '']);
+      // With the stewards' roster pinned it does not. Its install event was purged, so the purge's own event is what fails (not GOVERNANCE_ROSTER_UNPINNED).
+      const refused = await runCli(['audit', 'verify', bundle, '--jwks', jwks, '--log-key', logKey, '--roster', stewards]);
+      expect(refused.code).toBe(7);
+      expect(refused.stderr).toContain('AUDIT_PURGE_NOT_APPROVED: the purge inside retention at seq');
+      expect(refused.stderr).toContain(`names roster digest ${rosterDigest(own)}: that is not the digest of a roster pinned here`);
+      expect(refused.stdout).toMatch(/\nFAILED\n$/);
+
+      // What the configuration attempt below must leave untouched.
+      head = await count('SELECT max(seq) AS n FROM audit_events');
+      kept = await count('SELECT count(*) AS n FROM audit_events WHERE seq <= $1', [head]);
+    }, 180_000);
+
     // Last: the operator's coordinator takes the leader lease, so the one above stops writing.
-    it('refuses the operator\'s configuration: a shorter retention is not loaded, a coordinator on the same database naming its own roster file does not start (GOVERNANCE_ROSTER_CONFLICT); every audit row inside retention is still there', async () => {
+    it('refuses the operator\'s configuration: a shorter retention is not loaded, a coordinator on the same database naming its own roster file does not start (GOVERNANCE_ROSTER_CONFLICT); every audit row the accepted purge left is still there', async () => {
       await expect(loadCoordinatorConfig({ env: {}, overrides: { 'audit.retentionDays': 30 } })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('retentionDays') });
 
       const own = await signedRoster(CONSORTIUM, SITES.map((id) => impostors[id]!));
@@ -505,8 +556,9 @@ describe('the coordinator\'s operator, with every role it can mint, its database
       expect((await op.db.query<{ digest: string }>('SELECT digest FROM governance_rosters ORDER BY version')).rows).toEqual([{ digest: rosterDigest(roster) }]);
 
       expect(await count('SELECT count(*) AS n FROM audit_events WHERE seq <= $1', [head])).toBe(kept);
-      expect(await count('SELECT count(*) AS n FROM audit_truncations')).toBe(0);
-      expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'audit.purge' AND outcome = 'success'")).toBe(0);
+      // Only the purge accepted above.
+      expect(await count('SELECT count(*) AS n FROM audit_truncations')).toBe(1);
+      expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'audit.purge' AND outcome = 'success'")).toBe(1);
     }, 120_000);
   });
 });

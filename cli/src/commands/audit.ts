@@ -6,8 +6,11 @@ import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Command, CommanderError } from 'commander';
 import {
-  describeProblem, parseJwks, signerFromPrivateJwk, throwawaySigner, verifyAuditBundle, type BundleVerifyReport, type LocalSigner,
+  LineSplitter, describeProblem, parseJwks, readTarGz, signerFromPrivateJwk, throwawaySigner, verifyAuditBundle, type BundleVerifyReport, type LocalSigner,
 } from '@medfed/proto/audit/index';
+import {
+  GovernanceError, GovernedEventsVerifier, readRoster, verifyRoster, type GovernedEventsReport, type Roster,
+} from '@medfed/proto/governance/index';
 import { exportAuditBundle, normalizeExportFilter } from '@medfed/coordinator/audit/index';
 import { openDatabase } from '@medfed/coordinator/storage/index';
 import { auditTlogVerifier } from '@medfed/coordinator/publishing/index';
@@ -30,8 +33,10 @@ import { collect, readApprovalFiles } from './approval-files.js';
  * verify: offline checks of a bundle. Exit 0 verified against pinned trust (--trust, or both --jwks
  * and --log-key); 9 (ORIGIN_UNVERIFIED) every check passed but nothing was pinned, so they prove
  * integrity and not origin; 7 (VERIFY_FAILED) with the first bad event or problem named (among them
- * AUDIT_BUNDLE_TRUNCATED: entries the pinned log's tail anchors are missing); 2 usage; 3 an unreadable
- * --jwks, --log-key, --trust, --signing-key or CA file; 4 an unreadable bundle; 5 coordinator or
+ * AUDIT_BUNDLE_TRUNCATED: entries the pinned log's tail anchors are missing; with --roster,
+ * AUDIT_PURGE_NOT_APPROVED: a purge inside retention not approved under a pinned roster, and
+ * GOVERNANCE_ROSTER_UNPINNED: a roster installed that is not pinned); 2 usage; 3 an unreadable
+ * --jwks, --log-key, --trust, --signing-key or CA file, or a --roster that does not verify; 4 an unreadable bundle; 5 coordinator or
  * database unreachable; 6 no usable credential, or the credential was rejected; 8 refused by the
  * coordinator (not an auditor).
  * purge: `POST /v1/audit/purge` (admin role); inside the retention period only with --force and
@@ -80,6 +85,8 @@ export interface AuditVerifyCliOptions {
   readonly jwks?: string;
   readonly logKey?: string;
   readonly trust?: string;
+  /** Roster files the verifier pinned (docs/governance.md): purges inside retention and roster installs are checked against them. */
+  readonly roster?: readonly string[];
   readonly json?: boolean;
 }
 
@@ -115,6 +122,7 @@ export function register(program: Command, io: AuditIo = processIo): void {
     .option('--jwks <file>', "the coordinator's published JWKS to trust (default: the bundle's own jwks.json, which proves integrity, not origin)")
     .option('--log-key <file>', "the transparency log's pinned verifier key (<origin>+<hex id>+<base64>); default: the key the bundle's checkpoints.json names, which proves consistency, not origin")
     .option('--trust <dir>', "the coordinator's trust bundle (medfed trust export, or an agent's pinned <stateDir>/trust): its manifest keys and log key instead of --jwks and --log-key")
+    .option('--roster <file>', "a consortium roster you pinned (the file every steward signed): each purge inside retention must be approved under a pinned roster, and each roster installed must be pinned; repeat for each version", collect, [])
     .option('--json', 'print the full verification report as JSON')
     .exitOverride(onCommanderExit)
     .action(async (bundle: string, opts: AuditVerifyCliOptions) => {
@@ -343,6 +351,18 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
       return ExitCode.CONFIG;
     }
   }
+  const rosters: Roster[] = [];
+  for (const path of opts.roster ?? []) {
+    try {
+      const roster = await readRoster(path);
+      await verifyRoster(roster);
+      rosters.push(roster);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      io.stderr(`medfed audit verify: --roster ${path}: ${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}\n`);
+      return ExitCode.CONFIG;
+    }
+  }
   const jwksFile = opts.jwks;
   if (jwksFile) {
     try {
@@ -363,11 +383,23 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
   // Checkpoints and proofs: the anchors' leaves must be included under a checkpoint signed by the log key.
   const verifyTlog = auditTlogVerifier(logKey ? { checkpointVerifierKey: logKey } : {});
   const report = await verifyAuditBundle(file, { ...(jwks ? { jwks } : {}), ...(logKey ? { pinnedLogKey: logKey } : {}), verifyTlog });
-  if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-  else io.stdout(formatReport(file, report, logKey, opts.trust));
+  // The roster check reads the events again, only once the bundle itself verified.
+  const governance = report.ok && rosters.length > 0 ? await checkGovernedEvents(file, rosters) : null;
+  const refusal = governance instanceof GovernanceError ? governance : null;
+  const governed = governance instanceof GovernanceError ? null : governance;
+  if (opts.json) {
+    const extra = governance === null ? {} : { governance: refusal ? { ok: false, code: refusal.code, message: refusal.message } : { ok: true, ...governed } };
+    io.stdout(`${JSON.stringify({ ...report, ...extra }, null, 2)}\n`);
+  } else {
+    io.stdout(formatReport(file, report, logKey, opts.trust, governance === null ? null : refusal ?? governed!));
+  }
   if (!report.ok) {
     const first = report.firstBadEvent ?? report.problems[0]!;
     io.stderr(`medfed audit verify: FAILED: ${report.firstBadEvent ? 'first bad event: ' : ''}${describeProblem(first)}\n`);
+    return ExitCode.VERIFY_FAILED;
+  }
+  if (refusal) {
+    io.stderr(`medfed audit verify: FAILED: ${refusal.code}: ${refusal.message}\n`);
     return ExitCode.VERIFY_FAILED;
   }
   if (report.origin === 'unverified') {
@@ -377,7 +409,42 @@ async function verifyBundle(file: string, opts: AuditVerifyCliOptions, io: Audit
   return ExitCode.OK;
 }
 
-function formatReport(file: string, r: BundleVerifyReport, logKey: string | undefined, trust: string | undefined): string {
+/** Streams the bundle's events through the pinned-roster check; the refusal, if any, as a value. */
+async function checkGovernedEvents(file: string, rosters: readonly Roster[]): Promise<GovernedEventsReport | GovernanceError> {
+  const verifier = new GovernedEventsVerifier(rosters);
+  // Errors are kept, not thrown, inside the stream's callbacks (the chain check parsed every line already).
+  let broken: unknown = null;
+  await readTarGz(file, ({ name }) => {
+    if (name !== 'events.ndjson') return { onData: () => {}, onEnd: () => {} };
+    const splitter = new LineSplitter((line) => {
+      if (line.length === 0 || broken !== null) return;
+      try {
+        verifier.push(JSON.parse(line) as unknown);
+      } catch (err) {
+        broken = err;
+      }
+    });
+    return { onData: (chunk) => splitter.push(chunk), onEnd: () => splitter.end() };
+  });
+  if (broken !== null) throw broken;
+  try {
+    return verifier.finish();
+  } catch (err) {
+    if (err instanceof GovernanceError) return err;
+    throw err;
+  }
+}
+
+function governanceLines(g: GovernedEventsReport | GovernanceError): string[] {
+  if (g instanceof GovernanceError) return [`  governance   FAILED: ${g.code}: ${g.message}`];
+  const byWhom = g.purges.map((p) => `seq ${p.seq} by ${p.approvedBy.join(', ')} (roster ${p.consortium} v${p.version})`);
+  return [
+    `  purges       ${g.purges.length} inside retention checked against the pinned roster${byWhom.length > 0 ? `, approved: ${byWhom.join('; ')}` : ''}`,
+    `  rosters      ${g.rosterChanges.length} installed or replaced, all pinned${g.hashOnly > 0 ? `; ${g.hashOnly} hash-only entries not checked (export without --job or --site to check them)` : ''}`,
+  ];
+}
+
+function formatReport(file: string, r: BundleVerifyReport, logKey: string | undefined, trust: string | undefined, governance: GovernedEventsReport | GovernanceError | null = null): string {
   const c = r.chain;
   const lines = [`medfed audit verify ${file}`];
   lines.push(`  chain        ${r.firstBadEvent ? 'FAILED' : c ? 'ok' : 'missing'}${c && c.firstSeq !== null ? `: seq ${c.firstSeq}..${c.lastSeq} (${c.entries} entries, ${c.hashOnly} hash-only)` : c ? ': empty range' : ''}`);
@@ -388,6 +455,7 @@ function formatReport(file: string, r: BundleVerifyReport, logKey: string | unde
   lines.push(`  log tail     ${r.tail === 'unchecked' ? 'NOT CHECKED (pass --log-key or --trust: completeness needs the pinned log key)' : `${CHECK_LABELS[r.tail]}${r.tail === 'verified' ? ': no entry anchored in the log is missing' : ''}`}`);
   lines.push(`  origin       ${r.origin === 'verified' ? 'verified (pinned manifest keys and log key)' : 'UNVERIFIED (integrity only: pin --trust, or --jwks and --log-key)'}`);
   for (const p of r.problems) lines.push(`  problem      ${describeProblem(p)}`);
-  lines.push(r.ok ? 'OK' : 'FAILED');
+  if (governance) lines.push(...governanceLines(governance));
+  lines.push(r.ok && !(governance instanceof GovernanceError) ? 'OK' : 'FAILED');
   return `${lines.join('\n')}\n`;
 }

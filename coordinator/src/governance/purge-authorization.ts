@@ -14,6 +14,8 @@ export interface PurgeApproval {
   readonly digest: string;
   /** `steward:<site>` and `auditor:<id>` of every valid approval counted. */
   readonly signers: readonly string[];
+  /** The approvals counted (compact JWS, one per signer), recorded so a verifier who pinned the roster can re-check them. */
+  readonly approvals: readonly string[];
 }
 
 export interface PurgeAuthorization {
@@ -66,7 +68,7 @@ export async function authorizeAuditPurge(db: Db, request: PurgeAuthorizationReq
         `by a majority of the stewards of roster ${roster.consortium} v${roster.version}${rule.threshold.auditor ? ' or of its auditors' : ''}: ${result.summary}`,
         { rejected: result.rejected });
     }
-    return { retentionDays, approval: { consortium: roster.consortium, version: roster.version, digest: installed.digest, signers } };
+    return { retentionDays, approval: { consortium: roster.consortium, version: roster.version, digest: installed.digest, signers, approvals: [...result.counted] } };
   } catch (err) {
     if (err instanceof GovernanceError) {
       await recordRefusal(db, governanceEvent(request.by, {

@@ -1,3 +1,4 @@
+import { peekStewardApproval } from '../governance/steward-approval.js';
 import { AuditError } from './errors.js';
 import type { AuditDetailValue, AuditDetails } from './event.js';
 
@@ -25,6 +26,7 @@ type DetailKind =
   | { readonly kind: 'amount' }
   | { readonly kind: 'signed-amount' }
   | { readonly kind: 'flag' }
+  | { readonly kind: 'approvals'; readonly max: number }
   | { readonly kind: 'enum'; readonly values: readonly string[] };
 
 export const AUDIT_DETAIL_FIELDS = {
@@ -79,6 +81,12 @@ export const AUDIT_DETAIL_FIELDS = {
   version: { kind: 'count' },
   /** Who signed a decision, as `steward:<site>` or `auditor:<id>`. */
   signers: { kind: 'ids', max: 256 },
+  /**
+   * The signed approvals a decision counted, as compact JWS: each must read as a steward approval
+   * (strict claims, canonical payload, at most 4 KiB), so nothing else can ride in them. A verifier
+   * who pinned the roster re-checks them offline (medfed audit verify --roster).
+   */
+  approvals: { kind: 'approvals', max: 64 },
 } as const satisfies Readonly<Record<string, DetailKind>>;
 
 export type AuditDetailKey = keyof typeof AUDIT_DETAIL_FIELDS;
@@ -96,6 +104,7 @@ function describe(kind: DetailKind): string {
     case 'amount': return 'a finite non-negative number';
     case 'signed-amount': return 'a finite number';
     case 'flag': return 'a boolean';
+    case 'approvals': return `a list of at most ${kind.max} signed steward approvals (compact JWS, docs/governance.md)`;
     case 'enum': return `one of ${kind.values.join(', ')}`;
   }
 }
@@ -113,7 +122,17 @@ function matches(kind: DetailKind, value: unknown): boolean {
     case 'amount': return typeof value === 'number' && Number.isFinite(value) && value >= 0;
     case 'signed-amount': return typeof value === 'number' && Number.isFinite(value);
     case 'flag': return typeof value === 'boolean';
+    case 'approvals': return Array.isArray(value) && value.length <= kind.max && value.every(isStewardApproval);
     case 'enum': return typeof value === 'string' && kind.values.includes(value);
+  }
+}
+
+function isStewardApproval(value: unknown): boolean {
+  try {
+    peekStewardApproval(value);
+    return true;
+  } catch {
+    return false;
   }
 }
 

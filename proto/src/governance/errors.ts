@@ -58,6 +58,14 @@ export const GOVERNANCE_ERRORS = {
     http: 409, grpc: GrpcStatus.FAILED_PRECONDITION,
     summary: 'The roster is for another consortium than the one installed, or has the installed version with other content; at start, governance.rosterFile differs from the installed roster in a way only an approved replacement may (medfed governance roster install FILE --approval ...).',
   },
+  AUDIT_PURGE_NOT_APPROVED: {
+    http: 409, grpc: GrpcStatus.FAILED_PRECONDITION,
+    summary: "medfed audit verify --roster: a purge inside retention in the bundle names a roster digest that is not a pinned roster's, or its recorded approvals do not reach that roster's rule (the message names the event's seq, the digest and what is missing).",
+  },
+  GOVERNANCE_ROSTER_UNPINNED: {
+    http: 409, grpc: GrpcStatus.FAILED_PRECONDITION,
+    summary: 'medfed audit verify --roster: the bundle records a roster installed or replaced on the coordinator whose digest is not a pinned roster\'s; a legitimate rule change means pinning the new roster too.',
+  },
 } as const satisfies ErrorTable;
 
 export type GovernanceErrorCode = keyof typeof GOVERNANCE_ERRORS;

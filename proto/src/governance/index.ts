@@ -16,3 +16,6 @@ export {
   AUDIT_PURGE_REQUEST_TYPE, purgeCutoff, auditPurgeRequest, auditPurgeInputSha256, expectedAuditPurge, auditPurgeClaims,
   type AuditPurgeRequest,
 } from './purge-request.js';
+export {
+  GovernedEventsVerifier, verifyGovernedEvents, type CheckedPurge, type CheckedRosterChange, type GovernedEventsReport,
+} from './verify-purges.js';

@@ -196,6 +196,8 @@ export interface QuorumResult {
   readonly signed: { readonly steward: readonly string[]; readonly auditor: readonly string[] };
   readonly rejected: readonly { readonly signer: string; readonly code: string; readonly reason: string }[];
   readonly reached: boolean;
+  /** The approvals counted, exactly as given: the first valid one of each distinct eligible signer. */
+  readonly counted: readonly string[];
   /** A sentence saying who signed, who is missing and why any were not counted. */
   readonly summary: string;
 }
@@ -209,6 +211,7 @@ export function majorityOf(count: number): number {
 export function tallyApprovals(approvals: readonly unknown[], pinnedKey: PinnedKeyLookup, expected: ExpectedApproval, rule: QuorumRule, now: Date = new Date()): QuorumResult {
   const signed = { steward: new Set<string>(), auditor: new Set<string>() };
   const rejected: { signer: string; code: string; reason: string }[] = [];
+  const counted: string[] = [];
   for (const jws of approvals) {
     let claims: StewardApprovalClaims;
     try {
@@ -222,7 +225,9 @@ export function tallyApprovals(approvals: readonly unknown[], pinnedKey: PinnedK
       rejected.push({ signer: `${claims.signerRole} ${claims.signer}`, code: 'STEWARD_APPROVAL_MISMATCH', reason: `${claims.signerRole} ${claims.signer} is not one of those who decide this` });
       continue;
     }
+    if (signed[claims.signerRole].has(claims.signer)) continue;
     signed[claims.signerRole].add(claims.signer);
+    counted.push(jws as string);
   }
   const reachedBy = (role: SignerRole) => rule.threshold[role] !== undefined && rule.threshold[role]! > 0 && signed[role].size >= rule.threshold[role]!;
   const reached = reachedBy('steward') || reachedBy('auditor');
@@ -234,7 +239,7 @@ export function tallyApprovals(approvals: readonly unknown[], pinnedKey: PinnedK
   }
   if (rejected.length > 0) parts.push(`not counted: ${rejected.map((r) => `${r.signer} (${r.code})`).join(', ')}`);
   return {
-    signed: { steward: [...signed.steward].sort(), auditor: [...signed.auditor].sort() }, rejected, reached, summary: parts.join('; '),
+    signed: { steward: [...signed.steward].sort(), auditor: [...signed.auditor].sort() }, rejected, reached, counted, summary: parts.join('; '),
   };
 }
 

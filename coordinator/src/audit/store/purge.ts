@@ -34,13 +34,15 @@ export interface PurgeOptions {
   readonly force?: boolean;
   /**
    * For a forced cut inside retention: the signed approvals that allowed it (the caller verified
-   * them against the consortium roster, coordinator/src/governance), named in the audit.purge event.
+   * them against the consortium roster, coordinator/src/governance), named in the audit.purge event
+   * with the counted approvals themselves, which a verifier who pinned the roster checks offline.
    */
   readonly approval?: {
     readonly consortium: string;
     readonly version: number;
     readonly digest: string;
     readonly signers: readonly string[];
+    readonly approvals?: readonly string[];
   } | null;
   readonly now?: Date;
 }
@@ -107,6 +109,7 @@ export async function purgeAuditEntries(db: Db, options: PurgeOptions): Promise<
         through_seq: throughSeq, count: purged, before: options.before.toISOString(), ...(forced ? { reason: 'RETENTION_OVERRIDE' } : {}),
         ...(options.approval ? {
           consortium: options.approval.consortium, version: options.approval.version, sha256: options.approval.digest, signers: [...options.approval.signers],
+          ...(options.approval.approvals && options.approval.approvals.length > 0 ? { approvals: [...options.approval.approvals] } : {}),
         } : {}),
       },
     };
