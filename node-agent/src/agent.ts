@@ -468,9 +468,8 @@ export class NodeAgent {
   }
 
   private async reportGaveUp(r: TaskRetry, code = 'DEADLINE'): Promise<void> {
-    this.state = { state: 'failed', jobId: r.job, round: r.round, detail: `${code}: gave up at the task deadline after ${r.attempts} attempts` };
-    await this.sendHeartbeat();
     this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
+    await this.sendHeartbeat({ state: 'failed', jobId: r.job, round: r.round, detail: `${code}: gave up at the task deadline after ${r.attempts} attempts` });
   }
 
   /** A step retried where it is (the task would not be handed out again), until the task's deadline. */
@@ -518,17 +517,16 @@ export class NodeAgent {
       // Not a round failure: the release stays pending and is retried (or handed on at its deadline).
       // The heartbeat tells the coordinator why this site did not do the step (e.g. APPROVAL_QUORUM_NOT_MET).
       this.log.error({ job: task.jobId, round: task.round, code }, `release step refused or failed: ${message}`);
-      this.state = { state: 'failed', jobId: task.jobId, round: task.round, detail: `${code}: ${message}` };
-      await this.sendHeartbeat();
       this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
+      await this.sendHeartbeat({ state: 'failed', jobId: task.jobId, round: task.round, detail: `${code}: ${message}` });
       await this.pause(2000);
       return;
     }
     const detail = `${code}: ${message}`;
     this.log.error({ job: task.jobId, round: task.round, code }, kind === 'keys' ? `key ceremony step refused: ${message}` : `task refused or failed: ${detail}`);
-    this.state = { state: 'failed', jobId: task.jobId, round: task.round, detail };
-    await this.sendHeartbeat();
+    // The failure is reported once, by this heartbeat; the periodic one already says idle (it must not repeat the failure).
     this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
+    await this.sendHeartbeat({ state: 'failed', jobId: task.jobId, round: task.round, detail });
     if (kind === 'keys') await this.pause(2000); // the step stays pending; do not spin on it
     else void this.sendHeartbeat();
   }
@@ -564,10 +562,11 @@ export class NodeAgent {
     });
   }
 
-  private async sendHeartbeat(): Promise<void> {
+  /** Reports `state` (default: the agent's current state); a failure is passed here once, never left in `this.state`. */
+  private async sendHeartbeat(state: typeof this.state = this.state): Promise<void> {
     if (!this.client) return;
     await this.client.heartbeat({
-      siteId: this.config.siteId, ...this.state, logPath: this.config.logFile ?? '',
+      siteId: this.config.siteId, ...state, logPath: this.config.logFile ?? '',
     }).catch((err: unknown) => this.log.debug({ err }, 'heartbeat failed'));
   }
 }
