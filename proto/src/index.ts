@@ -1,5 +1,6 @@
 export * from './errors/index.js';
 export * from './job/index.js';
+export * from './strategy/index.js';
 export { initialWeights } from './job/initial-weights.js';
 export * from './transport/index.js';
 export { encodeVector, decodeVector, type VectorType } from './vector/float-vector.js';

@@ -5,7 +5,7 @@ import { fedProx } from './fedprox.js';
 import type { Strategy } from './strategy.js';
 
 /** Adding a strategy: one file plus one line here. */
-export const STRATEGIES: Readonly<Record<StrategySettings['name'], Strategy>> = {
+export const STRATEGIES: Readonly<Partial<Record<StrategySettings['name'], Strategy>>> = {
   fedavg: fedAvg,
   fedprox: fedProx,
   fedavgm: fedAvgM,

@@ -12,7 +12,7 @@ import { RoundJournal, type RoundMetrics, type RoundRecord } from './round-journ
 export function evalReport(siteId: string, record: RoundRecord, modelRound: number, m: RoundMetrics): ReportMetricsRequest {
   return {
     siteId, jobId: record.key.job, round: record.key.round, phase: 'eval', modelRound,
-    loss: m.loss, accuracy: m.accuracy, numSamples: m.numSamples, privacySpend: undefined,
+    loss: m.loss, accuracy: m.accuracy, numSamples: m.numSamples, privacySpend: undefined, paramsSha256: '',
   };
 }
 
@@ -20,7 +20,7 @@ export function trainReport(siteId: string, record: RoundRecord & Required<Pick<
   const { train } = record.upload;
   return {
     siteId, jobId: record.key.job, round: record.key.round, phase: 'train', modelRound: record.key.round,
-    loss: train.loss, accuracy: train.accuracy, numSamples: train.numSamples,
+    loss: train.loss, accuracy: train.accuracy, numSamples: train.numSamples, paramsSha256: '',
     // The round's charge to the site's own ledger, for the coordinator's audit trail (budget figures only).
     privacySpend: record.training.charge ? privacySpendReport(record.training.charge) : undefined,
   };

@@ -1,3 +1,5 @@
+import type { StrategyName, StrategyParameterName } from '../strategy/registry.js';
+
 /**
  * The job specification: fixed by the coordinator for every site, so that features, their order,
  * the class list and the model layout are identical everywhere. A site whose data does not match
@@ -17,14 +19,11 @@ export interface TrainingSettings {
   readonly seed: number;
 }
 
-export interface StrategySettings {
-  readonly name: 'fedavg' | 'fedprox' | 'fedavgm';
-  /** FedProx proximal weight (sites apply it in their local objective). */
-  readonly mu?: number;
-  /** Server learning rate and momentum for FedAvgM. */
-  readonly serverLearningRate?: number;
-  readonly momentum?: number;
-}
+/**
+ * The job's strategy: a name from the registry (proto/src/strategy/registry.ts) and that strategy's
+ * numeric parameters; resolveStrategy checks them and fills in the defaults.
+ */
+export type StrategySettings = { readonly name: StrategyName } & { readonly [K in StrategyParameterName]?: number };
 
 /**
  * How updates travel. Every site clips its update to `clipNorm` (L2) in both modes, so no single

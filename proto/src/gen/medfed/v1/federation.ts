@@ -270,7 +270,15 @@ export interface ReportMetricsRequest {
    * coordinator's audit trail and compliance report show budget spent per site and job. Aggregate
    * numbers only; no record-level data.
    */
-  privacySpend: PrivacySpend | undefined;
+  privacySpend:
+    | PrivacySpend
+    | undefined;
+  /**
+   * Eval phase: SHA-256 of the float32 LE bytes of the model the site measured (paramsSha256). On an
+   * encrypted job each site rebuilds that model from the decrypted sums and the strategy's server
+   * step; the coordinator stops the job if two sites report different digests for one round.
+   */
+  paramsSha256: string;
 }
 
 /** One round's charge to a site's privacy ledger (node-agent privacy/ledger). */
@@ -2572,6 +2580,7 @@ function createBaseReportMetricsRequest(): ReportMetricsRequest {
     accuracy: 0,
     numSamples: 0,
     privacySpend: undefined,
+    paramsSha256: "",
   };
 }
 
@@ -2603,6 +2612,9 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
     }
     if (message.privacySpend !== undefined) {
       PrivacySpend.encode(message.privacySpend, writer.uint32(74).fork()).join();
+    }
+    if (message.paramsSha256 !== "") {
+      writer.uint32(82).string(message.paramsSha256);
     }
     return writer;
   },
@@ -2692,6 +2704,14 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
             message.privacySpend = PrivacySpend.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.paramsSha256 = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2735,6 +2755,11 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
         : isSet(object.privacy_spend)
         ? PrivacySpend.fromJSON(object.privacy_spend)
         : undefined,
+      paramsSha256: isSet(object.paramsSha256)
+        ? globalThis.String(object.paramsSha256)
+        : isSet(object.params_sha256)
+        ? globalThis.String(object.params_sha256)
+        : "",
     };
   },
 
@@ -2767,6 +2792,9 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
     if (message.privacySpend !== undefined) {
       obj.privacySpend = PrivacySpend.toJSON(message.privacySpend);
     }
+    if (message.paramsSha256 !== "") {
+      obj.paramsSha256 = message.paramsSha256;
+    }
     return obj;
   },
 
@@ -2786,6 +2814,7 @@ export const ReportMetricsRequest: MessageFns<ReportMetricsRequest> = {
     message.privacySpend = (object.privacySpend !== undefined && object.privacySpend !== null)
       ? PrivacySpend.fromPartial(object.privacySpend)
       : undefined;
+    message.paramsSha256 = object.paramsSha256 ?? "";
     return message;
   },
 };
