@@ -9,7 +9,7 @@ import { TLOG_ERRORS } from '@medfed/proto/tlog/index';
 import { TRUST_BUNDLE_ERRORS } from '@medfed/proto/trust/index';
 import { GOVERNANCE_ERRORS } from '@medfed/proto/governance/index';
 import { ATTESTATION_POLICY_ERRORS, AUDIT_STORE_ERRORS, ERROR_TABLE } from '@medfed/coordinator';
-import { DATA_ERRORS, PRIVACY_ERRORS, SANDBOX_ERRORS, TRAINING_ERRORS } from '@medfed/node-agent';
+import { DATA_ERRORS, PRIVACY_ERRORS, SANDBOX_ERRORS, TASK_ERRORS, TRAINING_ERRORS } from '@medfed/node-agent';
 import { MASKING_ERRORS } from '@medfed/node-agent/masking/index';
 import { APPROVAL_ERRORS } from '@medfed/node-agent/approvals/index';
 import { CUSTODY_ERRORS } from '@medfed/node-agent/custody/index';
@@ -42,6 +42,7 @@ export const ERROR_CATALOG: ReadonlyArray<{ area: string; table: ErrorTable }> =
   { area: 'Privacy accounting', table: PRIVACY_ERRORS },
   { area: 'Field masking', table: MASKING_ERRORS },
   { area: 'Job approval at the site', table: APPROVAL_ERRORS },
+  { area: 'Tasks at the site', table: TASK_ERRORS },
   { area: 'Site pins and site-list approval', table: CUSTODY_ERRORS },
   { area: 'Local query API (hospital side)', table: QUERY_API_ERRORS },
   { area: 'Supply-chain gate', table: GATE_ERRORS },

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TaskKind, type Task } from '@medfed/proto';
+import type { Task } from '@medfed/proto';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config/schema.js';
 import { loadDataset, type LocalDataset } from './data/index.js';
@@ -17,13 +17,9 @@ import { sendPendingTrainReports } from './tasks/round-reports.js';
 import { channelCredentials } from './identity/channel.js';
 import { loadAgentIdentity, type AgentIdentity, type AgentKey } from './identity/identity-files.js';
 import { AuthError } from '@medfed/proto/auth/index';
-import { runEvaluateTask, runTrainTask } from './tasks/model-task.js';
-import { runStatsTask } from './tasks/stats-task.js';
-import { runStatsPublishTask, runStatsQueryTask, type StatsQueryContext } from './tasks/stats-query-task.js';
 import { maskingFilesOf } from './statistics/site-inputs.js';
-import { parseTaskSpec, type TaskContext } from './tasks/task-context.js';
-import { runKeyTask, type KeyTask } from './tasks/key-task.js';
-import { runReleaseTask } from './tasks/release-task.js';
+import { parseTaskSpec } from './tasks/task-context.js';
+import { TASK_KINDS, taskKindHandler, taskKindName, type TaskHost } from './tasks/task-kinds.js';
 import { consortiumOf } from './governance/consortium.js';
 import { signReleaseStatement } from '@medfed/proto/release/index';
 import { fetchAttestedJobKey } from './tasks/key-release.js';
@@ -53,25 +49,12 @@ export interface NodeAgentOptions {
   readonly retry?: BackoffOptions;
 }
 
-type TaskKindName = 'keys' | 'release' | 'stats' | 'train' | 'stats-query' | 'stats-publish' | 'evaluate';
-
-function kindOf(task: Task): TaskKindName {
-  switch (task.kind) {
-    case TaskKind.TASK_KIND_KEYS: return 'keys';
-    case TaskKind.TASK_KIND_RELEASE: return 'release';
-    case TaskKind.TASK_KIND_STATS: return 'stats';
-    case TaskKind.TASK_KIND_TRAIN: return 'train';
-    case TaskKind.TASK_KIND_STATS_QUERY: return 'stats-query';
-    case TaskKind.TASK_KIND_STATS_PUBLISH: return 'stats-publish';
-    default: return 'evaluate';
-  }
-}
-
 /** A task that failed transiently: it is re-polled (fresh nonce, and whether it still exists) until its deadline. */
 interface TaskRetry {
   readonly job: string;
   readonly round: number;
-  readonly kind: TaskKindName;
+  /** The kind's name (tasks/task-kinds.ts). */
+  readonly kind: string;
   readonly attempts: number;
   /** The task's deadline on this host's clock (0: none). */
   readonly deadlineMs: number;
@@ -389,7 +372,7 @@ export class NodeAgent {
 
   private async runTask(task: Task): Promise<void> {
     if (!(await this.jobApproved(task))) return;
-    const kind = kindOf(task);
+    const kind = taskKindName(task);
     try {
       await this.dispatch(task, kind);
       this.retries.delete(retryKey(task, kind));
@@ -403,39 +386,72 @@ export class NodeAgent {
       // The coordinator answered (with a refusal), so it is reachable; a local failure says nothing either way.
       if (err instanceof CoordinatorError && this.outage.recovered('task', { job: task.jobId, round: task.round, task: kind })) this.reconcileReports = true;
       else this.outage.abandoned('task');
-      await this.failed(task, kind, err);
+      await this.failed(task, err);
     }
   }
 
-  private async dispatch(task: Task, kind: TaskKindName): Promise<void> {
-    if (kind === 'keys') return this.runKeyCeremonyStep(task);
-    if (kind === 'release') return this.runReleaseStep(task);
-    this.state = { state: kind === 'train' || kind === 'stats' ? 'training' : 'evaluating', jobId: task.jobId, round: task.round, detail: '' };
-    void this.sendHeartbeat();
-    const { spec, standardization } = parseTaskSpec(task);
+  /**
+   * Runs the task by its kind's handler (tasks/task-kinds.ts); a kind without one is refused with
+   * TASK_KIND_UNKNOWN and reported as failed. The heartbeat reports the handler's state meanwhile.
+   */
+  private async dispatch(task: Task, kind: string): Promise<void> {
+    const handler = taskKindHandler(task);
+    if (handler.state) {
+      this.state = { state: handler.state, jobId: task.jobId, round: task.round, detail: '' };
+      void this.sendHeartbeat();
+    }
+    await handler.run(task, this.taskHost(kind));
+    if (handler.state) {
+      this.state = { state: 'idle', jobId: task.jobId, round: task.round, detail: '' };
+      void this.sendHeartbeat();
+    }
+  }
+
+  /** What a task handler gets from the agent: contexts over its configuration, keys and current client. */
+  private taskHost(kind: string): TaskHost {
     const siteId = this.config.siteId;
+    const stateDir = resolve(this.config.stateDir);
     const agent = this;
-    const ctx: TaskContext = {
-      // The current client: a NOT_LEADER retried in place may have moved the agent to another replica.
-      get client() { return agent.client!; },
-      siteId, dataset: this.dataset!, log: this.log, task, spec, standardization,
-      stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!, sandbox: this.sandbox!, attester: this.attester!, privacy: this.config.privacy,
-      // The coordinator releases the wrapped key only against this node's attestation for the job.
-      fetchWrappedKey: (jobId, epoch) => fetchAttestedJobKey({ client: this.client!, siteId, attester: this.attester!, sandbox: this.sandbox! }, jobId, epoch ?? 0),
-      retryInPlace: (what, fn) => this.retryInPlace(task, kind, what, fn),
-    };
-    if (kind === 'stats-query' || kind === 'stats-publish') {
-      // Federated statistics read the site's records and masking files afresh (docs/statistics.md).
-      const sctx: StatsQueryContext = { ...ctx, statsInputs: {
+    // The coordinator releases a wrapped job key only against this node's attestation for the job.
+    const fetchWrappedKey = (jobId: string, epoch?: number) =>
+      fetchAttestedJobKey({ client: this.client!, siteId, attester: this.attester!, sandbox: this.sandbox! }, jobId, epoch ?? 0);
+    return {
+      taskContext: (task) => ({
+        // The current client: a NOT_LEADER retried in place may have moved the agent to another replica.
+        get client() { return agent.client!; },
+        siteId, dataset: this.dataset!, log: this.log, task, ...parseTaskSpec(task),
+        stateDir, keyStore: this.keyStore!, sandbox: this.sandbox!, attester: this.attester!, privacy: this.config.privacy,
+        fetchWrappedKey,
+        retryInPlace: (what, fn) => this.retryInPlace(task, kind, what, fn),
+      }),
+      statsInputs: async () => ({
         csvPath: this.config.data.csv, ...maskingFilesOf(this.config.data, this.config.queryApi),
-        optOut: await readOptOut(optOutPath(resolve(this.config.stateDir), this.config.data.optOutFile), this.config.data.patientIdColumn),
-      } };
-      await (kind === 'stats-query' ? runStatsQueryTask(sctx) : runStatsPublishTask(sctx));
-    } else if (kind === 'stats') await runStatsTask(ctx);
-    else if (kind === 'train') await runTrainTask(ctx);
-    else await runEvaluateTask(ctx);
-    this.state = { state: 'idle', jobId: task.jobId, round: task.round, detail: '' };
-    void this.sendHeartbeat();
+        optOut: await readOptOut(optOutPath(stateDir, this.config.data.optOutFile), this.config.data.patientIdColumn),
+      }),
+      keyTaskDeps: async (task) => {
+        const client = this.client!;
+        return {
+          siteId, keys: this.siteKeys!, pinned: await this.pinnedSites(), approvals: this.siteListApprovals!,
+          autoApprove: this.config.custody.autoApproveSiteLists, log: this.log,
+          submitSignature: async (jws) => { await client.submitSiteListSignature(siteId, task.jobId, jws); },
+          submitKeyMaterial: async (pp, wrapped, history) => { await client.submitKeyMaterial(siteId, task.jobId, pp, wrapped, history); },
+          earlierKey: (epoch, keyId, paramSet) => this.keyStore!.exportKey(task.jobId, epoch, paramSet, keyId,
+            () => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, task.jobId, epoch)),
+        };
+      },
+      releaseContext: async (task) => {
+        const client = this.client!;
+        const key = this.attestationKey!;
+        // The approvals are verified with this site's pins, read afresh (a roster imported since start counts).
+        const approvalTrust = { consortium: await consortiumOf(this.config), stewardKeys: await this.pinnedSites() };
+        return {
+          client, siteId, task, spec: parseTaskSpec(task).spec, log: this.log, stateDir, keyStore: this.keyStore!,
+          fetchWrappedKey: (jobId, epoch) => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, jobId, epoch ?? 0),
+          signStatement: (claims) => signReleaseStatement(claims, key),
+          approvalTrust,
+        };
+      },
+    };
   }
 
   /**
@@ -444,7 +460,7 @@ export class NodeAgent {
    * it is gone); the round journal makes the re-run cheap. Once the next attempt could not start
    * before the task's deadline, the task is dropped.
    */
-  private async retryLater(task: Task, kind: TaskKindName, err: unknown): Promise<void> {
+  private async retryLater(task: Task, kind: string, err: unknown): Promise<void> {
     const key = retryKey(task, kind);
     // The latest poll's deadline counts (the coordinator may have moved it).
     const deadlineMs = task.deadlineMs > 0 ? task.deadlineMs - this.clockOffsetMs : 0;
@@ -473,7 +489,7 @@ export class NodeAgent {
   }
 
   /** A step retried where it is (the task would not be handed out again), until the task's deadline. */
-  private async retryInPlace<T>(task: Task, kind: TaskKindName, what: string, fn: () => Promise<T>): Promise<T> {
+  private async retryInPlace<T>(task: Task, kind: string, what: string, fn: () => Promise<T>): Promise<T> {
     const fields = { job: task.jobId, round: task.round, task: kind, what };
     const deadlineMs = task.deadlineMs > 0 ? task.deadlineMs - this.clockOffsetMs : 0;
     for (let attempt = 1; ; attempt++) {
@@ -510,56 +526,20 @@ export class NodeAgent {
   }
 
   /** A task that failed for good: logged, reported through the heartbeat, and the agent goes on. */
-  private async failed(task: Task, kind: TaskKindName, err: unknown): Promise<void> {
+  private async failed(task: Task, err: unknown): Promise<void> {
     const code = codeOf(err) ?? 'TASK_FAILED';
     const message = (err as Error)?.message ?? String(err);
-    if (kind === 'release') {
-      // Not a round failure: the release stays pending and is retried (or handed on at its deadline).
-      // The heartbeat tells the coordinator why this site did not do the step (e.g. APPROVAL_QUORUM_NOT_MET).
-      this.log.error({ job: task.jobId, round: task.round, code }, `release step refused or failed: ${message}`);
-      this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
-      await this.sendHeartbeat({ state: 'failed', jobId: task.jobId, round: task.round, detail: `${code}: ${message}` });
-      await this.pause(2000);
-      return;
-    }
     const detail = `${code}: ${message}`;
-    this.log.error({ job: task.jobId, round: task.round, code }, kind === 'keys' ? `key ceremony step refused: ${message}` : `task refused or failed: ${detail}`);
+    // A key ceremony or release step is not a round failure: it stays pending and is handed out again
+    // (or on at its deadline); the heartbeat tells the coordinator why this site did not do it
+    // (e.g. APPROVAL_QUORUM_NOT_MET).
+    const pendingStep = TASK_KINDS.get(task.kind)?.pendingStep;
+    this.log.error({ job: task.jobId, round: task.round, code }, pendingStep ? `${pendingStep}: ${message}` : `task refused or failed: ${detail}`);
     // The failure is reported once, by this heartbeat; the periodic one already says idle (it must not repeat the failure).
     this.state = { state: 'idle', jobId: '', round: 0, detail: '' };
     await this.sendHeartbeat({ state: 'failed', jobId: task.jobId, round: task.round, detail });
-    if (kind === 'keys') await this.pause(2000); // the step stays pending; do not spin on it
+    if (pendingStep) await this.pause(2000); // do not spin on a step that stays pending
     else void this.sendHeartbeat();
-  }
-
-  /** A model release step (decrypt or reproduce and countersign); see tasks/release-task.ts. */
-  private async runReleaseStep(task: Task): Promise<void> {
-    const client = this.client!;
-    const siteId = this.config.siteId;
-    const { spec } = parseTaskSpec(task);
-    const key = this.attestationKey!;
-    // The approvals are verified with this site's pins, read afresh (a roster imported since start counts).
-    const approvalTrust = { consortium: await consortiumOf(this.config), stewardKeys: await this.pinnedSites() };
-    const outcome = await runReleaseTask({
-      client, siteId, task, spec, log: this.log, stateDir: resolve(this.config.stateDir), keyStore: this.keyStore!,
-      fetchWrappedKey: (jobId, epoch) => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, jobId, epoch ?? 0),
-      signStatement: (claims) => signReleaseStatement(claims, key),
-      approvalTrust,
-    });
-    this.log.info({ job: task.jobId, round: task.round, outcome }, 'release step done');
-  }
-
-  private async runKeyCeremonyStep(task: Task): Promise<void> {
-    const client = this.client!;
-    const siteId = this.config.siteId;
-    const keyTask = JSON.parse(task.keyTaskJson) as KeyTask;
-    await runKeyTask(task.jobId, keyTask, {
-      siteId, keys: this.siteKeys!, pinned: await this.pinnedSites(), approvals: this.siteListApprovals!,
-      autoApprove: this.config.custody.autoApproveSiteLists, log: this.log,
-      submitSignature: async (jws) => { await client.submitSiteListSignature(siteId, task.jobId, jws); },
-      submitKeyMaterial: async (pp, wrapped, history) => { await client.submitKeyMaterial(siteId, task.jobId, pp, wrapped, history); },
-      earlierKey: (epoch, keyId, paramSet) => this.keyStore!.exportKey(task.jobId, epoch, paramSet, keyId,
-        () => fetchAttestedJobKey({ client, siteId, attester: this.attester!, sandbox: this.sandbox! }, task.jobId, epoch)),
-    });
   }
 
   /** Reports `state` (default: the agent's current state); a failure is passed here once, never left in `this.state`. */
@@ -571,6 +551,6 @@ export class NodeAgent {
   }
 }
 
-function retryKey(task: Task, kind: TaskKindName): string {
+function retryKey(task: Task, kind: string): string {
   return `${task.jobId}\u0000${task.round}\u0000${kind}`;
 }

@@ -7,3 +7,4 @@ export * from './training/index.js';
 export * from './privacy/index.js';
 export * as masking from './masking/index.js';
 export * from './sandbox/index.js';
+export { TASK_ERRORS, TaskError, type TaskErrorCode } from './tasks/errors.js';

@@ -48,7 +48,7 @@ describe('a retried task finishes the round (PostgreSQL, real gRPC)', () => {
   it('acknowledges the same metrics report again, refuses a different one (METRICS_CONFLICT), records privacy.spend once', async () => {
     const job = await t.coordinator.engine.createJob(spec(['site-a', 'site-b', 'site-c']), 'tester');
     const task = (await client.pollTask('site-a', 1000)).task!;
-    const evalReport = { siteId: 'site-a', jobId: job.id, round: 1, phase: 'eval', modelRound: 0, loss: 0.693, accuracy: 0.5, numSamples: 40, privacySpend: undefined };
+    const evalReport = { siteId: 'site-a', jobId: job.id, round: 1, phase: 'eval', modelRound: 0, loss: 0.693, accuracy: 0.5, numSamples: 40, privacySpend: undefined, paramsSha256: '' };
     await client.reportMetrics(evalReport);
     // The reproduction: a coordinator restart makes the agent send its evaluation again; it used to be refused (METRICS_INVALID).
     await expect(client.reportMetrics(evalReport)).resolves.toBeDefined();

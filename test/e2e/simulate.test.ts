@@ -8,7 +8,8 @@ import { runCli } from '../support/cli.js';
 
 interface SimulateJson {
   sites: number; test_size: number; train_size: number; encrypted: boolean;
-  rounds: { round: number; loss: number; accuracy: number }[];
+  strategy: { name: string; parameters: Record<string, number> };
+  rounds: { round: number; loss: number; accuracy: number; params_sha256: string | null }[];
   federated: { accuracy: number; loss: number };
   centralized: { accuracy: number; loss: number };
   release: { id: string; sha256: string; decrypting_site: string | null; countersigning_site: string | null } | null;
@@ -100,6 +101,9 @@ describe('medfed simulate', () => {
       expect(run.code).toBe(0);
       const result = JSON.parse(run.stdout) as SimulateJson;
       expect(result.federated.accuracy).toBeGreaterThan(0.4);
+      expect(result.strategy).toEqual({ name: 'fedavg', parameters: {} }); // the default
+      // Every round reports the digest of the model its sites agreed on.
+      for (const r of result.rounds) expect(r.params_sha256).toMatch(/^[0-9a-f]{64}$/);
 
       const { rows: tables } = await db.db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
       let stored = '';
@@ -119,6 +123,16 @@ describe('medfed simulate', () => {
         for (const b of blobs) expect(b.includes(Buffer.from(id))).toBe(false);
       }
     }, 180_000);
+  });
+
+  it('refuses a strategy parameter the strategy does not have before anything starts', async () => {
+    const work = join(dir, 'bad-strategy-work');
+    const run = await runCli(['simulate', '--data', cohort, '--label', 'risk', '--strategy', 'fedprox', '--server-lr', '0.1',
+      '--work-dir', work, '--json']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/STRATEGY_SETTINGS_INVALID: --server-lr: strategy fedprox has no server learning rate/);
+    await expect(readdir(work)).rejects.toThrow(); // refused before the work dir was made
   });
 
   it.each([

@@ -75,7 +75,8 @@ describe('the dashboard shows a released, attested run and a waiting one as the 
     await beat(site, 'training', jobId, task.round);
     const quality = (task.modelRound + 1) * (1 + SITES.indexOf(site) / 10);
     await client.reportMetrics({ siteId: site, jobId, round: task.round, phase: 'eval', modelRound: task.modelRound,
-      loss: 1 / (1 + quality), accuracy: Math.min(0.99, 0.55 + quality / 10), numSamples: 40 + SITES.indexOf(site) * 10, privacySpend: undefined });
+      loss: 1 / (1 + quality), accuracy: Math.min(0.99, 0.55 + quality / 10), numSamples: 40 + SITES.indexOf(site) * 10, privacySpend: undefined,
+      paramsSha256: '' });
     if (task.kind === TaskKind.TASK_KIND_TRAIN) {
       const payload = encodeVector(Float32Array.from({ length: P }, (_, i) => Math.sin(i + task.round + SITES.indexOf(site)) / 50));
       const attestation = await attesters.get(site)!.attest({

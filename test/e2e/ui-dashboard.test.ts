@@ -59,7 +59,8 @@ async function driveFederation(client: CoordinatorClient, address: string, jobId
       done.add(`${site}/${task.round}`);
       const quality = (task.modelRound + 1) * (site === 'site-a' ? 1 : site === 'site-b' ? 0.8 : 0.6);
       await client.reportMetrics({ siteId: site, jobId, round: task.round, phase: 'eval', modelRound: task.modelRound,
-        loss: 1 / (1 + quality), accuracy: Math.min(0.99, 0.5 + quality / 10), numSamples: 20 + SITES.indexOf(site) * 10 });
+        loss: 1 / (1 + quality), accuracy: Math.min(0.99, 0.5 + quality / 10), numSamples: 20 + SITES.indexOf(site) * 10,
+        privacySpend: undefined, paramsSha256: '' });
       if (task.kind !== TaskKind.TASK_KIND_TRAIN) continue;
       const header = { siteId: site, jobId, round: task.round, submissionId: `${site}-${task.round}`, numSamples: 20, baseModelId: task.modelId };
       if (site === 'site-c' && task.round === 2) {

@@ -4,7 +4,10 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadDataset } from '@medfed/node-agent/data/index';
 import { readCsv } from '@medfed/node-agent/data/read-csv';
+import { knownStrategyNames } from '@medfed/proto';
 import { parsePartitionScheme, trainCentralized } from '../simulate/index.js';
+import { chooseStrategy, collectStrategyParam, serverLrStrategies, type ChosenStrategy } from '../simulate/strategy-options.js';
+import { roundParamsSha256 } from '../simulate/round-digests.js';
 import { runLocalFederation, type FinishedRun } from '../federation/local-federation.js';
 import { releaseWithDevelopmentIdentities } from './release-demo.js';
 import { RECOMMENDED_ROUNDS } from '../simulate/defaults.js';
@@ -30,6 +33,12 @@ export interface SimulateOptions {
   plaintext?: boolean;
   /** Release the final model through the release workflow (default true; `--no-release`). */
   release?: boolean;
+  /** A name from the strategy registry (default fedavg). */
+  strategy?: string;
+  /** The server learning rate, for strategies that have one. */
+  serverLr?: string | number;
+  /** KEY=VALUE, any parameter the strategy declares. */
+  strategyParam?: string[];
 }
 
 export interface SimulateResult {
@@ -38,7 +47,13 @@ export interface SimulateResult {
   train_size: number;
   partition: string;
   encrypted: boolean;
-  rounds: { round: number; loss: number; accuracy: number }[];
+  /** The strategy that ran, with every parameter resolved (defaults filled in). */
+  strategy: { name: string; parameters: Record<string, number> };
+  /**
+   * Per round: the held-out figures, and the digest of the global model the round agreed on
+   * (null where the coordinator reports none).
+   */
+  rounds: { round: number; loss: number; accuracy: number; params_sha256: string | null }[];
   federated: { accuracy: number; loss: number };
   centralized: { accuracy: number; loss: number };
   job_id: string;
@@ -49,6 +64,7 @@ export interface SimulateResult {
 /** The real coordinator and agents over the user's CSV split across K virtual sites, plus a centralised baseline. */
 export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const scheme = parsePartitionScheme(opts.partition);
+  const strategy = chooseStrategy({ strategy: opts.strategy ?? 'fedavg', serverLr: opts.serverLr, strategyParam: opts.strategyParam }, !opts.plaintext);
   const log = stderrLogger(opts.logLevel, { component: 'simulate' });
   const dataset = await loadDataset(opts.data, { label: opts.label });
   const table = await readCsv(opts.data);
@@ -57,7 +73,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     const split = await writeSiteFiles(table, {
       dir: join(workDir, 'data'), label: opts.label, sites: opts.sites, scheme, seed: opts.seed, testFraction: opts.testFraction,
     });
-    const job = jobTemplate(dataset, { name: `simulate ${opts.data}`, rounds: opts.rounds, seed: opts.seed, minSites: opts.sites, encrypted: !opts.plaintext });
+    const job = jobTemplate(dataset, { name: `simulate ${opts.data}`, rounds: opts.rounds, seed: opts.seed, minSites: opts.sites, encrypted: !opts.plaintext, strategy: strategy.settings });
     if (!opts.json) process.stdout.write('development site stewards approve the job automatically (a real site needs medfed agent approve --job J --ethics-ref REF)\n');
     const progress = opts.json ? null : new RoundProgress();
     let released: Awaited<ReturnType<typeof releaseWithDevelopmentIdentities>> | null = null;
@@ -74,14 +90,15 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     const last = run.view.figures.find((f) => f.round === opts.rounds);
     if (!last) throw new Error('the final round has no evaluation');
     const release = released as Awaited<ReturnType<typeof releaseWithDevelopmentIdentities>> | null;
-    if (!opts.json) process.stdout.write(`\n${finalTable(run.view)}\n${release ? `${release.lines.join('\n')}\n` : ''}`);
+    if (!opts.json) process.stdout.write(`\n${strategyLine(strategy)}\n${finalTable(run.view)}\n${release ? `${release.lines.join('\n')}\n` : ''}`);
     return {
       sites: opts.sites,
       test_size: split.testRows.length,
       train_size: split.trainRows.length,
       partition: opts.partition,
       encrypted: !opts.plaintext,
-      rounds: run.view.figures.map((f) => ({ round: f.round, loss: f.loss, accuracy: f.accuracy })),
+      strategy: { name: strategy.resolved.definition.name, parameters: { ...strategy.resolved.parameters } },
+      rounds: run.view.figures.map((f) => ({ round: f.round, loss: f.loss, accuracy: f.accuracy, params_sha256: roundParamsSha256(run.view, f.round) })),
       federated: { accuracy: last.accuracy, loss: last.loss },
       centralized: { accuracy: centralized.accuracy, loss: centralized.loss },
       job_id: run.view.id,
@@ -93,6 +110,12 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   } finally {
     if (!opts.workDir) await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** One line for the human output: which strategy ran, with its resolved parameters. */
+export function strategyLine(strategy: ChosenStrategy): string {
+  const params = Object.entries(strategy.resolved.parameters).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `strategy ${strategy.resolved.definition.name}${params ? ` (${params})` : ''}: ${strategy.resolved.definition.summary}`;
 }
 
 export function register(program: Command): void {
@@ -112,6 +135,9 @@ export function register(program: Command): void {
     .option('--work-dir <dir>', 'keep site files, agent logs and coordinator state here (default: a temporary folder, removed)')
     .option('--database-url <url>', 'keep the coordinator\'s state in this PostgreSQL database (default: in memory)')
     .option('--log-level <level>', 'log level on stderr', 'warn')
+    .addOption(new Option('--strategy <name>', 'federated strategy (proto/src/strategy/registry.ts)').choices(knownStrategyNames()).default('fedavg'))
+    .option('--server-lr <x>', `server learning rate, for strategies that have one (${serverLrStrategies().join(', ')})`)
+    .option('--strategy-param <key=value>', 'a parameter of the strategy, e.g. beta1=0.9 (repeatable)', collectStrategyParam, [])
     .option('--plaintext', 'development only: send updates unencrypted (encryption is the default)', false)
     .option('--no-release', 'skip releasing the final model (by default development identities approve its release automatically)')
     .option('--json', 'print exactly one JSON object on stdout', false)

@@ -1,10 +1,19 @@
-import { DEFAULT_UPDATE_PARAM_SET, type JobSpec } from '@medfed/proto';
+import { DEFAULT_UPDATE_PARAM_SET, type JobSpec, type StrategySettings } from '@medfed/proto';
 import { describeClasses, type LocalDataset } from '@medfed/node-agent/data/index';
 import { RECOMMENDED_MODEL, RECOMMENDED_TRAINING } from '../simulate/defaults.js';
 
+export interface JobTemplateOptions {
+  name: string;
+  rounds: number;
+  seed: number;
+  minSites: number;
+  encrypted: boolean;
+  /** The strategy block (checked by resolveStrategy before the job is built); default FedAvg. */
+  strategy?: StrategySettings;
+}
 
 /** A job over every numeric, non-identifier column of a dataset, with its full class list. */
-export function jobTemplate(dataset: LocalDataset, options: { name: string; rounds: number; seed: number; minSites: number; encrypted: boolean }): Omit<JobSpec, 'sites' | 'evaluators'> {
+export function jobTemplate(dataset: LocalDataset, options: JobTemplateOptions): Omit<JobSpec, 'sites' | 'evaluators'> {
   const features = dataset.columns
     .filter((c) => c.kind === 'numeric' && c.role === 'feature')
     .map((c) => c.name);
@@ -18,7 +27,7 @@ export function jobTemplate(dataset: LocalDataset, options: { name: string; roun
     rounds: options.rounds,
     minSites: options.minSites,
     roundDeadlineSeconds: 300,
-    strategy: { name: 'fedavg' },
+    strategy: options.strategy ?? { name: 'fedavg' },
     standardization: 'federated',
     encryption: { enabled: options.encrypted, paramSet: DEFAULT_UPDATE_PARAM_SET, clipNorm: 5, fracBits: 0 },
   };

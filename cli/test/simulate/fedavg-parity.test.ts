@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll } from '@jest/globals';
-import type { JobSpec } from '@medfed/proto';
+import { applyServerStep, DEFAULT_UPDATE_PARAM_SET, FixedPointMean, resolveStrategy, type JobSpec } from '@medfed/proto';
+import { fracBitsFor } from '@medfed/coordinator/federation/key-ceremony';
 import {
   datasetFromRows,
   localFeatureStatistics,
@@ -20,9 +21,11 @@ const SITES = 4;
 const SEED = 3;
 
 /**
- * FedAvg in process, as the coordinator runs it: sites sum their feature statistics, every site
- * standardises with the mean/std derived from the sum, then each round every site trains from the
- * global weights and the new global model is the sample-weighted average of the site weights.
+ * FedAvg in process, with the definition the coordinator and the sites run (proto's registry):
+ * sites sum their feature statistics, every site standardises with the mean/std derived from the
+ * sum, then each round every site trains from the global weights, the deltas are combined by
+ * FixedPointMean at the fracBits an encrypted job of these sites gets, and FedAvg's server step
+ * applies the mean delta.
  */
 async function federatedAccuracy(dataset: LocalDataset, trainRows: number[], testRows: number[], scheme: string, job: JobSpec): Promise<number> {
   const labels = trainRows.map((row) => {
@@ -36,6 +39,8 @@ async function federatedAccuracy(dataset: LocalDataset, trainRows: number[], tes
   const standardization = standardizationFromSums(summed, d);
   const siteData = sites.map((site) => prepareForJob(site, job, standardization));
   const arch = architectureForJob(job);
+  const fedavg = resolveStrategy({ name: 'fedavg' }, { encrypted: true });
+  const fracBits = fracBitsFor(DEFAULT_UPDATE_PARAM_SET, 5, SITES);
   let global = initialWeights(arch.inputs, arch.hidden, arch.classes, job.training.seed);
   for (let round = 0; round < job.rounds; round++) {
     const updates = [];
@@ -43,12 +48,14 @@ async function federatedAccuracy(dataset: LocalDataset, trainRows: number[], tes
       updates.push(await trainLocal(arch, global, data, { ...job.training, seed: job.training.seed + 1000 * (round + 1) + site }));
     }
     const total = updates.reduce((sum, u) => sum + u.numSamples, 0);
-    const next = new Float32Array(global.length);
+    const mean = new FixedPointMean(global.length, fracBits);
+    let totalWeight = 0;
     for (const update of updates) {
       const weight = update.numSamples / total;
-      update.weights.forEach((value, i) => (next[i]! += weight * value));
+      mean.add(update.weights.map((value, i) => value - global[i]!), weight);
+      totalWeight += weight;
     }
-    global = next;
+    global = applyServerStep(fedavg, global, mean.mean(totalWeight), null).global;
   }
   const test = prepareForJob(subsetDataset(dataset, testRows), job, standardization);
   return (await evaluate(arch, global, test)).accuracy;

@@ -1,20 +1,20 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import {
-  decodeVector, encodeVector, initialWeights, MIN_ENCRYPTED_SITES, parameterCount, sha256Hex, SHA256_HEX,
+  decodeVector, encodeVector, initialWeights, MIN_ENCRYPTED_SITES, parameterCount, sha256Hex, SHA256_HEX, StrategyError,
   type EncryptedSettingsForJob, type HePublicParams, type JobSpec, type Standardization,
+  ExactStatisticsSum, standardizationOf,
 } from '@medfed/proto';
 import type { JWK } from 'jose';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { Db, Queryable } from '../storage/db.js';
-import { strategyFor } from '../strategies/registry.js';
-import type { Contribution } from '../strategies/strategy.js';
+import { runPlaintextRound, totalWeightOf, type PlaintextUpdate } from '../strategies/index.js';
 import { FederationError } from './errors.js';
 import { dutyOf, expectedSites, featureStatsLength, participantsOf, type SiteDuty } from './participants.js';
 import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } from './rows.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
-  acceptKeyMaterial, acceptSignature, allEpochs, currentKeys, encryptedSettings, epochView, fracBitsFor, keyTaskFor, lanesFit, startCeremony,
+  acceptKeyMaterial, acceptSignature, allEpochs, currentKeys, encryptedSettings, epochView, keyTaskFor, lanesFit, startCeremony,
   startNextEpoch, wrappedKeyOf, type EpochReason, type KeyTask,
 } from './key-ceremony.js';
 import { checkEncryptedUpload, sumEncrypted } from './encrypted-aggregation.js';
@@ -28,6 +28,10 @@ import { StatisticsRounds, isStatisticsSpec, statsVectorLength } from '../statis
 import { privacySpendEvent, type PrivacySpendReport } from '../audit/privacy-spend.js';
 import { isRetryLater } from '../storage/errors.js';
 import { CorruptedContributionError } from './corrupted-contribution.js';
+import { encodingFracBits, resolveJobStrategy } from './job-strategy.js';
+import { loadServerState, storeServerState } from './strategy-state.js';
+import { checkReportedDigest, divergenceMessage, recordStoredModelDigest, type ModelDivergence } from './model-digests.js';
+import { failLiveRounds, moveRound, tryMoveRound } from './round-state.js';
 
 export interface TaskAssignment {
   jobId: string;
@@ -103,6 +107,11 @@ export interface MetricsReport {
   loss: number;
   accuracy: number;
   numSamples: number;
+  /**
+   * Eval phase: SHA-256 of the float32 LE bytes of the model the site measured ('' or absent: none).
+   * Required on an encrypted training job, where it is the only way to know that the sites hold one model.
+   */
+  paramsSha256?: string | undefined;
 }
 
 export interface EngineOptions {
@@ -242,6 +251,8 @@ export class FederationEngine {
 
   async createJob(requested: JobSpec, owner: string, by: Actor = { actor: owner, role: 'admin' }): Promise<JobRow> {
     checkSpecConsistency(requested);
+    // Strategy refusals keep their own codes (STRATEGY_UNKNOWN, STRATEGY_SETTINGS_INVALID, STRATEGY_NEEDS_PLAINTEXT).
+    resolveJobStrategy(requested);
     const sites: SiteRow[] = [];
     for (const siteId of participantsOf(requested)) sites.push(await this.activeSite(siteId));
     const spec = this.withEncryptionSettings(requested);
@@ -267,6 +278,7 @@ export class FederationEngine {
         await tx.query(`INSERT INTO job_sites (job_id, site_id, role) VALUES ($1, $2, 'evaluator')`, [id, s]);
       }
       await this.insertModel(tx, initial);
+      if (!encrypted) await recordStoredModelDigest(tx, id, 0, initial.sha256);
       await this.record(tx, by, 'job.create', `job:${id}`, 'success', {
         job: id, rounds: spec.rounds, sites: participantsOf(spec), encrypted: spec.encryption?.enabled === true, sha256: sha256Hex(JSON.stringify(spec)),
       });
@@ -293,8 +305,7 @@ export class FederationEngine {
     if (job.status !== 'running') throw new FederationError('JOB_NOT_RUNNING', `job ${id} is ${job.status}`);
     await this.db.transaction(async (tx) => {
       await this.record(tx, by, 'job.stop', `job:${id}`, 'success', { job: id, reason: 'OPERATOR_STOP' });
-      await tx.query(`UPDATE rounds SET status = 'failed', failure = $2, closed_at = now()
-                      WHERE job_id = $1 AND status IN ('open', 'collecting')`, [id, `stopped: ${reason}`]);
+      await failLiveRounds(tx, id, `stopped: ${reason}`);
       await tx.query(`UPDATE jobs SET status = 'stopped', failure = $2, updated_at = now() WHERE id = $1`, [id, reason]);
     });
     this.changed();
@@ -501,8 +512,7 @@ export class FederationEngine {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
         [header.submissionId, header.jobId, r.round, header.siteId, header.numSamples, header.byteSize, digest, blobKey]);
       await this.markTask(tx, header.jobId, r.round, header.siteId, 'submitted', null);
-      await tx.query(`UPDATE rounds SET status = 'collecting' WHERE job_id = $1 AND round = $2 AND status = 'open'`,
-        [header.jobId, r.round]);
+      await tryMoveRound(tx, { jobId: header.jobId, round: r.round }, 'collecting', {}, 'open');
       const { rows: count } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM contributions WHERE job_id = $1 AND round = $2', [header.jobId, r.round]);
       received = count[0]?.n ?? 0;
       // One event per request: the attestation verdict travels in the submission's own event.
@@ -524,6 +534,9 @@ export class FederationEngine {
     if (!Number.isFinite(m.loss) || m.loss < 0) throw new FederationError('METRICS_INVALID', 'loss must be a finite number >= 0');
     if (!(m.accuracy >= 0 && m.accuracy <= 1)) throw new FederationError('METRICS_INVALID', 'accuracy must be a fraction in [0, 1]');
     if (!Number.isInteger(m.numSamples) || m.numSamples < 0) throw new FederationError('METRICS_INVALID', 'num_samples must be an integer >= 0');
+    // The digest belongs to what an evaluation measured; a train report's is not recorded.
+    const digest = m.phase === 'eval' && m.paramsSha256 ? m.paramsSha256 : null;
+    if (digest !== null && !SHA256_HEX.test(digest)) throw new FederationError('METRICS_INVALID', 'params_sha256 must be 64 lowercase hex digits');
     await this.activeSite(m.siteId);
     const job = await this.job(m.jobId);
     const { rows } = await this.db.query<RoundRow>('SELECT * FROM rounds WHERE job_id = $1 AND round = $2', [m.jobId, m.round]);
@@ -535,20 +548,32 @@ export class FederationEngine {
     if (m.phase === 'eval' && m.modelRound !== expectedModelRound) {
       throw new FederationError('METRICS_INVALID', `round ${round.round} evaluates the model of round ${expectedModelRound}, not ${m.modelRound}`);
     }
+    const training = !isStatisticsSpec(job.spec);
+    if (m.phase === 'eval' && job.encrypted && training && digest === null) {
+      // Plaintext jobs tolerate a report without one (the coordinator holds their model); an encrypted job's sites are the only holders.
+      throw new FederationError('METRICS_INVALID', `eval reports of encrypted job ${job.id} must carry params_sha256, the digest of the model the site rebuilt and measured`);
+    }
+    let divergence: ModelDivergence | null = null;
     const repeated = await this.db.transaction(async (tx) => {
       const inserted = await tx.query(
-        `INSERT INTO metrics (job_id, round, site_id, phase, model_round, loss, accuracy, num_samples)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-        [m.jobId, m.round, m.siteId, m.phase, m.modelRound, m.loss, m.accuracy, m.numSamples]);
+        `INSERT INTO metrics (job_id, round, site_id, phase, model_round, loss, accuracy, num_samples, params_sha256)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+        [m.jobId, m.round, m.siteId, m.phase, m.modelRound, m.loss, m.accuracy, m.numSamples, digest]);
       if (inserted.rowCount === 0) {
         // A retried task sends its report again: the same report is acknowledged (and recorded once), another one is a conflict.
-        const { rows: before } = await tx.query<{ model_round: number; loss: number; accuracy: number; num_samples: number }>(
-          'SELECT model_round, loss, accuracy, num_samples FROM metrics WHERE job_id = $1 AND round = $2 AND site_id = $3 AND phase = $4',
+        const { rows: before } = await tx.query<{ model_round: number; loss: number; accuracy: number; num_samples: number; params_sha256: string | null }>(
+          'SELECT model_round, loss, accuracy, num_samples, params_sha256 FROM metrics WHERE job_id = $1 AND round = $2 AND site_id = $3 AND phase = $4',
           [m.jobId, m.round, m.siteId, m.phase]);
         const b = before[0];
-        if (b && b.model_round === m.modelRound && b.loss === m.loss && b.accuracy === m.accuracy && b.num_samples === m.numSamples) return true;
+        if (b && b.model_round === m.modelRound && b.loss === m.loss && b.accuracy === m.accuracy && b.num_samples === m.numSamples
+          && b.params_sha256 === digest) {
+          // Checked again: a crash after the report committed must not let a divergence go unnoticed.
+          if (digest !== null && training) divergence = await checkReportedDigest(tx, job.id, m.modelRound, m.siteId, digest);
+          return true;
+        }
         throw new FederationError('METRICS_CONFLICT', `site ${m.siteId} already reported different ${m.phase} metrics for round ${m.round} of job ${m.jobId}`);
       }
+      if (digest !== null && training) divergence = await checkReportedDigest(tx, job.id, m.modelRound, m.siteId, digest);
       if (duty === 'evaluate' && m.phase === 'eval' && (round.status === 'open' || round.status === 'collecting')) {
         await this.markTask(tx, m.jobId, m.round, m.siteId, 'submitted');
       }
@@ -561,8 +586,39 @@ export class FederationEngine {
       return false;
     });
     if (!repeated) this.note('metrics accepted', { job: m.jobId, round: m.round, site: m.siteId, phase: m.phase });
+    if (divergence) {
+      const found: ModelDivergence = divergence;
+      await this.jobLocks.run(job.id, () => this.failDiverged(job.id, found));
+      // The report is recorded; the site learns that the job stopped on it, and why.
+      throw new StrategyError('ROUND_MODEL_DIVERGED', divergenceMessage(found));
+    }
     this.changed();
     this.advanceSoon(m.jobId);
+  }
+
+  /**
+   * Two reports of one round's model disagree: the sites no longer hold one model (or one of them
+   * measured another), so the job stops rather than train on. Idempotent: a job that already ended stays as it is.
+   */
+  private async failDiverged(jobId: string, d: ModelDivergence): Promise<void> {
+    const why = `ROUND_MODEL_DIVERGED: ${divergenceMessage(d)}`;
+    const failed = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<JobRow>('SELECT * FROM jobs WHERE id = $1 FOR UPDATE', [jobId]);
+      const job = rows[0];
+      if (job?.status !== 'running') return false;
+      const live = await failLiveRounds(tx, jobId, why, ['open', 'collecting', 'aggregating']);
+      await tx.query(`UPDATE jobs SET status = 'failed', failure = $2, updated_at = now() WHERE id = $1`, [jobId, why]);
+      for (const r of live) {
+        await this.record(tx, SYSTEM_ACTOR, 'round.fail', `job:${jobId}/round:${r.round}`, 'failure',
+          { job: jobId, round: r.round, kind: r.kind, reason: 'ROUND_MODEL_DIVERGED' });
+      }
+      await this.record(tx, SYSTEM_ACTOR, 'job.fail', `job:${jobId}`, 'failure', { job: jobId, reason: 'ROUND_MODEL_DIVERGED' });
+      return true;
+    });
+    if (failed) {
+      this.note('job failed', { job: jobId, reason: 'ROUND_MODEL_DIVERGED', why });
+      this.changed();
+    }
   }
 
   /** Records a site's job approval (or its refusal of an unapproved job) in the audit trail; nothing else changes. */
@@ -630,11 +686,12 @@ export class FederationEngine {
       const have = round.kind === 'evaluate' ? submitted.size : trainersDone;
       if (!allSettled && !pastDeadline) return;
       if (have >= quorum) {
-        const { rows: marked } = await this.db.query<RoundRow>(
-          `UPDATE rounds SET status = 'aggregating', aggregating_since = now() WHERE job_id = $1 AND round = $2 RETURNING *`, [jobId, round.round]);
+        // Guarded: a round another worker already moved on is left to it.
+        const marked = await tryMoveRound(this.db, { jobId, round: round.round }, 'aggregating', {}, ['open', 'collecting']);
+        if (!marked) return;
         this.note('round aggregating', { job: jobId, round: round.round, contributors: have });
         this.changed();
-        return this.closeOrExclude(job, marked[0] ?? { ...round, status: 'aggregating' });
+        return this.closeOrExclude(job, marked);
       }
       const missing = expected.filter((s) => !submitted.has(s));
       // A site whose stored upload was corrupted and that did not resend in time: the round fails for that precise reason.
@@ -708,7 +765,7 @@ export class FederationEngine {
       await tx.query(
         `UPDATE site_tasks SET state = 'assigned', detail = $4, updated_at = now() WHERE job_id = $1 AND round = $2 AND site_id = $3`,
         [job.id, round.round, err.siteId, `CONTRIBUTION_CORRUPTED: ${err.message}`.slice(0, 2000)]);
-      await tx.query(`UPDATE rounds SET status = 'collecting', aggregating_since = NULL WHERE job_id = $1 AND round = $2`, [job.id, round.round]);
+      await moveRound(tx, { jobId: job.id, round: round.round }, 'collecting', {}, 'aggregating');
       await this.record(tx, SYSTEM_ACTOR, 'submission.exclude', `job:${job.id}/round:${round.round}`, 'failure', {
         job: job.id, round: round.round, site: err.siteId, reason: 'CONTRIBUTION_CORRUPTED', ...(removed.rows[0] ? { sha256: removed.rows[0].sha256 } : {}),
       }, 'federation:integrity');
@@ -724,7 +781,7 @@ export class FederationEngine {
     if (round.kind === 'stats') return this.closeStatsRound(job, round);
     if (round.kind === 'train') return this.closeTrainRound(job, round);
     await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now() WHERE job_id = $1 AND round = $2`, [job.id, round.round]);
+      await moveRound(tx, { jobId: job.id, round: round.round }, 'closed', {}, 'aggregating');
       await tx.query(`UPDATE jobs SET status = 'completed', updated_at = now() WHERE id = $1`, [job.id]);
       await this.recordRoundClose(tx, job, round, null);
       await this.record(tx, SYSTEM_ACTOR, 'job.complete', `job:${job.id}`, 'success', { job: job.id, rounds: job.total_rounds });
@@ -735,23 +792,22 @@ export class FederationEngine {
 
   private async closeStatsRound(job: JobRow, round: RoundRow): Promise<void> {
     if (job.encrypted) return this.closeEncryptedStatsRound(job, round);
-    const d = job.spec.features.length;
-    const sum = new Float64Array(featureStatsLength(job.spec));
+    // What an encrypted job's sites decrypt, bit for bit: each site's statistics rounded to exact
+    // limbs and summed, then the sites' own formula; a plaintext twin standardises identically.
+    const sum = new ExactStatisticsSum(featureStatsLength(job.spec));
+    const counts: Record<string, number> = {};
     for await (const c of this.contributions(job, round, 'float64')) {
-      for (let i = 0; i < sum.length; i++) sum[i]! += c.update[i]!;
+      sum.add(c.update);
+      counts[c.siteId] = c.numSamples;
     }
-    const n = sum[0]!;
-    const mean: number[] = [];
-    const std: number[] = [];
-    for (let j = 0; j < d; j++) {
-      const m = n > 0 ? sum[1 + j]! / n : 0;
-      const variance = n > 0 ? Math.max(0, sum[1 + d + j]! / n - m * m) : 0;
-      mean.push(m);
-      std.push(variance > 1e-12 ? Math.sqrt(variance) : 1);
-    }
+    const standardization = standardizationOf(sum.sums(), job.spec.features.length);
+    if (typeof standardization === 'string') return this.failJob(job, round, `federated standardisation failed: ${standardization}`, 'AGGREGATION_FAILED');
+    const { mean, std } = standardization;
     await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now() WHERE job_id = $1 AND round = $2`, [job.id, round.round]);
-      await tx.query(`UPDATE jobs SET standardization = $2, updated_at = now() WHERE id = $1`, [job.id, JSON.stringify({ mean, std })]);
+      await moveRound(tx, { jobId: job.id, round: round.round }, 'closed', {}, 'aggregating');
+      // The sites' weights from here on, as an encrypted job announces them (weightOf).
+      await tx.query(`UPDATE jobs SET standardization = $2, sample_counts = $3, updated_at = now() WHERE id = $1`,
+        [job.id, JSON.stringify({ mean, std }), JSON.stringify(counts)]);
       await this.recordRoundClose(tx, job, round, null);
       await this.openRound(tx, job, 1, 'train', round.input_model_id);
     });
@@ -764,29 +820,31 @@ export class FederationEngine {
     const aggregateStarted = performance.now();
     const input = await this.model(job.id, round.input_model_id!);
     const global = decodeVector(await this.modelBytes(input), 'float32', input.param_count);
-    const strategy = strategyFor(job.spec.strategy.name);
-    const result = await strategy.aggregate({
+    const result = await runPlaintextRound({
+      strategy: resolveJobStrategy(job.spec),
       global,
-      contributions: this.contributions(job, round, 'float32'),
-      state: job.strategy_state,
-      settings: job.spec.strategy,
+      state: await loadServerState(this.blobs, job.id, { key: job.strategy_state_key, sha256: job.strategy_state_sha256 }),
+      fracBits: encodingFracBits(job.spec),
+      weightOf: (siteId) => this.weightOf(job, siteId),
+      updates: this.plaintextUpdates(job, round),
     });
     const persistStarted = performance.now();
+    // Both blobs before the transaction that names them: a crash in between leaves orphans, never a dangling reference.
     const model = await this.storeModel(job.id, round.round, result.global);
+    const state = await storeServerState(this.blobs, job.id, round.round, result.state);
     const last = round.round >= job.total_rounds;
     await this.db.transaction(async (tx) => {
       await this.insertModel(tx, model);
-      await tx.query(
-        `UPDATE rounds SET status = 'closed', closed_at = now(), output_model_id = $3 WHERE job_id = $1 AND round = $2`,
-        [job.id, round.round, model.id]);
-      await tx.query(`UPDATE jobs SET strategy_state = $2, updated_at = now() WHERE id = $1`,
-        [job.id, result.state ? JSON.stringify(result.state) : null]);
+      await recordStoredModelDigest(tx, job.id, round.round, model.sha256);
+      await moveRound(tx, { jobId: job.id, round: round.round }, 'closed', { outputModelId: model.id }, 'aggregating');
+      await tx.query(`UPDATE jobs SET strategy_state_key = $2, strategy_state_sha256 = $3, updated_at = now() WHERE id = $1`,
+        [job.id, state?.key ?? null, state?.sha256 ?? null]);
       await this.recordRoundClose(tx, job, round, model.sha256);
       await this.openRound(tx, job, round.round + 1, last ? 'evaluate' : 'train', model.id);
     });
     this.noteRoundClosed(job, round, { round: round.round + 1, kind: last ? 'evaluate' : 'train' });
     this.events.emit('timing', {
-      phase: 'round-closed', job: job.id, round: round.round, contributors: result.contributors,
+      phase: 'round-closed', job: job.id, round: round.round, contributors: result.contributors.length,
       aggregateMs: persistStarted - aggregateStarted, persistMs: performance.now() - persistStarted,
     });
     this.changed();
@@ -810,17 +868,23 @@ export class FederationEngine {
     }
   }
 
-  private async *contributions(job: JobRow, round: RoundRow, type: 'float32' | 'float64'): AsyncGenerator<Contribution> {
+  private async *contributions(job: JobRow, round: RoundRow, type: 'float32' | 'float64'): AsyncGenerator<{ siteId: string; numSamples: number; update: Float32Array | Float64Array }> {
     for await (const { row, bytes } of this.storedContributions(job, round)) {
       const update = decodeVector(bytes, type, bytes.byteLength / (type === 'float32' ? 4 : 8));
       yield { siteId: row.site_id, numSamples: row.num_samples, update };
     }
   }
 
+  /** A plaintext training round's deltas, in the order an encrypted close sums its uploads (by site id). */
+  private async *plaintextUpdates(job: JobRow, round: RoundRow): AsyncGenerator<PlaintextUpdate> {
+    for await (const { row, bytes } of this.storedContributions(job, round)) {
+      yield { siteId: row.site_id, update: decodeVector(bytes, 'float32', bytes.byteLength / 4) };
+    }
+  }
+
   private async failJob(job: JobRow, round: RoundRow, why: string, reason: 'QUORUM_NOT_MET' | 'CONTRIBUTION_CORRUPTED' | 'AGGREGATION_FAILED' = 'QUORUM_NOT_MET'): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE rounds SET status = 'failed', failure = $3, closed_at = now() WHERE job_id = $1 AND round = $2`,
-        [job.id, round.round, why]);
+      await tryMoveRound(tx, { jobId: job.id, round: round.round }, 'failed', { failure: why });
       await tx.query(`UPDATE jobs SET status = 'failed', failure = $2, updated_at = now() WHERE id = $1`, [job.id, why]);
       await this.record(tx, SYSTEM_ACTOR, 'round.fail', `job:${job.id}/round:${round.round}`, 'failure',
         { job: job.id, round: round.round, kind: round.kind, reason });
@@ -941,7 +1005,8 @@ export class FederationEngine {
       if (this.env === 'production') {
         throw new FederationError('JOB_SPEC_INVALID', 'this coordinator runs in production: plaintext jobs are refused (encryption.enabled must be true)');
       }
-      return spec;
+      // The precision its encrypted twin would have, fixed at creation as on an encrypted job.
+      return enc ? { ...spec, encryption: { ...enc, fracBits: encodingFracBits(spec) } } : spec;
     }
     if (spec.sites.length < MIN_ENCRYPTED_SITES) {
       throw new FederationError('JOB_SPEC_INVALID', `encrypted jobs need at least ${MIN_ENCRYPTED_SITES} training sites (with two, each learns the other's update); this job lists ${spec.sites.length}`);
@@ -949,11 +1014,7 @@ export class FederationEngine {
     if (spec.minSites < MIN_ENCRYPTED_SITES) {
       throw new FederationError('JOB_SPEC_INVALID', `encrypted jobs need minSites >= ${MIN_ENCRYPTED_SITES}: a sum of fewer updates would be decrypted`);
     }
-    if (spec.strategy.name === 'fedavgm') {
-      throw new FederationError('JOB_SPEC_INVALID', 'fedavgm keeps server state the coordinator cannot compute on encrypted sums; use fedavg or fedprox, or a plaintext development job');
-    }
-    const fracBits = enc.fracBits > 0 ? enc.fracBits : fracBitsFor(enc.paramSet, enc.clipNorm, spec.sites.length);
-    return { ...spec, encryption: { ...enc, fracBits } };
+    return { ...spec, encryption: { ...enc, fracBits: encodingFracBits(spec) } };
   }
 
   private paramCountOf(spec: JobSpec): number {
@@ -1023,8 +1084,7 @@ export class FederationEngine {
     const counts = Object.fromEntries(rows.map((r) => [r.site_id, r.num_samples]));
     await this.db.transaction(async (tx) => {
       await this.insertModel(tx, model);
-      await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now(), output_model_id = $3 WHERE job_id = $1 AND round = $2`,
-        [job.id, round.round, model.id]);
+      await moveRound(tx, { jobId: job.id, round: round.round }, 'closed', { outputModelId: model.id }, 'aggregating');
       await tx.query(`UPDATE jobs SET sample_counts = $2, updated_at = now() WHERE id = $1`, [job.id, JSON.stringify(counts)]);
       await this.recordRoundClose(tx, job, round, model.sha256);
       await this.openRound(tx, job, 1, 'train', round.input_model_id);
@@ -1038,13 +1098,12 @@ export class FederationEngine {
     const settings = await this.encryptedSettingsOf(job);
     const { bytes, contributors } = await sumEncrypted(settings, 'update', this.paramCountOf(job.spec), this.encryptedUploads(job, round));
     const persistStarted = performance.now();
-    const totalWeight = contributors.reduce((s, id) => s + this.weightOf(job, id), 0);
+    const totalWeight = totalWeightOf(contributors, (id) => this.weightOf(job, id));
     const model = await this.storeSum(job, round.round, 'update-sum', bytes, contributors, totalWeight, settings.epoch);
     const last = round.round >= job.total_rounds;
     await this.db.transaction(async (tx) => {
       await this.insertModel(tx, model);
-      await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now(), output_model_id = $3 WHERE job_id = $1 AND round = $2`,
-        [job.id, round.round, model.id]);
+      await moveRound(tx, { jobId: job.id, round: round.round }, 'closed', { outputModelId: model.id }, 'aggregating');
       await this.recordRoundClose(tx, job, round, model.sha256);
       await this.openRound(tx, job, round.round + 1, last ? 'evaluate' : 'train', model.id);
     });
@@ -1193,8 +1252,8 @@ export class FederationEngine {
         ceremony: `${jobId}.epoch-${epoch.epoch}`, job: jobId, sites: participantsOf(next), participants: participantsOf(next).length, reason,
       });
       if (live && round.kind === 'train') {
-        await tx.query(`UPDATE rounds SET status = 'failed', failure = $3, closed_at = now() WHERE job_id = $1 AND round = $2`,
-          [jobId, round.round, `superseded by key epoch ${epoch.epoch}; the round restarts as round ${round.round + 1} from the same model`]);
+        await tryMoveRound(tx, { jobId, round: round.round }, 'failed',
+          { failure: `superseded by key epoch ${epoch.epoch}; the round restarts as round ${round.round + 1} from the same model` });
         await this.record(tx, SYSTEM_ACTOR, 'round.fail', `job:${jobId}/round:${round.round}`, 'failure',
           { job: jobId, round: round.round, kind: round.kind, reason: 'KEY_EPOCH_CHANGED' });
         await tx.query('UPDATE jobs SET total_rounds = total_rounds + 1 WHERE id = $1', [jobId]);
@@ -1231,7 +1290,7 @@ export class FederationEngine {
   private async failForSuspension(jobId: string, siteId: string): Promise<void> {
     const why = `site ${siteId} was suspended and the job cannot continue without it`;
     await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE rounds SET status = 'failed', failure = $2, closed_at = now() WHERE job_id = $1 AND status IN ('open', 'collecting')`, [jobId, why]);
+      await failLiveRounds(tx, jobId, why);
       const { rowCount } = await tx.query(`UPDATE jobs SET status = 'failed', failure = $2, updated_at = now() WHERE id = $1 AND status = 'running'`, [jobId, why]);
       if (rowCount) await this.record(tx, SYSTEM_ACTOR, 'job.fail', `job:${jobId}`, 'failure', { job: jobId, reason: 'SITE_SUSPENDED' });
     });

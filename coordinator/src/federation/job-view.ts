@@ -1,6 +1,7 @@
 import type { Queryable } from '../storage/db.js';
 import type { FederationEngine } from './engine.js';
 import { attestationBySite, attestationState, type SiteAttestation } from './contribution-attestation.js';
+import { modelDigestsOf } from './model-digests.js';
 import { participantsOf } from './participants.js';
 import type { MetricRow } from './rows.js';
 import { waitingOf, waitingView } from './waiting.js';
@@ -62,6 +63,7 @@ export async function describeJob(engine: FederationEngine, db: Queryable, jobId
     rows: { round: number; site_id: string; state: string; detail: string | null; updated_at: Date }[] };
   const { rows: models } = await db.query('SELECT id, round, kind, sha256, byte_size, param_count, encrypted, created_at FROM models WHERE job_id = $1 ORDER BY round, created_at', [jobId]) as {
     rows: { id: string; round: number; kind: string; sha256: string; byte_size: number; param_count: number; encrypted: boolean; created_at: Date }[] };
+  const digests = await modelDigestsOf(db, jobId);
   const sites = await engine.listSites();
   const participants = participantsOf(job.spec);
   const waiting = waitingView(await waitingOf(db, job));
@@ -85,9 +87,15 @@ export async function describeJob(engine: FederationEngine, db: Queryable, jobId
     waitingSummary: waiting.waitingSummary,
     /** Whether the training contributions were attested: every contributing site's, summed. */
     attestation: runAttestation(attestation),
+    /**
+     * `paramsSha256`: SHA-256 of the float32 LE bytes of the global model round r produced (round 0:
+     * the initial model), the reference every site's eval report of it is held to: the stored model's
+     * digest on a plaintext job, the first site's report on an encrypted one (null until a site
+     * reported it). A plaintext run and an encrypted run of one spec compare round by round here.
+     */
     rounds: rounds.map((r) => ({
       round: r.round, kind: r.kind, status: r.status, deadline: r.deadline_at, openedAt: r.opened_at, closedAt: r.closed_at,
-      failure: r.failure, outputModelId: r.output_model_id,
+      failure: r.failure, outputModelId: r.output_model_id, paramsSha256: digests.get(r.round) ?? null,
       contributions: contributions.filter((c) => c.round === r.round).map((c) => ({
         site: c.site_id, numSamples: c.num_samples, sha256: c.sha256, byteSize: c.byte_size, receivedAt: c.received_at })),
     })),
@@ -110,7 +118,7 @@ export async function describeJob(engine: FederationEngine, db: Queryable, jobId
     }),
     figures: roundFigures(metrics, job.spec.evaluators ?? []),
     metrics: metrics.map((m) => ({ round: m.round, site: m.site_id, phase: m.phase, modelRound: m.model_round,
-      loss: m.loss, accuracy: m.accuracy, numSamples: m.num_samples })),
+      loss: m.loss, accuracy: m.accuracy, numSamples: m.num_samples, paramsSha256: m.params_sha256 })),
     models: models.map((m) => ({ id: m.id, round: m.round, kind: m.kind, sha256: m.sha256, byteSize: m.byte_size,
       paramCount: m.param_count, encrypted: m.encrypted, createdAt: m.created_at })),
   };

@@ -1,5 +1,4 @@
 import type { JobSpec, Standardization } from '@medfed/proto';
-import type { StrategyState } from '../strategies/strategy.js';
 
 /** Row shapes as the storage layer returns them (snake_case columns, named for SQL). */
 export interface SiteRow {
@@ -27,7 +26,9 @@ export interface JobRow {
   current_round: number;
   total_rounds: number;
   standardization: Standardization | null;
-  strategy_state: StrategyState | null;
+  /** Plaintext jobs with a stateful strategy: the blob of its state after the last closed round, and its SHA-256 (migration 023). */
+  strategy_state_key: string | null;
+  strategy_state_sha256: string | null;
   failure: string | null;
   sample_counts: Record<string, number> | null;
   created_at: Date;
@@ -91,5 +92,7 @@ export interface MetricRow {
   loss: number;
   accuracy: number;
   num_samples: number;
+  /** Eval reports: the digest of the model the site measured (null when the report had none). */
+  params_sha256: string | null;
   reported_at: Date;
 }

@@ -1,6 +1,30 @@
 import Type from 'typebox';
+import { STRATEGIES, STRATEGY_NAMES, type StrategySettings } from '@medfed/proto';
 
 const SiteId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' });
+
+/** Every parameter any registered strategy declares, with the strategies that take it. */
+function strategyParameters() {
+  const byName = new Map<string, string[]>();
+  for (const name of STRATEGY_NAMES) {
+    for (const [key, spec] of Object.entries(STRATEGIES[name].parameters)) {
+      byName.set(key, [...(byName.get(key) ?? []), `${name} (${spec.describe}, default ${spec.default})`]);
+    }
+  }
+  return Object.fromEntries([...byName.entries()].sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, uses]) => [key, Type.Optional(Type.Number({ description: uses.join('; ') }))]));
+}
+
+/**
+ * The job's strategy, derived from the proto registry: a name from it and that strategy's numeric
+ * parameters. Which parameters a strategy takes and their ranges differ by strategy, so they are
+ * checked when the job is created (resolveStrategy), which answers STRATEGY_SETTINGS_INVALID naming
+ * the strategy's own parameters; the schema only says what exists.
+ */
+const StrategySchema = Type.Unsafe<StrategySettings>(Type.Object({
+  name: Type.Enum(STRATEGY_NAMES, { default: 'fedavg' }),
+  ...strategyParameters(),
+}, { default: {} }));
 
 /** The job specification as accepted over REST; defaults make a minimal request useful. */
 export const JobSpecSchema = Type.Object({
@@ -22,12 +46,7 @@ export const JobSpecSchema = Type.Object({
   rounds: Type.Integer({ minimum: 1, maximum: 10_000, default: 5 }),
   minSites: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
   roundDeadlineSeconds: Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600, default: 600 }),
-  strategy: Type.Object({
-    name: Type.Union([Type.Literal('fedavg'), Type.Literal('fedprox'), Type.Literal('fedavgm')], { default: 'fedavg' }),
-    mu: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-    serverLearningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
-    momentum: Type.Optional(Type.Number({ minimum: 0, maximum: 0.999 })),
-  }, { additionalProperties: false, default: {} }),
+  strategy: StrategySchema,
   sites: Type.Array(SiteId, { minItems: 1, maxItems: 10_000 }),
   evaluators: Type.Optional(Type.Array(SiteId, { maxItems: 100 })),
   standardization: Type.Union([Type.Literal('federated'), Type.Literal('none')], { default: 'federated' }),

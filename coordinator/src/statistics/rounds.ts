@@ -9,6 +9,7 @@ import { startCeremony } from '../federation/key-ceremony.js';
 import { sumEncrypted } from '../federation/encrypted-aggregation.js';
 import { SYSTEM_ACTOR, siteActor, type Actor, type AuditRecorder } from '../federation/audit-recorder.js';
 import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } from '../federation/rows.js';
+import { moveRound } from '../federation/round-state.js';
 import type { TaskAssignment } from '../federation/engine.js';
 import { isStatisticsSpec, publishingSite, statisticsJobSpec, statsVectorLength } from './spec.js';
 
@@ -173,8 +174,7 @@ export class StatisticsRounds {
       'SELECT site_id, sha256 FROM contributions WHERE job_id = $1 AND round = $2 ORDER BY site_id', [job.id, round.round]);
     await this.db.transaction(async (tx) => {
       await this.hooks.insertModel(tx, model);
-      await tx.query(`UPDATE rounds SET status = 'closed', closed_at = now(), output_model_id = $3 WHERE job_id = $1 AND round = $2`,
-        [job.id, round.round, model.id]);
+      await moveRound(tx, { jobId: job.id, round: round.round }, 'closed', { outputModelId: model.id }, 'aggregating');
       await tx.query(`UPDATE stats_results SET status = 'publishing', sum_model_id = $2, contributors = $3, publishing_site = $4, publish_deadline_at = $5
         WHERE job_id = $1`, [job.id, model.id, JSON.stringify(contributors), publisher, publishDeadline]);
       for (const a of answers) {

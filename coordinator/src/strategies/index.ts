@@ -1,2 +1,2 @@
-export type { Strategy, Contribution, AggregationInput, AggregationResult, StrategyState } from './strategy.js';
-export { STRATEGIES, strategyFor } from './registry.js';
+export { runPlaintextRound, type PlaintextRoundInput, type PlaintextRoundResult, type PlaintextUpdate } from './plaintext-runner.js';
+export { totalWeightOf } from './weights.js';

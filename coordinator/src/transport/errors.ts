@@ -1,9 +1,10 @@
-import { HE_ERRORS, MedfedError, type ErrorSpec } from '@medfed/proto';
+import { HE_ERRORS, MedfedError, STRATEGY_ERRORS, type ErrorSpec } from '@medfed/proto';
 import { AUTH_ERRORS } from '@medfed/proto/auth/index';
 import { GOVERNANCE_ERRORS } from '@medfed/proto/governance/index';
 import { ATTESTATION_POLICY_ERRORS } from '../attestation/errors.js';
 import { PUBLISHING_ERRORS } from '../publishing/errors.js';
 import { FEDERATION_ERRORS } from '../federation/errors.js';
+import { ROUND_STATE_ERRORS } from '../federation/round-state.js';
 import { RELEASE_ERRORS } from '../releases/errors.js';
 import { AUDIT_STORE_ERRORS } from '../audit/errors.js';
 import { classifyDatabaseError, STORAGE_ERRORS } from '../storage/errors.js';
@@ -15,7 +16,9 @@ import { BLOB_ERRORS } from '../blobs/errors.js';
  */
 export const ERROR_TABLE: Readonly<Record<string, ErrorSpec>> = {
   ...FEDERATION_ERRORS,
+  ...ROUND_STATE_ERRORS,
   ...HE_ERRORS,
+  ...STRATEGY_ERRORS,
   ...AUTH_ERRORS,
   ...GOVERNANCE_ERRORS,
   ...ATTESTATION_POLICY_ERRORS,

@@ -1,4 +1,6 @@
-import { decodeVector, encodeEncryptedVector, encodeVector, encryptUpdate, MedfedError, parameterCount, sha256Hex } from '@medfed/proto';
+import {
+  decodeVector, encodeEncryptedVector, encodeVector, encryptUpdate, MedfedError, parameterCount, paramsSha256, resolveStrategy, sha256Hex,
+} from '@medfed/proto';
 import { prepareForJob } from '../data/index.js';
 import { evaluate } from '../training/index.js';
 import { attestationStatementFor } from '../sandbox/index.js';
@@ -35,7 +37,8 @@ async function roundInputs(ctx: TaskContext, enc: TaskEncryption | null) {
 async function evaluation(ctx: TaskContext, run: RoundRun, global: Float32Array, data: ReturnType<typeof prepareForJob>): Promise<RoundMetrics> {
   if (run.record.eval) return run.record.eval;
   const r = await evaluate(architectureOf(ctx.spec), global, data);
-  const metrics: RoundMetrics = { loss: r.loss, accuracy: r.accuracy, numSamples: r.numSamples };
+  // The digest of the model evaluated: on an encrypted job the coordinator compares the sites' digests.
+  const metrics: RoundMetrics = { loss: r.loss, accuracy: r.accuracy, numSamples: r.numSamples, paramsSha256: paramsSha256(global) };
   run.record = { ...run.record, eval: metrics };
   await run.journal.write(run.record);
   return metrics;
@@ -93,11 +96,13 @@ async function chargeRound(ctx: TaskContext, run: RoundRun): Promise<TrainingRec
 async function trainRound(ctx: TaskContext, run: RoundRun, enc: TaskEncryption | null, global: Float32Array, data: ReturnType<typeof prepareForJob>): Promise<Buffer> {
   // The site's budget is charged before training; a round that would overspend is refused here.
   const training = run.record.training ?? await chargeRound(ctx, run);
+  // The strategy's round configuration for this site (FedProx: the proximal weight of the local objective).
+  const { clientConfig } = resolveStrategy(ctx.spec.strategy, { encrypted: Boolean(enc) });
   const settings = {
     ...ctx.spec.training,
     ...(ctx.spec.dp ? { dp: { clipNorm: ctx.spec.dp.clipNorm, noiseMultiplier: ctx.spec.dp.noiseMultiplier, sampleRate: ctx.spec.dp.sampleRate } } : {}),
     seed: training.seed,
-    ...(ctx.spec.strategy.name === 'fedprox' ? { proximalMu: ctx.spec.strategy.mu ?? 0.01 } : {}),
+    ...(clientConfig.proximalMu !== undefined ? { proximalMu: clientConfig.proximalMu } : {}),
   };
   // The trainer is the untrusted part: it runs in the sandbox and sees only the prepared matrix.
   const trainRun = await ctx.sandbox.train({ arch: architectureOf(ctx.spec), settings, backend: 'wasm', globalWeights: global, data });

@@ -56,8 +56,8 @@ export function parseReleaseTask(json: string): ReleaseTaskBody {
  * verifies that a majority of the job's stewards signed this exact release with the keys it pinned
  * (governance/release-approvals.ts): APPROVAL_QUORUM_NOT_MET otherwise, whatever state the
  * coordinator shows. Both steps then rebuild the plaintext global model the way a round
- * does (initial model plus each decrypted round average, every download verified against its signed
- * manifest), up to the released round. Decrypt: upload the float32 bytes with a signed statement of
+ * does (the initial model, then the job's server step on each decrypted round mean, every download
+ * verified against its signed manifest), up to the released round. Decrypt: upload the float32 bytes with a signed statement of
  * their digest. Reproduce: sign the digest this site computed, without being told the first site's
  * (the coordinator compares them and refuses the release on a difference; the signed statement makes
  * the refusal attributable). No model byte leaves the reproducing site either way.

@@ -22,6 +22,12 @@ export interface RoundMetrics {
   readonly loss: number;
   readonly accuracy: number;
   readonly numSamples: number;
+  /**
+   * Evaluations: SHA-256 of the evaluated global model's float32 bytes, reported so that the
+   * coordinator sees whether the sites hold the same model. Absent in records written before it
+   * existed (and in train metrics): reported as ''.
+   */
+  readonly paramsSha256?: string;
 }
 
 /** Written in the step that charges the ledger, before training. */
@@ -202,7 +208,8 @@ function parseRecord(text: string, job: string, round: number): RoundRecord | st
 
 function isMetrics(m: unknown): m is RoundMetrics {
   const x = m as Partial<RoundMetrics> | null;
-  return !!x && typeof x.loss === 'number' && typeof x.accuracy === 'number' && Number.isInteger(x.numSamples);
+  return !!x && typeof x.loss === 'number' && typeof x.accuracy === 'number' && Number.isInteger(x.numSamples)
+    && (x.paramsSha256 === undefined || (typeof x.paramsSha256 === 'string' && /^[0-9a-f]{64}$/.test(x.paramsSha256)));
 }
 
 export function sameRoundKey(a: RoundKey, b: RoundKey): boolean {

@@ -12,7 +12,9 @@ import { RoundJournal, type RoundMetrics, type RoundRecord } from './round-journ
 export function evalReport(siteId: string, record: RoundRecord, modelRound: number, m: RoundMetrics): ReportMetricsRequest {
   return {
     siteId, jobId: record.key.job, round: record.key.round, phase: 'eval', modelRound,
-    loss: m.loss, accuracy: m.accuracy, numSamples: m.numSamples, privacySpend: undefined, paramsSha256: '',
+    loss: m.loss, accuracy: m.accuracy, numSamples: m.numSamples, privacySpend: undefined,
+    // The journaled digest of the evaluated model; a record from before digests resends as it was first sent.
+    paramsSha256: m.paramsSha256 ?? '',
   };
 }
 

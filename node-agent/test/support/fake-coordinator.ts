@@ -50,6 +50,8 @@ export class FakeCoordinator {
   /** The nonces handed out, in order. */
   readonly nonces: string[] = [];
   readonly models = new Map<string, Buffer>();
+  /** Models served as encrypted sums (ciphertext; no parameter count). */
+  readonly #encrypted = new Set<string>();
   task: () => Task | undefined = () => undefined;
   fault: (method: Method, request?: unknown) => Failure | undefined = () => undefined;
   readonly #metricsByKey = new Map<string, string>();
@@ -82,6 +84,13 @@ export class FakeCoordinator {
   addModel(modelId: string, weights: Float32Array): { modelId: string; modelSha256: string } {
     const bytes = encodeVector(weights);
     this.models.set(modelId, bytes);
+    return { modelId, modelSha256: sha256(bytes) };
+  }
+
+  /** An encrypted round sum (the accumulator's bytes), served with `encrypted` set as the coordinator does. */
+  addEncryptedSum(modelId: string, bytes: Uint8Array): { modelId: string; modelSha256: string } {
+    this.models.set(modelId, Buffer.from(bytes));
+    this.#encrypted.add(modelId);
     return { modelId, modelSha256: sha256(bytes) };
   }
 
@@ -139,7 +148,7 @@ export class FakeCoordinator {
         if (!bytes) return call.destroy(serviceError({ status: grpc.status.NOT_FOUND, code: 'UNKNOWN_MODEL' }));
         call.write({ part: { $case: 'header', value: {
           modelId: call.request.modelId, jobId: call.request.jobId, round: 0, byteSize: bytes.byteLength, sha256: sha256(bytes),
-          paramCount: bytes.byteLength / 4, encrypted: false, manifestJws: '', checkpoint: '', leafIndex: 0, treeSize: 0,
+          paramCount: this.#encrypted.has(call.request.modelId) ? 0 : bytes.byteLength / 4, encrypted: this.#encrypted.has(call.request.modelId), manifestJws: '', checkpoint: '', leafIndex: 0, treeSize: 0,
           inclusionProof: [], consistencyProof: [],
         } } });
         for (const chunk of chunksOf(bytes)) call.write({ part: { $case: 'data', value: Buffer.from(chunk) } });

@@ -203,7 +203,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
       await engine.reportMetrics({
         siteId: req.siteId, jobId: req.jobId, round: req.round, phase: req.phase as 'train' | 'eval',
         modelRound: req.modelRound, loss: req.loss, accuracy: req.accuracy, numSamples: req.numSamples,
-        privacySpend: req.privacySpend ?? null,
+        privacySpend: req.privacySpend ?? null, paramsSha256: req.paramsSha256,
       });
       return {};
     }),
