@@ -47,7 +47,8 @@ async function evaluation(ctx: TaskContext, run: RoundRun, global: Float32Array,
 /** Reports the evaluation (the coordinator never needs the model); a resend is identical, which the coordinator acknowledges. */
 async function reportEvaluation(ctx: TaskContext, run: RoundRun, m: RoundMetrics): Promise<void> {
   await ctx.client.reportMetrics(evalReport(ctx.siteId, run.record, ctx.task.modelRound, m));
-  ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round }, 'evaluation reported');
+  // The digest stays in the site's own log, for an auditor comparing sites without the coordinator.
+  ctx.log.info({ job: ctx.task.jobId, round: ctx.task.round, modelRound: ctx.task.modelRound, paramsSha256: m.paramsSha256 }, 'evaluation reported');
 }
 
 export async function runEvaluateTask(ctx: TaskContext): Promise<void> {
