@@ -248,9 +248,9 @@ export class CoordinatorClient {
   }
 
   /** Streams an update as a header then bounded data chunks; resolves with the coordinator's receipt. */
-  submitUpdate(header: Omit<UpdateHeader, 'byteSize' | 'sha256'>, payload: Uint8Array): Promise<SubmitUpdateResponse> {
+  submitUpdate(header: Omit<UpdateHeader, 'byteSize' | 'sha256' | 'baseRound'> & { baseRound?: number }, payload: Uint8Array): Promise<SubmitUpdateResponse> {
     const sha256 = createHash('sha256').update(payload).digest('hex');
-    return this.upload(FederationService.submitUpdate.path, { ...header, byteSize: payload.byteLength, sha256 }, payload,
+    return this.upload(FederationService.submitUpdate.path, { baseRound: 0, ...header, byteSize: payload.byteLength, sha256 }, payload,
       (md, options, cb) => this.client.submitUpdate(md, options, cb));
   }
 

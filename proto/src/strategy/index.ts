@@ -12,3 +12,4 @@ export {
 } from './registry.js';
 export { applyServerStep } from './apply-round.js';
 export { paramsSha256 } from './params-digest.js';
+export { semiAsyncOf, stalenessFactor, stalenessWeight, SEMI_ASYNC_KEYS, DEFAULT_MAX_STALENESS, MAX_STALENESS_LIMIT, type SemiAsyncSettings } from './semi-async.js';

@@ -9,6 +9,7 @@ import { fedProx } from './fedprox.js';
 import { fedTrimmedAvg } from './fedtrimmedavg.js';
 import { fedYogi } from './fedyogi.js';
 import { krum } from './krum.js';
+import { SEMI_ASYNC_KEYS, semiAsyncOf, type SemiAsyncKey, type SemiAsyncSettings } from './semi-async.js';
 
 /**
  * Every strategy a job may name. Adding one: a file like fedavgm.ts plus one line here; the job
@@ -31,8 +32,8 @@ export type StrategyName = keyof typeof STRATEGIES;
 
 type ParametersOf<N extends StrategyName> = (typeof STRATEGIES)[N]['parameters'];
 
-/** Every parameter name any strategy declares (the job spec's optional strategy fields). */
-export type StrategyParameterName = { [N in StrategyName]: keyof ParametersOf<N> & string }[StrategyName];
+/** Every parameter name any strategy declares, and the semi-asynchronous round keys (the job spec's optional strategy fields). */
+export type StrategyParameterName = { [N in StrategyName]: keyof ParametersOf<N> & string }[StrategyName] | SemiAsyncKey;
 
 export const STRATEGY_NAMES = Object.keys(STRATEGIES) as StrategyName[];
 
@@ -67,6 +68,8 @@ export interface ResolvedStrategy {
   readonly definition: StrategyDefinition<ParameterSpecs>;
   readonly parameters: ResolvedParameters<ParameterSpecs>;
   readonly clientConfig: ClientConfig;
+  /** Semi-asynchronous rounds (closeAfter, maxStaleness), or null for synchronous ones. */
+  readonly semiAsync: SemiAsyncSettings | null;
 }
 
 /**
@@ -77,7 +80,7 @@ export function resolveStrategy(settings: { readonly name: string } & Readonly<R
   const definition = strategyDefinition(settings.name);
   const parameters: Record<string, number> = {};
   for (const key of Object.keys(settings)) {
-    if (key !== 'name' && !(key in definition.parameters)) {
+    if (key !== 'name' && !(key in definition.parameters) && !(SEMI_ASYNC_KEYS as readonly string[]).includes(key)) {
       const known = Object.keys(definition.parameters);
       throw new StrategyError('STRATEGY_SETTINGS_INVALID', `strategy ${definition.name} has no parameter ${key}${known.length ? ` (it has ${known.join(', ')})` : ' (it takes none)'}`);
     }
@@ -94,5 +97,9 @@ export function resolveStrategy(settings: { readonly name: string } & Readonly<R
   if (options.encrypted && definition.combination !== 'weighted-mean') {
     throw new StrategyError('STRATEGY_NEEDS_PLAINTEXT', `strategy ${definition.name} needs every site's individual update, which an encrypted job never reveals; use it on a plaintext job, or a sum-based strategy (${STRATEGY_NAMES.filter((n) => STRATEGIES[n].combination === 'weighted-mean').join(', ')})`);
   }
-  return { definition, parameters, clientConfig: definition.clientConfig?.(parameters) ?? {} };
+  const semiAsync = semiAsyncOf(settings);
+  if (semiAsync && definition.combination !== 'weighted-mean') {
+    throw new StrategyError('STRATEGY_SETTINGS_INVALID', `strategy ${definition.name} needs every update of a round together; semi-asynchronous rounds (closeAfter) need a weighted-mean strategy`);
+  }
+  return { definition, parameters, clientConfig: definition.clientConfig?.(parameters) ?? {}, semiAsync };
 }

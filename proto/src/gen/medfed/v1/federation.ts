@@ -240,6 +240,12 @@ export interface UpdateHeader {
   baseModelId: string;
   /** Attestation (compact JWS, typ medfed-attestation+jwt) binding this update's digest to the trainer. */
   attestation: string;
+  /**
+   * Semi-asynchronous jobs: the round whose model the update was trained from, when it is counted in a
+   * later round (`round`); 0 or equal to `round` for a fresh update. The site weighted it by
+   * stalenessWeight(weight, round - base_round) before encrypting.
+   */
+  baseRound: number;
 }
 
 export interface UpdateChunk {
@@ -2119,6 +2125,7 @@ function createBaseUpdateHeader(): UpdateHeader {
     sha256: "",
     baseModelId: "",
     attestation: "",
+    baseRound: 0,
   };
 }
 
@@ -2150,6 +2157,9 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
     }
     if (message.attestation !== "") {
       writer.uint32(74).string(message.attestation);
+    }
+    if (message.baseRound !== 0) {
+      writer.uint32(80).int32(message.baseRound);
     }
     return writer;
   },
@@ -2239,6 +2249,14 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
             message.attestation = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.baseRound = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2286,6 +2304,11 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
         ? globalThis.String(object.base_model_id)
         : "",
       attestation: isSet(object.attestation) ? globalThis.String(object.attestation) : "",
+      baseRound: isSet(object.baseRound)
+        ? globalThis.Number(object.baseRound)
+        : isSet(object.base_round)
+        ? globalThis.Number(object.base_round)
+        : 0,
     };
   },
 
@@ -2318,6 +2341,9 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
     if (message.attestation !== "") {
       obj.attestation = message.attestation;
     }
+    if (message.baseRound !== 0) {
+      obj.baseRound = Math.round(message.baseRound);
+    }
     return obj;
   },
 
@@ -2335,6 +2361,7 @@ export const UpdateHeader: MessageFns<UpdateHeader> = {
     message.sha256 = object.sha256 ?? "";
     message.baseModelId = object.baseModelId ?? "";
     message.attestation = object.attestation ?? "";
+    message.baseRound = object.baseRound ?? 0;
     return message;
   },
 };
