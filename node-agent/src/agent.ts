@@ -1,4 +1,4 @@
-import { MedfedError, PRODUCT_VERSION } from '@medfed/proto';
+import { PRODUCT_VERSION } from '@medfed/proto';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Task } from '@medfed/proto';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config/schema.js';
+import { checkDevelopmentOptions } from './config/development-options.js';
 import { loadDataset, type LocalDataset } from './data/index.js';
 import { initTrainingBackend } from './training/index.js';
 import { CoordinatorClient, CoordinatorError } from './transport/client.js';
@@ -14,6 +15,7 @@ import { OutageLog } from './transport/outage-log.js';
 import { replicaAfterNotLeader } from './transport/leader.js';
 import { pruneRoundJournals } from './tasks/round-journal.js';
 import { sendPendingTrainReports } from './tasks/round-reports.js';
+import { TrainedUpdates } from './tasks/trained-updates.js';
 import { channelCredentials } from './identity/channel.js';
 import { loadAgentIdentity, type AgentIdentity, type AgentKey } from './identity/identity-files.js';
 import { AuthError } from '@medfed/proto/auth/index';
@@ -31,7 +33,7 @@ import { createTrainerSandbox, type TrainerSandbox } from './sandbox/index.js';
 import { createSoftwareAttester, loadOrCreateAttestationKey, publicAttestationJwk, type AttestationPrivateJwk, type Attester } from '@medfed/proto/attestation/index';
 import type { PinnedSite } from '@medfed/proto';
 import { createModelVerifier, type ModelVerifier } from './verification/index.js';
-import { ApprovalError, ApprovalStore, requireJobApproval } from './approvals/index.js';
+import { ApprovalStore, requireJobApproval } from './approvals/index.js';
 import { optOutPath, optOutVersion, readOptOut } from './data/index.js';
 import { startQueryApi, type RunningQueryApi } from './query-api/index.js';
 
@@ -96,6 +98,8 @@ export class NodeAgent {
   private readonly outage: OutageLog;
   /** Tasks waiting to be retried, by job, round and kind. */
   private readonly retries = new Map<string, TaskRetry>();
+  /** The clipped deltas of recent trainings, for a semi-asynchronous job's late update (memory only). */
+  private readonly trainedUpdates = new TrainedUpdates();
   /** Ends every backoff wait when the agent stops. */
   private readonly stopped = new AbortController();
   private enrolled: { identity: AgentIdentity; key: AgentKey } | null = null;
@@ -113,18 +117,16 @@ export class NodeAgent {
 
   /** Loads and validates local data and the training backend; fails before contacting anyone if either is wrong. */
   async prepare(): Promise<{ dataset: LocalDataset; backend: string }> {
+    checkDevelopmentOptions(this.config);
     await mkdir(resolve(this.config.stateDir), { recursive: true, mode: 0o700 });
     this.siteKeys = await ensureSiteKeys(resolve(this.config.stateDir));
     this.keyStore = new JobKeyStore(resolve(this.config.stateDir), this.config.siteId, this.siteKeys);
-    if (this.config.env === 'production' && this.config.custody.autoApproveSiteLists) {
-      throw new MedfedError('CONFIG_INVALID', 'custody.autoApproveSiteLists is a development option; a production steward approves site lists');
-    }
-    if (this.config.env === 'production' && this.config.approvals.autoApproveInDevelopment) {
-      throw new ApprovalError('APPROVAL_AUTO_IN_PRODUCTION', 'approvals.autoApproveInDevelopment is a development option; a production steward approves each job (medfed agent approve)');
-    }
     this.approvals = new ApprovalStore(resolve(this.config.stateDir));
     this.siteListApprovals = new SiteListApprovals(resolve(this.config.stateDir));
     if (this.config.approvals.autoApproveInDevelopment) this.log.warn('development site stewards approve automatically: every job is approved on first sight (approvals.autoApproveInDevelopment)');
+    if (this.config.development.trainingSlowdown !== 1) {
+      this.log.warn({ factor: this.config.development.trainingSlowdown }, 'development simulation: every local training is followed by a wait, as on a slower site (development.trainingSlowdown)');
+    }
     // A software attester: it proves which trainer and sandbox policy ran and which key signed,
     // not that the host is uncompromised (hardware attesters plug in behind the same interface).
     const { key } = await loadOrCreateAttestationKey(resolve(this.config.stateDir, 'attestation.jwk'));
@@ -423,6 +425,8 @@ export class NodeAgent {
         stateDir, keyStore: this.keyStore!, sandbox: this.sandbox!, attester: this.attester!, privacy: this.config.privacy,
         fetchWrappedKey,
         retryInPlace: (what, fn) => this.retryInPlace(task, kind, what, fn),
+        trainedUpdates: this.trainedUpdates,
+        trainingSlowdown: { factor: this.config.development.trainingSlowdown, signal: this.stopped.signal },
       }),
       statsInputs: async () => ({
         csvPath: this.config.data.csv, ...maskingFilesOf(this.config.data, this.config.queryApi),

@@ -138,7 +138,7 @@ describe('the audit trail holds exactly one event per request (REST and gRPC, al
         });
         call.write({ part: { $case: 'header', value: {
           siteId: 'site-c', jobId: own.id, round: 1, submissionId, numSamples: 5, byteSize: payload.byteLength,
-          sha256: createHash('sha256').update(payload).digest('hex'), baseModelId: task.task!.modelId, attestation: '',
+          sha256: createHash('sha256').update(payload).digest('hex'), baseModelId: task.task!.modelId, attestation: '', baseRound: 0,
         } } });
         call.write({ part: { $case: 'data', value: Buffer.from(payload) } });
         call.end();

@@ -218,5 +218,5 @@ describe('login with an external OpenID Connect provider', () => {
     } finally {
       await none.stop();
     }
-  });
+  }, 240_000); // two coordinators start and stop in this test
 });

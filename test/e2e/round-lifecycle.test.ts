@@ -72,7 +72,7 @@ describe.each(BACKENDS)('a round over real gRPC on %s', (backend) => {
     expect([...global0]).toEqual([...initialWeights(3, [], 2, 7)]);
 
     const header = (site: string, submissionId: string, n: number) => ({
-      siteId: site, jobId: job.id, round: 1, submissionId, numSamples: n, baseModelId: taskA.modelId,
+      siteId: site, jobId: job.id, round: 1, submissionId, numSamples: n, baseModelId: taskA.modelId, baseRound: 0,
     });
     const dA = delta(1);
     const first = await client.submitUpdate(header('site-a', 'a-1', 10), encodeVector(dA));

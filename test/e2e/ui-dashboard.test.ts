@@ -41,7 +41,7 @@ async function killedUpload(address: string, header: Record<string, unknown>): P
   const payload = delta(99);
   await new Promise<void>((resolve) => {
     const call = raw.submitUpdate(() => resolve());
-    call.write({ part: { $case: 'header', value: { ...header, byteSize: payload.byteLength, sha256: createHash('sha256').update(payload).digest('hex'), attestation: '' } } });
+    call.write({ part: { $case: 'header', value: { ...header, byteSize: payload.byteLength, sha256: createHash('sha256').update(payload).digest('hex'), attestation: '', baseRound: 0 } } });
     call.write({ part: { $case: 'data', value: Buffer.from(payload.subarray(0, 8)) } });
     setTimeout(() => call.cancel(), 50);
   });

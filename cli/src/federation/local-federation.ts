@@ -36,6 +36,14 @@ export interface LocalFederationOptions {
   readonly timeoutMs?: number;
   /** Runs once the job finished, while the coordinator still serves (exports, verification). */
   readonly afterRun?: (run: FinishedRun) => Promise<void>;
+  /** Per site id, the `development` block of its agent config (development only, e.g. trainingSlowdown). */
+  readonly siteDevelopment?: Readonly<Record<string, SiteDevelopment>>;
+}
+
+/** Development-only agent settings a simulation may give one site (an agent in production refuses them). */
+export interface SiteDevelopment {
+  /** After local training the agent waits (factor - 1) x the training's wall time before uploading. */
+  readonly trainingSlowdown?: number;
 }
 
 /** What `afterRun` gets: the running coordinator, an admin REST client and the finished job. */
@@ -53,6 +61,8 @@ export interface LocalFederationResult {
   readonly view: JobView;
   readonly coordinator: { rest: string; grpc: string; dataDir: string; adminTokenFile: string; caFile: string; log: string };
   readonly agentLogs: Record<string, string>;
+  /** This machine's clock (ms since the epoch) when the job was created and when it was seen finished. */
+  readonly observed: { readonly jobCreatedAt: number; readonly jobFinishedAt: number };
 }
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -144,6 +154,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
         // Development only (an agent in production refuses it): these stewards approve every job.
         approvals: { autoApproveInDevelopment: true },
         trust: { manifestJwks: trustJwks, checkpointKey: coordinator.publisher.checkpointKey },
+        ...(opts.siteDevelopment?.[site.id] ? { development: opts.siteDevelopment[site.id] } : {}),
       }, null, 2));
       agentLogs[site.id] = logFile;
       const child = spawn(process.execPath, [MAIN, 'agent', 'start', '--config', configFile], {
@@ -183,6 +194,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
       await sleep(200);
     }
     const jobId = await rest.createJob(spec);
+    const jobCreatedAt = Date.now();
     const deadline = Date.now() + (opts.timeoutMs ?? 30 * 60_000);
     let view = await rest.job(jobId);
     let lastSignature = '';
@@ -201,6 +213,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
       await sleep(250);
       view = await rest.job(jobId);
     }
+    const jobFinishedAt = Date.now();
     opts.onUpdate?.(view);
     if (view.status !== 'completed') {
       throw new CliError('RUN_FAILED', `job ${jobId} ${view.status}: ${view.failure ?? 'no reason recorded'} (agent logs: ${Object.values(agentLogs).join(', ')})`, ExitCode.FAILURE);
@@ -211,6 +224,7 @@ export async function runLocalFederation(opts: LocalFederationOptions): Promise<
       view,
       coordinator: { rest: coordinator.rest, grpc: coordinator.grpc, dataDir, adminTokenFile: coordinator.adminTokenFile, caFile: tls.caCert, log: coordinatorLog },
       agentLogs,
+      observed: { jobCreatedAt, jobFinishedAt },
     };
   } finally {
     await stopAgents(agents);

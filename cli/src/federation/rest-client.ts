@@ -7,7 +7,9 @@ import { ExitCode } from '../exit-codes.js';
 export interface RoundView {
   round: number; kind: string; status: string; failure: string | null;
   deadline?: string | null; openedAt?: string | null; closedAt?: string | null;
-  contributions: { site: string; numSamples: number; sha256: string; byteSize: number }[];
+  contributions: { site: string; numSamples: number; sha256: string; byteSize: number; baseRound?: number | null }[];
+  /** Semi-asynchronous jobs: the contributions that arrived after their own round closed, counted here (absent from older coordinators). */
+  late?: { site: string; staleness: number }[];
 }
 /** One thing a run waits for (coordinator/src/federation/waiting.ts): a site, why, since when, a code. */
 export interface WaitingEntryView {

@@ -1,10 +1,15 @@
 import { knownStrategyNames, resolveStrategy, StrategyError, strategyDefinition, type ResolvedStrategy, type StrategySettings } from '@medfed/proto';
 
-/** What `medfed simulate` takes about the strategy: `--strategy`, `--server-lr`, `--strategy-param KEY=VALUE` (repeatable). */
+/**
+ * What `medfed simulate` takes about the strategy: `--strategy`, `--server-lr`, `--strategy-param
+ * KEY=VALUE` (repeatable), and semi-asynchronous rounds: `--close-after K`, `--max-staleness S`.
+ */
 export interface StrategyOptions {
   readonly strategy: string;
   readonly serverLr?: string | number | undefined;
   readonly strategyParam?: readonly string[] | undefined;
+  readonly closeAfter?: string | number | undefined;
+  readonly maxStaleness?: string | number | undefined;
 }
 
 /** The job's strategy block and what it resolves to (every default filled in). */
@@ -47,6 +52,14 @@ export function chooseStrategy(options: StrategyOptions, encrypted: boolean): Ch
     }
     if (SERVER_LR in settings) throw new StrategyError('STRATEGY_SETTINGS_INVALID', `give the server learning rate once: --server-lr or --strategy-param ${SERVER_LR}=…`);
     settings[SERVER_LR] = typeof options.serverLr === 'number' ? options.serverLr : numberOrText(options.serverLr);
+  }
+  if (options.maxStaleness !== undefined && options.closeAfter === undefined) {
+    throw new StrategyError('STRATEGY_SETTINGS_INVALID', '--max-staleness applies to semi-asynchronous rounds only: give --close-after K too');
+  }
+  for (const [flag, key, value] of [['--close-after', 'closeAfter', options.closeAfter], ['--max-staleness', 'maxStaleness', options.maxStaleness]] as const) {
+    if (value === undefined) continue;
+    if (key in settings) throw new StrategyError('STRATEGY_SETTINGS_INVALID', `give ${key} once: ${flag} or --strategy-param ${key}=…`);
+    settings[key] = typeof value === 'number' ? value : numberOrText(value);
   }
   const resolved = resolveStrategy(settings as { name: string } & Record<string, unknown>, { encrypted });
   return { settings: settings as unknown as StrategySettings, resolved };

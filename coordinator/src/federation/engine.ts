@@ -32,6 +32,7 @@ import { encodingFracBits, resolveJobStrategy } from './job-strategy.js';
 import { loadServerState, storeServerState } from './strategy-state.js';
 import { checkReportedDigest, divergenceMessage, recordStoredModelDigest, type ModelDivergence } from './model-digests.js';
 import { failLiveRounds, moveRound, tryMoveRound } from './round-state.js';
+import { admitLateUpdate, checkSemiAsyncSpec, closesEarly, latenessOf, refuseCountedTwice, roundClosedError, stalenessBySite, stalenessOf, type Lateness } from './semi-async-admission.js';
 
 export interface TaskAssignment {
   jobId: string;
@@ -94,6 +95,19 @@ export interface UpdateHeader {
   byteSize: number;
   sha256: string;
   baseModelId: string;
+  /**
+   * Semi-asynchronous jobs: the round the update was trained for when it is sent to count in a later
+   * round (`round`); 0, absent or equal to `round`: a fresh update.
+   */
+  baseRound?: number;
+}
+
+/** What admitUpdate found: the round the update counts in, and for a late update the round it was trained for. */
+export interface Admission {
+  round: RoundRow;
+  job: JobRow;
+  existing: ContributionRow | null;
+  late: (Lateness & { base: RoundRow }) | null;
 }
 
 export interface MetricsReport {
@@ -253,6 +267,7 @@ export class FederationEngine {
     checkSpecConsistency(requested);
     // Strategy refusals keep their own codes (STRATEGY_UNKNOWN, STRATEGY_SETTINGS_INVALID, STRATEGY_NEEDS_PLAINTEXT).
     resolveJobStrategy(requested);
+    checkSemiAsyncSpec(requested);
     const sites: SiteRow[] = [];
     for (const siteId of participantsOf(requested)) sites.push(await this.activeSite(siteId));
     const spec = this.withEncryptionSettings(requested);
@@ -392,7 +407,7 @@ export class FederationEngine {
   // ---- submissions -------------------------------------------------------------------------
 
   /** Checks everything that can be checked before any byte is read, so a doomed upload fails fast. */
-  async admitUpdate(header: UpdateHeader): Promise<{ round: RoundRow; job: JobRow; existing: ContributionRow | null }> {
+  async admitUpdate(header: UpdateHeader): Promise<Admission> {
     if (!header.submissionId || header.submissionId.length > 128) {
       throw new FederationError('VALIDATION_FAILED', 'submission_id must be 1-128 characters');
     }
@@ -406,6 +421,7 @@ export class FederationEngine {
     if (header.byteSize > this.maxUpdateBytes) {
       throw new FederationError('UPDATE_TOO_LARGE', `update of ${header.byteSize} bytes exceeds the limit of ${this.maxUpdateBytes}`);
     }
+    const lateness = latenessOf(header);
     await this.activeSite(header.siteId);
     const job = await this.job(header.jobId);
     const { rows: rounds } = await this.db.query<RoundRow>(
@@ -416,12 +432,19 @@ export class FederationEngine {
     if (duty === null) throw new FederationError('SITE_NOT_IN_JOB', `site ${header.siteId} does not take part in job ${job.id}`);
     const existing = await this.contributionOf(job.id, round.round, header.siteId);
     if (existing) {
-      if (existing.id === header.submissionId && existing.sha256 === header.sha256) return { round, job, existing };
+      if (existing.id === header.submissionId && existing.sha256 === header.sha256) return { round, job, existing, late: null };
       throw new FederationError('DUPLICATE_SUBMISSION',
         `site ${header.siteId} already submitted for round ${round.round} of job ${job.id} (submission ${existing.id})`);
     }
+    if (lateness) {
+      if (duty !== 'train') throw new FederationError('ROUND_MISMATCH', `site ${header.siteId} does not train in job ${job.id}; only a training update can count late`);
+      const base = await admitLateUpdate(this.db, job, round, header, lateness);
+      this.checkUpdateSize(job, round, header);
+      return { round, job, existing: null, late: { ...lateness, base } };
+    }
     if (job.status !== 'running' || (round.status !== 'open' && round.status !== 'collecting')) {
-      throw new FederationError('ROUND_CLOSED',
+      // On a semi-asynchronous job the refusal names the open training round, where the site may re-send the update.
+      throw await roundClosedError(this.db, job,
         `round ${round.round} of job ${job.id} is ${round.status === 'open' || round.status === 'collecting' ? job.status : round.status}; submissions are no longer accepted`);
     }
     if (duty !== 'train' && duty !== 'stats') {
@@ -431,11 +454,16 @@ export class FederationEngine {
       throw new FederationError('ROUND_MISMATCH',
         `update was computed from model ${header.baseModelId || '(none)'}, round ${round.round} starts from ${round.input_model_id}`);
     }
-    const expected = duty === 'stats' ? statsVectorLength(job.spec) * 8 : this.paramCountOf(job.spec) * 4;
+    this.checkUpdateSize(job, round, header);
+    return { round, job, existing: null, late: null };
+  }
+
+  /** A plaintext upload's announced size must be the round's vector size (an encrypted one's is checked on its bytes). */
+  private checkUpdateSize(job: JobRow, round: RoundRow, header: UpdateHeader): void {
+    const expected = round.kind === 'stats' ? statsVectorLength(job.spec) * 8 : this.paramCountOf(job.spec) * 4;
     if (!job.encrypted && header.byteSize !== expected) {
       throw new FederationError('UPDATE_SIZE_MISMATCH', `round ${round.round} expects ${expected} bytes, header announces ${header.byteSize}`);
     }
-    return { round, job, existing: null };
   }
 
   /** Stores a fully received, verified update and records it; idempotent for a retried submission id. */
@@ -469,7 +497,7 @@ export class FederationEngine {
   }
 
   private async storeUpdate(header: UpdateHeader, payload: Buffer): Promise<{ contribution: ContributionRow; alreadyAccepted: boolean }> {
-    const { round, existing } = await this.admitUpdate(header);
+    const { round, existing, late } = await this.admitUpdate(header);
     if (payload.byteLength !== header.byteSize) {
       throw new FederationError('UPDATE_SIZE_MISMATCH', `announced ${header.byteSize} bytes, received ${payload.byteLength}`);
     }
@@ -490,7 +518,8 @@ export class FederationEngine {
         throw new FederationError('UPDATE_INVALID', (err as Error).message);
       }
     }
-    const verdict = round.kind === 'train' ? await this.checkAttestation(job, round, header, digest) : null;
+    // A late update attests as it would have in the round it was trained for (that task's nonce and input model).
+    const verdict = round.kind === 'train' ? await this.checkAttestation(job, late?.base ?? round, header, digest) : null;
     const persistStarted = performance.now();
     const blobKey = `updates/${header.jobId}/${round.round}/${digest}`;
     await this.blobs.put(blobKey, payload);
@@ -500,17 +529,18 @@ export class FederationEngine {
         'SELECT * FROM rounds WHERE job_id = $1 AND round = $2 FOR UPDATE', [header.jobId, round.round]);
       const r = locked[0]!;
       if (r.status !== 'open' && r.status !== 'collecting') {
-        throw new FederationError('ROUND_CLOSED', `round ${r.round} of job ${header.jobId} closed while the update arrived`);
+        throw await roundClosedError(tx, job, `round ${r.round} of job ${header.jobId} closed while the update arrived`);
       }
       const { rows: dup } = await tx.query<ContributionRow>(
         'SELECT * FROM contributions WHERE job_id = $1 AND round = $2 AND site_id = $3', [header.jobId, r.round, header.siteId]);
       if (dup[0]) {
         throw new FederationError('DUPLICATE_SUBMISSION', `site ${header.siteId} already submitted for round ${r.round} of job ${header.jobId}`);
       }
+      if (late) await refuseCountedTwice(tx, header.jobId, header.siteId, late.baseRound);
       const { rows } = await tx.query<ContributionRow>(
-        `INSERT INTO contributions (id, job_id, round, site_id, num_samples, byte_size, sha256, blob_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [header.submissionId, header.jobId, r.round, header.siteId, header.numSamples, header.byteSize, digest, blobKey]);
+        `INSERT INTO contributions (id, job_id, round, site_id, num_samples, byte_size, sha256, blob_key, base_round)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        [header.submissionId, header.jobId, r.round, header.siteId, header.numSamples, header.byteSize, digest, blobKey, late?.baseRound ?? null]);
       await this.markTask(tx, header.jobId, r.round, header.siteId, 'submitted', null);
       await tryMoveRound(tx, { jobId: header.jobId, round: r.round }, 'collecting', {}, 'open');
       const { rows: count } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM contributions WHERE job_id = $1 AND round = $2', [header.jobId, r.round]);
@@ -523,7 +553,10 @@ export class FederationEngine {
       return rows[0]!;
     });
     this.events.emit('timing', { phase: 'persist-update', job: header.jobId, round: round.round, ms: performance.now() - persistStarted });
-    this.note('update accepted', { job: header.jobId, round: round.round, site: header.siteId, received, expected: expectedSites(job.spec, round.kind).length });
+    this.note('update accepted', {
+      job: header.jobId, round: round.round, site: header.siteId, received, expected: expectedSites(job.spec, round.kind).length,
+      ...(late ? { baseRound: late.baseRound, staleness: late.staleness } : {}),
+    });
     this.changed();
     this.advanceSoon(header.jobId);
     return { contribution, alreadyAccepted: false };
@@ -684,7 +717,8 @@ export class FederationEngine {
       const pastDeadline = this.now() >= round.deadline_at;
       const quorum = round.kind === 'evaluate' ? 1 : job.spec.minSites;
       const have = round.kind === 'evaluate' ? submitted.size : trainersDone;
-      if (!allSettled && !pastDeadline) return;
+      // A semi-asynchronous training round closes at its first closeAfter updates, not waiting for the rest.
+      if (!allSettled && !pastDeadline && !closesEarly(job.spec, round, trainersDone)) return;
       if (have >= quorum) {
         // Guarded: a round another worker already moved on is left to it.
         const marked = await tryMoveRound(this.db, { jobId, round: round.round }, 'aggregating', {}, ['open', 'collecting']);
@@ -878,7 +912,7 @@ export class FederationEngine {
   /** A plaintext training round's deltas, in the order an encrypted close sums its uploads (by site id). */
   private async *plaintextUpdates(job: JobRow, round: RoundRow): AsyncGenerator<PlaintextUpdate> {
     for await (const { row, bytes } of this.storedContributions(job, round)) {
-      yield { siteId: row.site_id, update: decodeVector(bytes, 'float32', bytes.byteLength / 4) };
+      yield { siteId: row.site_id, update: decodeVector(bytes, 'float32', bytes.byteLength / 4), staleness: stalenessOf(row) };
     }
   }
 
@@ -1098,7 +1132,9 @@ export class FederationEngine {
     const settings = await this.encryptedSettingsOf(job);
     const { bytes, contributors } = await sumEncrypted(settings, 'update', this.paramCountOf(job.spec), this.encryptedUploads(job, round));
     const persistStarted = performance.now();
-    const totalWeight = totalWeightOf(contributors, (id) => this.weightOf(job, id));
+    // Each contribution at the weight its site encrypted with: a late one's share discounted for its staleness.
+    const staleness = await stalenessBySite(this.db, job.id, round.round);
+    const totalWeight = totalWeightOf(contributors.map((siteId) => ({ siteId, staleness: staleness.get(siteId) ?? 0 })), (id) => this.weightOf(job, id));
     const model = await this.storeSum(job, round.round, 'update-sum', bytes, contributors, totalWeight, settings.epoch);
     const last = round.round >= job.total_rounds;
     await this.db.transaction(async (tx) => {

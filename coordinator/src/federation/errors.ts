@@ -22,6 +22,7 @@ export const FEDERATION_ERRORS = {
   UPDATE_SIZE_MISMATCH: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The update has a different size than announced.' },
   UPDATE_DIGEST_MISMATCH: { http: 400, grpc: GrpcStatus.DATA_LOSS, summary: 'The update bytes do not match the announced SHA-256.' },
   UPDATE_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, summary: 'The update is larger than the round allows.' },
+  UPDATE_TOO_STALE: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: "A late update of a semi-asynchronous job was trained from a model more rounds old than the job's maxStaleness allows; the site drops it." },
   UPDATE_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'The update content is not a valid vector for this round.' },
   TRAINER_REFUSED: { http: 422, grpc: GrpcStatus.FAILED_PRECONDITION, summary: 'The supply-chain gate stopped the trainer build.' },
   KEY_EPOCH_CHANGE_REFUSED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, summary: "The job's site list or key epoch cannot change now (statistics round, aggregation in progress, or the change leaves the job unable to run)." },

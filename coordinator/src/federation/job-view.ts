@@ -57,8 +57,8 @@ export async function describeJob(engine: FederationEngine, db: Queryable, jobId
   const rounds = await engine.rounds(jobId);
   const { rows: metrics } = await db.query<MetricRow>('SELECT * FROM metrics WHERE job_id = $1 ORDER BY round, site_id', [jobId]);
   const { rows: contributions } = await db.query(
-    'SELECT round, site_id, num_samples, sha256, byte_size, received_at FROM contributions WHERE job_id = $1 ORDER BY round, site_id', [jobId]) as {
-    rows: { round: number; site_id: string; num_samples: number; sha256: string; byte_size: number; received_at: Date }[] };
+    'SELECT round, site_id, num_samples, sha256, byte_size, received_at, base_round FROM contributions WHERE job_id = $1 ORDER BY round, site_id', [jobId]) as {
+    rows: { round: number; site_id: string; num_samples: number; sha256: string; byte_size: number; received_at: Date; base_round: number | null }[] };
   const { rows: tasks } = await db.query('SELECT round, site_id, state, detail, updated_at FROM site_tasks WHERE job_id = $1', [jobId]) as {
     rows: { round: number; site_id: string; state: string; detail: string | null; updated_at: Date }[] };
   const { rows: models } = await db.query('SELECT id, round, kind, sha256, byte_size, param_count, encrypted, created_at FROM models WHERE job_id = $1 ORDER BY round, created_at', [jobId]) as {
@@ -92,12 +92,16 @@ export async function describeJob(engine: FederationEngine, db: Queryable, jobId
      * the initial model), the reference every site's eval report of it is held to: the stored model's
      * digest on a plaintext job, the first site's report on an encrypted one (null until a site
      * reported it). A plaintext run and an encrypted run of one spec compare round by round here.
+     * `late` (semi-asynchronous jobs): the contributions trained for an earlier round that counted in
+     * this one, with their staleness (rounds between the two), by site id.
      */
     rounds: rounds.map((r) => ({
       round: r.round, kind: r.kind, status: r.status, deadline: r.deadline_at, openedAt: r.opened_at, closedAt: r.closed_at,
       failure: r.failure, outputModelId: r.output_model_id, paramsSha256: digests.get(r.round) ?? null,
       contributions: contributions.filter((c) => c.round === r.round).map((c) => ({
         site: c.site_id, numSamples: c.num_samples, sha256: c.sha256, byteSize: c.byte_size, receivedAt: c.received_at })),
+      late: contributions.filter((c) => c.round === r.round && c.base_round !== null)
+        .map((c) => ({ site: c.site_id, baseRound: c.base_round!, staleness: r.round - c.base_round! })),
     })),
     sites: participants.map((s) => {
       const site = sites.find((x) => x.id === s);

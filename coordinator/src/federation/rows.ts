@@ -62,6 +62,8 @@ export interface ContributionRow {
   byte_size: number;
   sha256: string;
   blob_key: string;
+  /** Semi-asynchronous jobs: the round the site trained for, when the update counts in this later round (migration 024); else null. */
+  base_round: number | null;
   received_at: Date;
 }
 

@@ -1,2 +1,2 @@
 export { runPlaintextRound, type PlaintextRoundInput, type PlaintextRoundResult, type PlaintextUpdate } from './plaintext-runner.js';
-export { totalWeightOf } from './weights.js';
+export { effectiveWeight, totalWeightOf, type WeightedContributor } from './weights.js';

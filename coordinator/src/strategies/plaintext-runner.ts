@@ -1,10 +1,12 @@
 import { applyServerStep, FixedPointMean, type IndividualUpdate, type ResolvedStrategy, type ServerState } from '@medfed/proto';
-import { totalWeightOf } from './weights.js';
+import { effectiveWeight, totalWeightOf, type WeightedContributor } from './weights.js';
 
-/** One site's stored update (its delta: local model minus the round's global model). */
+/** One site's stored update (its delta: local model minus the global model it trained from). */
 export interface PlaintextUpdate {
   readonly siteId: string;
   readonly update: Float32Array;
+  /** Semi-asynchronous jobs: rounds between the model it trained from and this round (absent or 0: fresh). */
+  readonly staleness?: number;
 }
 
 export interface PlaintextRoundInput {
@@ -14,7 +16,7 @@ export interface PlaintextRoundInput {
   readonly state: ServerState | null;
   /** The fixed-point precision an encrypted twin of the job would encode updates at. */
   readonly fracBits: number;
-  /** The share the coordinator announces to each site (what an encrypted site multiplies its update by). */
+  /** The share the coordinator announces to each site (what an encrypted site multiplies a fresh update by). */
   readonly weightOf: (siteId: string) => number;
   /** Streamed one at a time, in the order the round's contributions are stored (by site id). */
   readonly updates: AsyncIterable<PlaintextUpdate>;
@@ -36,24 +38,26 @@ export interface PlaintextRoundResult {
 export async function runPlaintextRound(input: PlaintextRoundInput): Promise<PlaintextRoundResult> {
   const { strategy, global } = input;
   const contributors: string[] = [];
+  const weighted: WeightedContributor[] = [];
+  // Records a contribution in arrival order and returns the weight it counts with.
+  const take = (u: PlaintextUpdate): number => {
+    const c = { siteId: u.siteId, staleness: u.staleness ?? 0 };
+    weighted.push(c);
+    contributors.push(u.siteId);
+    return effectiveWeight(input.weightOf, c);
+  };
   if (strategy.definition.combination === 'weighted-mean') {
     const mean = new FixedPointMean(global.length, input.fracBits);
-    for await (const u of input.updates) {
-      mean.add(checked(u, global.length), input.weightOf(u.siteId));
-      contributors.push(u.siteId);
-    }
-    const totalWeight = positive(totalWeightOf(contributors, input.weightOf), contributors);
+    for await (const u of input.updates) mean.add(checked(u, global.length), take(u));
+    const totalWeight = positive(totalWeightOf(weighted, input.weightOf), contributors);
     const next = applyServerStep(strategy, global, mean.mean(totalWeight), input.state);
     return { ...next, contributors, totalWeight };
   }
   const combine = strategy.definition.combineIndividual;
   if (!combine) throw new RangeError(`strategy ${strategy.definition.name} needs individual updates but cannot combine them`);
   const updates: IndividualUpdate[] = [];
-  for await (const u of input.updates) {
-    updates.push({ siteId: u.siteId, weight: input.weightOf(u.siteId), delta: checked(u, global.length) });
-    contributors.push(u.siteId);
-  }
-  const totalWeight = positive(totalWeightOf(contributors, input.weightOf), contributors);
+  for await (const u of input.updates) updates.push({ siteId: u.siteId, delta: checked(u, global.length), weight: take(u) });
+  const totalWeight = positive(totalWeightOf(weighted, input.weightOf), contributors);
   const next = applyServerStep(strategy, global, combine(updates, strategy.parameters), input.state);
   return { ...next, contributors, totalWeight };
 }

@@ -104,6 +104,14 @@ export const AgentConfigSchema = Type.Object({
     requiredCosignatures: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
     witnessKeys: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 64, default: [] }),
   }, { additionalProperties: false, default: {} }),
+  /**
+   * Development only (a production agent refuses any other value): settings for simulations.
+   * `trainingSlowdown`: after local training the site waits (factor - 1) x the training's wall
+   * time (at most 10 minutes) before it clips and uploads, as a slower site would (semi-asynchronous rounds).
+   */
+  development: Type.Object({
+    trainingSlowdown: Type.Number({ minimum: 1, maximum: 1000, default: 1 }),
+  }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false });
 
 export type AgentConfig = Static<typeof AgentConfigSchema>;

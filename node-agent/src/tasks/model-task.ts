@@ -1,18 +1,21 @@
 import {
-  decodeVector, encodeEncryptedVector, encodeVector, encryptUpdate, MedfedError, parameterCount, paramsSha256, resolveStrategy, sha256Hex,
+  decodeVector, encodeEncryptedVector, encodeVector, encryptUpdate, MedfedError, parameterCount, paramsSha256, resolveStrategy, sha256Hex, type SubmitUpdateResponse,
 } from '@medfed/proto';
 import { prepareForJob } from '../data/index.js';
 import { evaluate } from '../training/index.js';
-import { attestationStatementFor } from '../sandbox/index.js';
 import { clipUpdate } from '../privacy-chain/clip-update.js';
 import { chargeTrainingRound, trainingChargeId, type RoundCharge } from '../privacy-chain/charge-dp.js';
-import { evalReport, trainReport } from './round-reports.js';
+import { evalReport } from './round-reports.js';
 import { decryptStandardization, jobKey, reconstructGlobal } from './encrypted-model.js';
 import { taskEncryption, type TaskEncryption } from './encryption-context.js';
 import { architectureOf, type TaskContext } from './task-context.js';
 import { expectedArtifact } from '../verification/expected.js';
 import type { RoundMetrics, TrainingRecord, UploadRecord } from './round-journal.js';
 import { openRound, type RoundRun } from './round-run.js';
+import { isLateRefusal, sendLateUpdate } from './late-update.js';
+import { developmentSlowdown } from './training-slowdown.js';
+import { TrainedUpdates } from './trained-updates.js';
+import { acknowledge, submitJournaled } from './update-upload.js';
 
 function seedFor(base: number, round: number, siteId: string): number {
   let h = 0;
@@ -94,7 +97,8 @@ async function chargeRound(ctx: TaskContext, run: RoundRun): Promise<TrainingRec
  * bytes may differ (DP noise and encryption randomness are fresh), which is harmless: none of the
  * earlier bytes ever left the site, so exactly one update is released for the one charge.
  */
-async function trainRound(ctx: TaskContext, run: RoundRun, enc: TaskEncryption | null, global: Float32Array, data: ReturnType<typeof prepareForJob>): Promise<Buffer> {
+async function trainRound(ctx: TaskContext, run: RoundRun, enc: TaskEncryption | null, global: Float32Array, data: ReturnType<typeof prepareForJob>,
+  memory: TrainedUpdates): Promise<Buffer> {
   // The site's budget is charged before training; a round that would overspend is refused here.
   const training = run.record.training ?? await chargeRound(ctx, run);
   // The strategy's round configuration for this site (FedProx: the proximal weight of the local objective).
@@ -106,13 +110,17 @@ async function trainRound(ctx: TaskContext, run: RoundRun, enc: TaskEncryption |
     ...(clientConfig.proximalMu !== undefined ? { proximalMu: clientConfig.proximalMu } : {}),
   };
   // The trainer is the untrusted part: it runs in the sandbox and sees only the prepared matrix.
+  const began = performance.now();
   const trainRun = await ctx.sandbox.train({ arch: architectureOf(ctx.spec), settings, backend: 'wasm', globalWeights: global, data });
+  await developmentSlowdown(ctx, performance.now() - began);
   for (const b of trainRun.breaches) ctx.log.warn({ job: ctx.task.jobId, round: ctx.task.round, breach: b }, 'sandbox budget exceeded (not fatal)');
   const trained = trainRun.result;
   const delta = new Float32Array(global.length);
   for (let i = 0; i < delta.length; i++) delta[i] = trained.weights[i]! - global[i]!;
   const clipNorm = ctx.spec.encryption?.clipNorm;
   const { clipped, norm, scaled } = clipNorm ? clipUpdate(delta, clipNorm) : { clipped: delta, norm: NaN, scaled: false };
+  // Kept in memory only: a semi-asynchronous job may want it again, weighted for a later round.
+  memory.remember(run.record.key, clipped);
   let payload: Buffer;
   if (enc) {
     const { ctx: he, key } = await jobKey(ctx, enc);
@@ -140,39 +148,35 @@ async function trainRound(ctx: TaskContext, run: RoundRun, enc: TaskEncryption |
  * leaves; finally the training metrics. Every stage is journaled: a retry of the same round (same
  * process or after a restart) never retrains or re-charges once the update is stored; it re-sends
  * the stored bytes, with a fresh attestation under the latest task's nonce, and the stored metrics.
+ * On a semi-asynchronous job an update that arrives after its round closed goes to the round open
+ * then (late-update.ts).
  */
 export async function runTrainTask(ctx: TaskContext): Promise<void> {
   const { jobId: job, round } = ctx.task;
   const enc = taskEncryption(ctx.task);
+  const { semiAsync } = resolveStrategy(ctx.spec.strategy, { encrypted: Boolean(enc) });
+  const memory = ctx.trainedUpdates ?? new TrainedUpdates();
   const { global, data } = await roundInputs(ctx, enc);
   const run = await openRound(ctx, 'train', enc, global);
   const stored = run.record.upload && run.bytes ? run.bytes : null;
   if (stored || run.record.eval) ctx.log.info({ job, round, what: stored ? 'upload' : 'metrics' }, 'task resumed from journal');
   await reportEvaluation(ctx, run, await evaluation(ctx, run, global, data));
-  const payload = stored ?? await trainRound(ctx, run, enc, global, data);
-  const { upload, training } = run.record;
-  if (!upload || !training) throw new MedfedError('INTERNAL', 'the round journal lost its upload record');
-  // The attestation binds the latest poll's nonce, the trainer and sandbox measurements, the model
-  // the round started from and the exact bytes about to leave (the same stored bytes on a resend).
-  const attestation = ctx.task.attestationNonce
-    ? await ctx.attester.attest(attestationStatementFor(ctx.sandbox, {
-      site: ctx.siteId, job, round, nonce: ctx.task.attestationNonce,
-      manifestDigest: ctx.client.verifier?.manifestDigestOf(ctx.task.modelId) ?? ctx.task.modelSha256, updateSha256: upload.sha256,
-    }))
-    : '';
-  ctx.log.info({ job, round, bytes: payload.byteLength }, 'upload started');
-  const receipt = await ctx.client.submitUpdate({
-    siteId: ctx.siteId, jobId: job, round, submissionId: `${job}:${round}:${ctx.siteId}`,
-    numSamples: upload.train.numSamples, baseModelId: ctx.task.modelId, attestation,
-  }, payload);
-  ctx.log.info({ job, round, loss: upload.train.loss, accuracy: upload.train.accuracy, samples: upload.train.numSamples,
-    updateNorm: upload.updateNorm ?? NaN, clipped: upload.clipped, encrypted: upload.encrypted, sha256: receipt.sha256,
-    alreadyAccepted: receipt.alreadyAccepted }, 'update submitted');
-  // Once the update is accepted the task is no longer handed out: the train metrics are retried in
-  // place, and what a crash leaves unsent goes out at the next start (round-reports.ts).
-  const accepted = { ...run.record, upload, training, accepted: receipt.sha256 };
-  await run.journal.write(accepted);
-  const report = () => ctx.client.reportMetrics(trainReport(ctx.siteId, accepted));
-  await (ctx.retryInPlace ? ctx.retryInPlace('train metrics', report) : report());
-  await run.journal.write({ ...accepted, trainReported: true });
+  if (run.record.dropped) {
+    ctx.log.info({ job, round }, 'the update of this round was dropped as too late; nothing is sent again');
+    return;
+  }
+  if (!stored) await trainRound(ctx, run, enc, global, data, memory);
+  // Journaled for a later round already: sent there again (a lost acknowledgement), never to its own closed round.
+  const late = run.record.upload?.late;
+  if (late && semiAsync) return sendLateUpdate(ctx, run, enc, semiAsync, memory, late.round);
+  let receipt: SubmitUpdateResponse;
+  try {
+    receipt = await submitJournaled(ctx, run, { retry: false });
+  } catch (err) {
+    if (!isLateRefusal(err, semiAsync)) throw err;
+    ctx.log.info({ job, round, openRound: err.openRound ?? null }, 'round closed before the update arrived');
+    return sendLateUpdate(ctx, run, enc, semiAsync!, memory, err.openRound);
+  }
+  memory.forget(run.record.key);
+  await acknowledge(ctx, run, receipt);
 }

@@ -39,6 +39,17 @@ export interface TrainingRecord {
   readonly seed: number;
 }
 
+/**
+ * A semi-asynchronous job's late update: the round closed before this site's update arrived, so the
+ * stored bytes are the same clipped delta sent to a later open round, weighted for its staleness.
+ */
+export interface LateUpload {
+  /** The round the bytes are sent to and count in. */
+  readonly round: number;
+  /** round - the round trained for (>= 1). */
+  readonly staleness: number;
+}
+
 /** Written with the update bytes, after training; everything a resend needs besides the bytes. */
 export interface UploadRecord {
   readonly sha256: string;
@@ -47,6 +58,8 @@ export interface UploadRecord {
   readonly updateNorm: number | null;
   readonly clipped: boolean;
   readonly encrypted: boolean;
+  /** Absent: the bytes are for the record's own round. */
+  readonly late?: LateUpload;
 }
 
 /** One (job, round) at this site; each stage adds to it. */
@@ -61,6 +74,11 @@ export interface RoundRecord {
   readonly accepted?: string;
   /** The coordinator acknowledged the train metrics: nothing of the round is left to send. */
   readonly trainReported?: boolean;
+  /**
+   * The update counts nowhere: a semi-asynchronous round closed before it arrived and no later round
+   * took it (too stale, no round open). It stays charged; its bytes are never sent again.
+   */
+  readonly dropped?: boolean;
 }
 
 export type JournalRead =
@@ -202,8 +220,13 @@ function parseRecord(text: string, job: string, round: number): RoundRecord | st
   if (r.training !== undefined && !(typeof r.training?.chargeId === 'string' && Number.isInteger(r.training.seed)
     && (r.training.charge === null || typeof r.training.charge === 'object'))) return 'its training record is malformed';
   if (r.upload !== undefined && !(r.training !== undefined && typeof r.upload?.sha256 === 'string' && Number.isInteger(r.upload.byteSize)
-    && isMetrics(r.upload.train))) return 'its upload record is malformed';
+    && isMetrics(r.upload.train) && (r.upload.late === undefined || isLate(r.upload.late, round)))) return 'its upload record is malformed';
   return r as RoundRecord;
+}
+
+function isLate(l: unknown, round: number): l is LateUpload {
+  const x = l as Partial<LateUpload> | null;
+  return !!x && Number.isSafeInteger(x.round) && Number.isSafeInteger(x.staleness) && x.staleness! >= 1 && x.round === round + x.staleness!;
 }
 
 function isMetrics(m: unknown): m is RoundMetrics {

@@ -4,6 +4,7 @@ import { privacySpendReport } from '../privacy-chain/charge-dp.js';
 import type { CoordinatorClient } from '../transport/client.js';
 import { dispositionOf } from '../transport/retry-policy.js';
 import { RoundJournal, type RoundMetrics, type RoundRecord } from './round-journal.js';
+import { countedRound, submissionIdOf } from './submission.js';
 
 /**
  * The metrics reports of a round, built from its journal only, so that every resend is identical
@@ -18,10 +19,12 @@ export function evalReport(siteId: string, record: RoundRecord, modelRound: numb
   };
 }
 
+/** Reported under the round the update counts in (a late update: the later round it was sent to). */
 export function trainReport(siteId: string, record: RoundRecord & Required<Pick<RoundRecord, 'upload' | 'training'>>): ReportMetricsRequest {
   const { train } = record.upload;
+  const round = countedRound(record);
   return {
-    siteId, jobId: record.key.job, round: record.key.round, phase: 'train', modelRound: record.key.round,
+    siteId, jobId: record.key.job, round, phase: 'train', modelRound: round,
     loss: train.loss, accuracy: train.accuracy, numSamples: train.numSamples, paramsSha256: '',
     // The round's charge to the site's own ledger, for the coordinator's audit trail (budget figures only).
     privacySpend: record.training.charge ? privacySpendReport(record.training.charge) : undefined,
@@ -41,7 +44,7 @@ export async function sendPendingTrainReports(stateDir: string, client: Pick<Coo
   const journal = new RoundJournal(stateDir);
   let sent = 0;
   for (const found of await journal.records()) {
-    const record = found.upload && !found.accepted ? await learnAcceptance(journal, found, client, siteId, log) : found;
+    const record = found.upload && !found.accepted && !found.dropped ? await learnAcceptance(journal, found, client, siteId, log) : found;
     // Trained and charged is enough: an upload whose acknowledgement was lost (the coordinator stored it,
     // then crashed or the link dropped) is not handed out again, yet the ledger charge must reach the
     // audit trail; the budget was spent whether or not the update counts.
@@ -77,11 +80,13 @@ export async function sendPendingTrainReports(stateDir: string, client: Pick<Coo
 async function learnAcceptance(journal: RoundJournal, record: RoundRecord, client: Pick<CoordinatorClient, 'submitUpdate'>, siteId: string, log: Logger): Promise<RoundRecord> {
   const read = await journal.read(record.key.job, record.key.round);
   if (read.state !== 'found' || !read.bytes || !read.record.upload) return record;
-  const fields = { job: record.key.job, round: record.key.round };
+  const { late } = read.record.upload;
+  const fields = { job: record.key.job, round: record.key.round, ...(late ? { countsIn: late.round } : {}) };
   try {
+    // A late update is asked after where it was sent: the later round, under its own submission id.
     const receipt = await client.submitUpdate({
-      siteId, jobId: record.key.job, round: record.key.round, submissionId: `${record.key.job}:${record.key.round}:${siteId}`,
-      numSamples: read.record.upload.train.numSamples, baseModelId: '', attestation: '',
+      siteId, jobId: record.key.job, round: late?.round ?? record.key.round, submissionId: submissionIdOf(record.key.job, record.key.round, siteId, late),
+      numSamples: read.record.upload.train.numSamples, baseModelId: '', attestation: '', ...(late ? { baseRound: record.key.round } : {}),
     }, read.bytes);
     if (!receipt.alreadyAccepted) return record;
     const accepted = { ...read.record, accepted: receipt.sha256 };

@@ -5,6 +5,7 @@ import type { LocalDataset } from '../data/index.js';
 import type { JobKeyStore, WrappedJobKey } from '../custody/job-key-store.js';
 import type { TrainerSandbox } from '../sandbox/index.js';
 import type { Attester } from '@medfed/proto/attestation/index';
+import type { TrainedUpdates } from './trained-updates.js';
 
 export interface TaskContext {
   readonly client: CoordinatorClient;
@@ -30,6 +31,16 @@ export interface TaskContext {
    * policy), for a step after which the task is no longer handed out again. Absent: one attempt.
    */
   readonly retryInPlace?: <T>(what: string, fn: () => Promise<T>) => Promise<T>;
+  /**
+   * The clipped deltas this agent trained (semi-asynchronous jobs re-send one to a later round).
+   * Absent: only the delta of the task's own run is at hand.
+   */
+  readonly trainedUpdates?: TrainedUpdates;
+  /**
+   * Development simulations (development.trainingSlowdown): local training is followed by a wait of
+   * (factor - 1) x its wall time, as on a slower site; the signal ends the wait when the agent stops.
+   */
+  readonly trainingSlowdown?: { readonly factor: number; readonly signal?: AbortSignal };
 }
 
 /**

@@ -17,10 +17,17 @@ export class CoordinatorError extends MedfedError {
   readonly grpcStatus: number;
   /** NOT_LEADER: the leader replica's gRPC address (`medfed-leader` trailer), when the coordinator knows it. */
   readonly leader: string | undefined;
-  constructor(code: string, message: string, grpcStatus: number, leader?: string) {
+  /**
+   * ROUND_CLOSED on a semi-asynchronous job: the training round open now (`medfed-open-round`
+   * trailer), where a late update may still count. Absent when none is open or the trailer is not a
+   * positive integer.
+   */
+  readonly openRound: number | undefined;
+  constructor(code: string, message: string, grpcStatus: number, leader?: string, openRound?: number) {
     super(code, message);
     this.grpcStatus = grpcStatus;
     this.leader = leader;
+    this.openRound = openRound;
   }
 }
 
@@ -38,12 +45,20 @@ const WITHOUT_TRAILER: Readonly<Partial<Record<number, string>>> = {
 
 const ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$/;
 
+/** A round number from a trailer: decimal digits of a positive safe integer, nothing else. */
+export function parseOpenRound(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !/^[1-9][0-9]{0,15}$/.test(value)) return undefined;
+  const round = Number(value);
+  return Number.isSafeInteger(round) ? round : undefined;
+}
+
 /** A gRPC refusal as a CoordinatorError with the coordinator's stable code. */
 export function fromServiceError(err: grpc.ServiceError): CoordinatorError {
   const code = String(err.metadata?.get('medfed-code')[0] ?? '') || WITHOUT_TRAILER[err.code] || 'GRPC_ERROR';
   const message = (err.details ?? err.message).replace(new RegExp(`^${code}: `), '');
   const leader = String(err.metadata?.get('medfed-leader')[0] ?? '');
-  return new CoordinatorError(code, message, err.code, ADDRESS.test(leader) ? leader : undefined);
+  const openRound = parseOpenRound(err.metadata?.get('medfed-open-round')[0]);
+  return new CoordinatorError(code, message, err.code, ADDRESS.test(leader) ? leader : undefined, openRound);
 }
 
 /** Refusals after which a fresh token fixes the call: it is retried once with one. */

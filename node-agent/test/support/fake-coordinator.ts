@@ -11,6 +11,8 @@ export interface Failure {
   readonly code?: string;
   readonly leader?: string;
   readonly message?: string;
+  /** ROUND_CLOSED on a semi-asynchronous job: the training round open now (`medfed-open-round` trailer). */
+  readonly openRound?: number | string;
 }
 
 export type Method = 'enroll' | 'issueToken' | 'heartbeat' | 'pollTask' | 'downloadModel' | 'reportMetrics' | 'submitUpdate' | 'reportJobApproval';
@@ -27,6 +29,7 @@ function serviceError(f: Failure): grpc.ServiceError {
   const metadata = new grpc.Metadata();
   if (f.code) metadata.set('medfed-code', f.code);
   if (f.leader) metadata.set('medfed-leader', f.leader);
+  if (f.openRound !== undefined) metadata.set('medfed-open-round', String(f.openRound));
   const details = f.code ? `${f.code}: ${f.message ?? 'injected'}` : (f.message ?? 'injected');
   return Object.assign(new Error(details), { code: f.status, details, metadata });
 }

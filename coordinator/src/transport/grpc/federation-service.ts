@@ -161,6 +161,7 @@ export function federationService(engine: FederationEngine, log: Logger, identit
         header: (h): UpdateHeader => ({
           siteId: h.siteId, jobId: h.jobId, round: h.round, submissionId: h.submissionId,
           numSamples: h.numSamples, byteSize: h.byteSize, sha256: h.sha256, baseModelId: h.baseModelId, attestation: h.attestation.slice(0, 16_384),
+          baseRound: h.baseRound,
         }),
         admit: (h) => engine.admitUpdate(h),
         accept: async (h, payload) => {
