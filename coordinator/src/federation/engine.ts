@@ -37,7 +37,8 @@ import { admitLateUpdate, checkSemiAsyncSpec, closesEarly, latenessOf, refuseCou
 export interface TaskAssignment {
   jobId: string;
   round: number;
-  duty: SiteDuty;
+  /** What the site is asked to do: its duty in the round, or a key-ceremony or statistics-job step. */
+  duty: TaskDuty;
   spec: JobSpec;
   standardization: Standardization | null;
   modelId: string | null;
@@ -63,9 +64,14 @@ export interface TaskAssignment {
   modelChain?: ChainLink[];
   /** For encrypted jobs after the statistics round: the encrypted sum of feature statistics. */
   statsSum?: ChainLink;
-  /** Statistics jobs: answer the query, or (the publishing site) decrypt and publish the summed answers. */
-  statsPhase?: 'answer' | 'publish';
 }
+
+/**
+ * Every kind of task the coordinator hands out (one task kind on the wire each). `stats` is the
+ * round-0 feature statistics of a training job's standardisation; a statistics job's sites get
+ * `stats-query` (answer the query) and its publishing site `stats-publish`.
+ */
+export type TaskDuty = SiteDuty | 'keys' | 'stats-query' | 'stats-publish';
 
 export interface ChainLink {
   modelId: string;
@@ -369,7 +375,7 @@ export class FederationEngine {
           const keyTask = keys ? keyTaskFor(keys, siteId) : null;
           if (!keyTask) continue; // others are still signing or generating: nothing for this site yet
           return {
-            jobId: row.id, round: row.round, duty: 'evaluate', spec: row.spec, standardization: null, modelId: null, modelSha256: null,
+            jobId: row.id, round: row.round, duty: 'keys', spec: row.spec, standardization: null, modelId: null, modelSha256: null,
             modelRound: 0, deadline: row.deadline_at, updateLength: 0, keyTask,
           };
         }
@@ -390,7 +396,7 @@ export class FederationEngine {
         ...(encryption ? { encryption, modelChain: chain, ...(await this.statsSumOf(row.id)) } : {}),
         jobId: row.id,
         round: row.round,
-        duty,
+        duty: isStatisticsSpec(spec) ? 'stats-query' : duty,
         spec,
         standardization: row.standardization,
         modelId: model?.id ?? null,
@@ -398,7 +404,6 @@ export class FederationEngine {
         modelRound: model?.round ?? 0,
         deadline: row.deadline_at,
         updateLength: duty === 'stats' ? statsVectorLength(spec) : this.paramCountOf(spec),
-        ...(isStatisticsSpec(spec) ? { statsPhase: 'answer' as const } : {}),
       };
     }
     return this.statistics.publishTaskFor(siteId);

@@ -200,7 +200,7 @@ export class StatisticsRounds {
     const m = models[0]!;
     const encryption = job.encrypted ? { ...(await this.hooks.encryptedSettingsOf(job)), weight: 0 } : undefined;
     return {
-      jobId: job.id, round: 0, duty: 'stats', statsPhase: 'publish', spec: job.spec, standardization: null, modelId: null, modelSha256: null,
+      jobId: job.id, round: 0, duty: 'stats-publish', spec: job.spec, standardization: null, modelId: null, modelSha256: null,
       modelRound: 0, deadline: row.publish_deadline_at ?? row.deadline_at, updateLength: 0,
       ...(encryption ? { encryption } : {}),
       statsSum: {

@@ -10,7 +10,15 @@ import { downloadEvidence } from '../../publishing/download-evidence.js';
 import { releaseTaskFor, type ReleaseService, type ReleaseSubmission } from '../../releases/index.js';
 import { requestScopeOf, runInRequestScope } from '../../audit/request-events.js';
 
-const DUTY_KIND = { stats: TaskKind.TASK_KIND_STATS, train: TaskKind.TASK_KIND_TRAIN, evaluate: TaskKind.TASK_KIND_EVALUATE } as const;
+/** One wire task kind per duty; adding a duty without its kind does not compile. */
+const DUTY_KIND: Readonly<Record<TaskAssignment['duty'], TaskKind>> = {
+  stats: TaskKind.TASK_KIND_STATS,
+  train: TaskKind.TASK_KIND_TRAIN,
+  evaluate: TaskKind.TASK_KIND_EVALUATE,
+  keys: TaskKind.TASK_KIND_KEYS,
+  'stats-query': TaskKind.TASK_KIND_STATS_QUERY,
+  'stats-publish': TaskKind.TASK_KIND_STATS_PUBLISH,
+};
 const MAX_WAIT_MS = 30_000;
 
 /** gRPC errors carry the stable code in trailing metadata (`medfed-code`) and as the message prefix. */
@@ -18,8 +26,7 @@ function toTask(a: TaskAssignment): Task {
   return {
     jobId: a.jobId,
     round: a.round,
-    kind: a.keyTask ? TaskKind.TASK_KIND_KEYS : a.statsPhase === 'publish' ? TaskKind.TASK_KIND_STATS_PUBLISH
-      : a.statsPhase === 'answer' ? TaskKind.TASK_KIND_STATS_QUERY : DUTY_KIND[a.duty],
+    kind: DUTY_KIND[a.duty],
     jobSpecJson: JSON.stringify(a.spec),
     standardizationJson: a.standardization ? JSON.stringify(a.standardization) : '',
     modelId: a.modelId ?? '',
