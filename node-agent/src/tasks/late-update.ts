@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeEncryptedVector, encryptUpdate, sha256Hex, stalenessWeight, type SemiAsyncSettings } from '@medfed/proto';
 import { CoordinatorError } from '../transport/client.js';
 import { dispositionOf } from '../transport/retry-policy.js';
@@ -8,6 +9,14 @@ import type { RoundRun } from './round-run.js';
 import type { TaskContext } from './task-context.js';
 import type { TrainedUpdates } from './trained-updates.js';
 import { acknowledge, journaled, submitJournaled } from './update-upload.js';
+
+/**
+ * How often a site whose update was refused without an open round asks again, and how long it
+ * waits before each ask (growing): between a round's close and the next round's opening (an
+ * encrypted sum being aggregated) no training round is open for a moment.
+ */
+const OPEN_ROUND_ASKS = 4;
+const OPEN_ROUND_ASK_DELAY_MS = 500;
 
 /** ROUND_CLOSED: the round this update was sent to no longer takes updates. */
 function roundClosed(err: unknown): err is CoordinatorError {
@@ -60,7 +69,24 @@ export async function sendLateUpdate(ctx: TaskContext, run: RoundRun, enc: TaskE
   const round = ctx.task.round;
   let target = firstTarget;
   let previous = round;
+  let asked = 0;
   for (;;) {
+    if (target === undefined && asked < OPEN_ROUND_ASKS) {
+      // Between rounds: the refusal named no open round yet. The same bytes to the same round again
+      // are refused again, now naming the round that opened meanwhile (bounded: a job past its last
+      // training round never opens one).
+      asked++;
+      await sleep(OPEN_ROUND_ASK_DELAY_MS * asked, undefined, { signal: ctx.trainingSlowdown?.signal }).catch(() => undefined);
+      try {
+        const receipt = await submitJournaled(ctx, run, { retry: true });
+        memory.forget(run.record.key);
+        return await acknowledge(ctx, run, receipt);
+      } catch (err) {
+        if (!roundClosed(err)) throw err;
+        target = err.openRound;
+        continue;
+      }
+    }
     if (target === undefined) return dropLate(ctx, run, memory, null, 'no training round is open');
     const staleness = target - round;
     if (target <= previous) return dropLate(ctx, run, memory, staleness, `the coordinator named round ${target} open, not one after round ${previous}`);

@@ -199,14 +199,14 @@ describe('semi-asynchronous rounds at the site: an update that arrives after its
     expect(await s.ledgerEntries()).toHaveLength(1);
   });
 
-  it('drops the update when no training round is open (no trailer), and leaves jobs with synchronous rounds as they were', async () => {
+  it('drops the update when no training round opens after asking again (no trailer), and leaves jobs with synchronous rounds as they were', async () => {
     const s = await site();
     const jobId = 'job-late-none-open';
     const spec = jobSpec({ strategy: { name: 'fedavg', closeAfter: 1 } });
     refuse(jobId, { 3: closed() });
     await runTrainTask(s.context(trainTask({ jobId, round: 3, spec, model: fake.addModel('late-none-m2', new Float32Array(6)) })));
     expect(s.messages('late update dropped')).toEqual([expect.objectContaining({ job: jobId, round: 3, staleness: null, reason: 'no training round is open' })]);
-    expect(uploadsOf(jobId)).toHaveLength(1);
+    expect(uploadsOf(jobId)).toHaveLength(5); // the first upload and four asks
 
     // Synchronous rounds: ROUND_CLOSED fails the task, trailer or not.
     const syncJob = 'job-sync-closed';
@@ -214,6 +214,25 @@ describe('semi-asynchronous rounds at the site: an update that arrives after its
     await expect(runTrainTask(s.context(trainTask({ jobId: syncJob, round: 1, spec: jobSpec(), model: fake.addModel('sync-m0', new Float32Array(6)) }))))
       .rejects.toMatchObject({ code: 'ROUND_CLOSED', openRound: 2 });
     expect(uploadsOf(syncJob).map((u) => u.header.round)).toEqual([1]);
+  });
+
+  it('asks again when no round is open yet (the closed round still aggregating), and sends the update to the round that opens', async () => {
+    const s = await site();
+    const jobId = 'job-late-between-rounds';
+    const spec = jobSpec({ strategy: { name: 'fedavg', closeAfter: 1, maxStaleness: 2 } });
+    let refusalsOfRound3 = 0;
+    fake.fault = (method, req) => {
+      if (method !== 'submitUpdate' || (req as UpdateHeader).jobId !== jobId) return undefined;
+      if ((req as UpdateHeader).round !== 3) return undefined;
+      refusalsOfRound3++;
+      return refusalsOfRound3 === 1 ? closed() : closed(4);
+    };
+    await runTrainTask(s.context(trainTask({ jobId, round: 3, spec, model: fake.addModel('late-between-m2', new Float32Array(6)) })));
+    expect(uploadsOf(jobId).map((u) => [u.header.round, u.header.baseRound, u.outcome])).toEqual([
+      [3, 0, 'ROUND_CLOSED'], [3, 0, 'ROUND_CLOSED'], [4, 3, 'accepted'],
+    ]);
+    expect(s.messages('late update dropped')).toEqual([]);
+    expect(trainMetricsOf(jobId).map((m) => m.round)).toEqual([4]);
   });
 
   it("drops a late update the coordinator refuses as too stale (its count of rounds has the last word)", async () => {
