@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import {
   decodeVector, encodeVector, initialWeights, MIN_ENCRYPTED_SITES, parameterCount, sha256Hex, SHA256_HEX, StrategyError,
-  type EncryptedSettingsForJob, type HePublicParams, type JobSpec, type Standardization,
+  type EncryptedSettingsForJob, type HePublicParams, type JobSpec,
   ExactStatisticsSum, standardizationOf,
 } from '@medfed/proto';
 import type { JWK } from 'jose';
@@ -10,12 +10,12 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Db, Queryable } from '../storage/db.js';
 import { runPlaintextRound, totalWeightOf, type PlaintextUpdate } from '../strategies/index.js';
 import { FederationError } from './errors.js';
-import { dutyOf, expectedSites, featureStatsLength, participantsOf, type SiteDuty } from './participants.js';
+import { dutyOf, expectedSites, featureStatsLength, participantsOf } from './participants.js';
 import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } from './rows.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
   acceptKeyMaterial, acceptSignature, allEpochs, currentKeys, encryptedSettings, epochView, keyTaskFor, lanesFit, startCeremony,
-  startNextEpoch, wrappedKeyOf, type EpochReason, type KeyTask,
+  startNextEpoch, wrappedKeyOf, type EpochReason,
 } from './key-ceremony.js';
 import { checkEncryptedUpload, sumEncrypted } from './encrypted-aggregation.js';
 import { AttestationVerificationError, KeyReleaseGate, verifyAttestation, type KeyReleaseVerdict, type NonceStore } from '../attestation/index.js';
@@ -34,56 +34,10 @@ import { checkReportedDigest, divergenceMessage, recordStoredModelDigest, type M
 import { failLiveRounds, moveRound, tryMoveRound } from './round-state.js';
 import { admitLateUpdate, checkSemiAsyncSpec, closesEarly, latenessOf, refuseCountedTwice, roundClosedError, stalenessBySite, stalenessOf, type Lateness } from './semi-async-admission.js';
 
-export interface TaskAssignment {
-  jobId: string;
-  round: number;
-  /** What the site is asked to do: its duty in the round, or a key-ceremony or statistics-job step. */
-  duty: TaskDuty;
-  spec: JobSpec;
-  standardization: Standardization | null;
-  modelId: string | null;
-  modelSha256: string | null;
-  modelRound: number;
-  deadline: Date;
-  updateLength: number;
-  /** Training tasks of jobs with a trainer allowlist: the nonce the update's attestation must carry. */
-  attestationNonce?: string;
-  /** For encrypted jobs before their keys exist: the ceremony step this site must do. */
-  keyTask?: KeyTask;
-  /** For encrypted jobs: what the upload must look like, and this site's weight. */
-  encryption?: EncryptedSettingsForJob & {
-    weight: number;
-    /** The epoch's public parameters and their signed `he-public-params` manifest (with publishing), checked by the agent before use. */
-    publicParams?: HePublicParams;
-    publicParamsManifest?: string;
-  };
-  /**
-   * For encrypted jobs: the public initial model followed by every encrypted round sum so far; a
-   * site reconstructs the global model from it (and caches what it already decrypted).
-   */
-  modelChain?: ChainLink[];
-  /** For encrypted jobs after the statistics round: the encrypted sum of feature statistics. */
-  statsSum?: ChainLink;
-}
+import type { ChainLink, TaskAssignment } from './task-assignment.js';
 
-/**
- * Every kind of task the coordinator hands out (one task kind on the wire each). `stats` is the
- * round-0 feature statistics of a training job's standardisation; a statistics job's sites get
- * `stats-query` (answer the query) and its publishing site `stats-publish`.
- */
-export type TaskDuty = SiteDuty | 'keys' | 'stats-query' | 'stats-publish';
+export type { ChainLink, TaskAssignment, TaskDuty } from './task-assignment.js';
 
-export interface ChainLink {
-  modelId: string;
-  round: number;
-  sha256: string;
-  kind: ModelRow['kind'];
-  totalWeight: number | null;
-  contributors: string[] | null;
-  /** Encrypted sums: the key epoch (and its key id) the sum is encrypted under. */
-  epoch?: number;
-  keyId?: string;
-}
 
 /** A change of a running job's site list (docs/crypto.md, "Key epochs"). */
 export type SiteChange =

@@ -10,7 +10,7 @@ import { sumEncrypted } from '../federation/encrypted-aggregation.js';
 import { SYSTEM_ACTOR, siteActor, type Actor, type AuditRecorder } from '../federation/audit-recorder.js';
 import type { ContributionRow, JobRow, ModelRow, RoundKind, RoundRow, SiteRow } from '../federation/rows.js';
 import { moveRound } from '../federation/round-state.js';
-import type { TaskAssignment } from '../federation/engine.js';
+import type { TaskAssignment } from '../federation/task-assignment.js';
 import { isStatisticsSpec, publishingSite, statisticsJobSpec, statsVectorLength } from './spec.js';
 
 /** What the statistics rounds borrow from the round engine (its transactions, audit and storage helpers). */

@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { chunksOf, PRODUCT_VERSION, sha256Hex, TaskKind, type FederationServer, type ModelChunk, type ReleaseChunk, type Task, type UpdateChunk } from '@medfed/proto';
 import type { Logger } from 'pino';
-import type { FederationEngine, TaskAssignment, UpdateHeader } from '../../federation/engine.js';
+import type { FederationEngine, UpdateHeader } from '../../federation/engine.js';
+import type { TaskAssignment } from '../../federation/task-assignment.js';
 import { FederationError } from '../../federation/errors.js';
 import { participantsOf } from '../../federation/participants.js';
 import { failServerStream, grpcError } from './grpc-error.js';
