@@ -8,7 +8,7 @@
 //     [--concurrency 1] [--no-plaintext-twin] [--sites 3] [--partition dirichlet:0.3] [--rows 3000]
 //     [--timeout-s S] [--json]
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateClinicalDataset, writeCsv } from '@medfed/cli/simulate/index';
@@ -29,6 +29,8 @@ const COHORT_SEED = 11;
 interface Settings {
   rounds: number; seeds: number[]; strategies: string[]; grid: Record<string, number[]>; concurrency: number;
   plaintextTwin: boolean; sites: number; partition: string; rows: number; timeoutS: number; json: boolean;
+  /** Each finished run as one JSON line, as it finishes (a long grid keeps what it measured if it is stopped). */
+  log: string | null;
 }
 
 const USAGE = `node bench/strategies.ts [options]
@@ -42,6 +44,7 @@ const USAGE = `node bench/strategies.ts [options]
   --partition SCHEME    default dirichlet:0.3
   --rows N              cohort size (default 3000)
   --timeout-s S         limit per run (default 120 + 30 x rounds)
+  --log FILE            append each finished run to FILE as one JSON line, as it finishes
   --json                one JSON object on stdout`;
 
 function fail(message: string): never {
@@ -63,7 +66,7 @@ function numberList(flag: string, text: string | undefined): number[] {
 export function parseArgs(args: readonly string[]): Settings {
   const s: Settings = {
     rounds: 10, seeds: [1, 2, 3], strategies: DEFAULT_STRATEGIES, grid: { ...DEFAULT_GRID }, concurrency: 1,
-    plaintextTwin: true, sites: 3, partition: 'dirichlet:0.3', rows: 3000, timeoutS: 0, json: false,
+    plaintextTwin: true, sites: 3, partition: 'dirichlet:0.3', rows: 3000, timeoutS: 0, json: false, log: null,
   };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
@@ -86,6 +89,7 @@ export function parseArgs(args: readonly string[]): Settings {
       case '--rows': s.rows = positiveInt(flag, value()); break;
       case '--timeout-s': s.timeoutS = positiveInt(flag, value()); break;
       case '--json': s.json = true; break;
+      case '--log': s.log = value() ?? fail('--log takes a file'); break;
       case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0);
       default: fail(`unknown option ${flag}`);
     }
@@ -111,6 +115,13 @@ function simulateArgs(s: Settings, csv: string, strategy: string, serverLr: numb
   return ['simulate', '--data', csv, '--label', 'risk', '--sites', String(s.sites), '--partition', s.partition,
     '--rounds', String(s.rounds), '--seed', String(seed), '--strategy', strategy,
     ...(serverLr === null ? [] : ['--server-lr', String(serverLr)]), '--json', '--no-release', ...(plaintext ? ['--plaintext'] : [])];
+}
+
+/** runOnce, its result appended to the --log file as soon as it is known. */
+async function runLogged(s: Settings, csv: string, strategy: string, serverLr: number | null, seed: number, plaintext: boolean): Promise<Run> {
+  const run = await runOnce(s, csv, strategy, serverLr, seed, plaintext);
+  if (s.log) await appendFile(s.log, `${JSON.stringify(run)}\n`);
+  return run;
 }
 
 /** One `medfed simulate`, killed at the timeout; a failure is recorded, never thrown. */
@@ -246,7 +257,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     await writeCsv(csv, generateClinicalDataset(s.rows, COHORT_SEED));
     const progress = (what: string, total: number) => (done: number) => { if (!s.json) process.stderr.write(`\r${what}: ${done}/${total}`); if (done === total && !s.json) process.stderr.write('\n'); };
     const plan = s.strategies.flatMap((strategy) => (s.grid[strategy] ?? [null]).flatMap((lr) => s.seeds.map((seed) => ({ strategy, lr, seed }))));
-    const runs = await pool(plan.map((p) => () => runOnce(s, csv, p.strategy, p.lr, p.seed, false)), s.concurrency, progress('encrypted runs', plan.length));
+    const runs = await pool(plan.map((p) => () => runLogged(s, csv, p.strategy, p.lr, p.seed, false)), s.concurrency, progress('encrypted runs', plan.length));
     let twins: Run[] = [];
     if (s.plaintextTwin) {
       const provisional = rowsOf(s, runs, []);
@@ -254,7 +265,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         const best = bestOf(provisional, strategy);
         return best ? s.seeds.map((seed) => ({ strategy, lr: best.server_lr, seed })) : [];
       });
-      twins = await pool(twinPlan.map((p) => () => runOnce(s, csv, p.strategy, p.lr, p.seed, true)), s.concurrency, progress('plaintext twins', twinPlan.length));
+      twins = await pool(twinPlan.map((p) => () => runLogged(s, csv, p.strategy, p.lr, p.seed, true)), s.concurrency, progress('plaintext twins', twinPlan.length));
     }
     const rows = rowsOf(s, runs, twins);
     // The ceiling: centralised accuracy per seed (the split depends on the seed, not on the strategy).
