@@ -22,9 +22,4 @@ export const STRATEGY_ERRORS = {
 
 export type StrategyErrorCode = keyof typeof STRATEGY_ERRORS;
 
-export class StrategyError extends MedfedError {
-  constructor(code: StrategyErrorCode, message: string) {
-    super(code, message);
-    this.name = 'StrategyError';
-  }
-}
+export class StrategyError extends MedfedError<StrategyErrorCode> {}

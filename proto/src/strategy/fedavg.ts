@@ -1,5 +1,5 @@
 import { defineStrategy } from './definition.js';
-import { addDelta } from './float32-ops.js';
+import { plainServerStep } from './float32-ops.js';
 
 /** FedAvg: the new model is the old plus the sites' sample-weighted mean delta. */
 export const fedAvg = defineStrategy({
@@ -8,5 +8,5 @@ export const fedAvg = defineStrategy({
   reference: 'McMahan et al., "Communication-Efficient Learning of Deep Networks from Decentralized Data", 2017',
   parameters: {},
   combination: 'weighted-mean',
-  serverStep: ({ global, meanDelta }) => ({ global: addDelta(global, meanDelta), state: null }),
+  serverStep: plainServerStep,
 });

@@ -1,5 +1,5 @@
 import { defineStrategy } from './definition.js';
-import { addDelta } from './float32-ops.js';
+import { plainServerStep } from './float32-ops.js';
 import { checkLengths, column, median } from './robust.js';
 
 /** FedMedian: the coordinate-wise median of the sites' deltas (unweighted); needs every individual update. */
@@ -16,5 +16,5 @@ export const fedMedian = defineStrategy({
     for (let i = 0; i < n; i++) out[i] = median(column(updates, i, scratch));
     return out;
   },
-  serverStep: ({ global, meanDelta }) => ({ global: addDelta(global, meanDelta), state: null }),
+  serverStep: plainServerStep,
 });

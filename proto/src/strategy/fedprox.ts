@@ -1,5 +1,5 @@
 import { defineStrategy } from './definition.js';
-import { addDelta } from './float32-ops.js';
+import { plainServerStep } from './float32-ops.js';
 
 /**
  * FedProx: FedAvg's server step; each site adds mu/2 ||w - w_global||^2 to its local objective,
@@ -14,5 +14,5 @@ export const fedProx = defineStrategy({
   },
   combination: 'weighted-mean',
   clientConfig: ({ mu }) => ({ proximalMu: mu }),
-  serverStep: ({ global, meanDelta }) => ({ global: addDelta(global, meanDelta), state: null }),
+  serverStep: plainServerStep,
 });

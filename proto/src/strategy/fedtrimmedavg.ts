@@ -1,5 +1,5 @@
 import { defineStrategy } from './definition.js';
-import { addDelta, f32 } from './float32-ops.js';
+import { f32, plainServerStep } from './float32-ops.js';
 import { checkLengths, column } from './robust.js';
 
 /** FedTrimmedAvg: per coordinate, drop the `beta` share of largest and smallest values, average the rest. */
@@ -25,5 +25,5 @@ export const fedTrimmedAvg = defineStrategy({
     }
     return out;
   },
-  serverStep: ({ global, meanDelta }) => ({ global: addDelta(global, meanDelta), state: null }),
+  serverStep: plainServerStep,
 });

@@ -5,7 +5,7 @@ export {
 } from './definition.js';
 export { encodeServerState, decodeServerState, stateVector, stateScalar, type ServerState } from './server-state.js';
 export { FixedPointMean, meanDeltaOf, toMeanDelta } from './fixed-point-mean.js';
-export { f32, addDelta, squared } from './float32-ops.js';
+export { f32, addDelta, plainServerStep, squared } from './float32-ops.js';
 export {
   STRATEGIES, STRATEGY_NAMES, registerStrategy, unregisterStrategy, knownStrategyNames, strategyDefinition, resolveStrategy,
   type StrategyName, type StrategyParameterName, type ResolvedStrategy,

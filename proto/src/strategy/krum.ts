@@ -1,5 +1,5 @@
 import { defineStrategy } from './definition.js';
-import { addDelta } from './float32-ops.js';
+import { plainServerStep } from './float32-ops.js';
 import { checkLengths } from './robust.js';
 
 /**
@@ -33,5 +33,5 @@ export const krum = defineStrategy({
     }
     return Float32Array.from(updates[best]?.delta ?? new Float32Array(length));
   },
-  serverStep: ({ global, meanDelta }) => ({ global: addDelta(global, meanDelta), state: null }),
+  serverStep: plainServerStep,
 });
